@@ -1,0 +1,253 @@
+#include "app/service.h"
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <spdlog/spdlog.h>
+
+#include <cctype>
+#include <map>
+#include <set>
+
+namespace otlpd {
+namespace {
+
+template <typename Factory>
+const Factory* find_factory(const std::vector<std::unique_ptr<Factory>>& factories,
+                            std::string_view type) {
+  for (const auto& f : factories) {
+    if (f->type() == type) return f.get();
+    for (auto alias : f->aliases()) {
+      if (alias == type) return f.get();
+    }
+  }
+  return nullptr;
+}
+
+template <typename Factory>
+std::string known_types(const std::vector<std::unique_ptr<Factory>>& factories) {
+  std::vector<std::string> names;
+  for (const auto& f : factories) {
+    names.emplace_back(f->type());
+    for (auto alias : f->aliases()) names.emplace_back(alias);
+  }
+  return names.empty() ? "none yet" : fmt::format("{}", fmt::join(names, ", "));
+}
+
+// One configured component: its id, its factory and its parsed configuration.
+template <typename Factory>
+struct Configured {
+  ComponentId id;
+  const Factory* factory = nullptr;
+  std::unique_ptr<ComponentConfig> config;
+};
+
+// Parses a "receivers" / "processors" / "exporters" section.
+template <typename Factory>
+std::map<std::string, Configured<Factory>> parse_section(
+    ConfigNode& root, std::string_view section, std::string_view kind,
+    const std::vector<std::unique_ptr<Factory>>& factories) {
+  std::map<std::string, Configured<Factory>> out;
+  ConfigNode node = root.child(section);
+  for (const std::string& key : node.keys()) {
+    std::string error;
+    auto id = ComponentId::parse(key, &error);
+    ConfigNode component = node.child(key);
+    if (!id) {
+      component.error("", error);
+      continue;
+    }
+    const Factory* factory = find_factory(factories, id->type);
+    if (!factory) {
+      component.error("", fmt::format("unknown {} type '{}' (known types: {})", kind, id->type,
+                                      known_types(factories)));
+      continue;
+    }
+    out[key] = Configured<Factory>{*id, factory, factory->parse_config(component)};
+  }
+  return out;
+}
+
+std::shared_ptr<spdlog::logger> make_logger(const std::shared_ptr<spdlog::sinks::sink>& sink,
+                                            spdlog::level::level_enum level,
+                                            std::string_view kind, const ComponentId& id) {
+  auto logger = std::make_shared<spdlog::logger>(fmt::format("{} {}", kind, id.str()), sink);
+  logger->set_level(level);
+  return logger;
+}
+
+}  // namespace
+
+std::unique_ptr<Service> Service::build(const YAML::Node& yaml, const Factories& factories,
+                                        std::shared_ptr<spdlog::sinks::sink> log_sink,
+                                        ConfigErrors* errors) {
+  std::unique_ptr<Service> service(new Service());
+  ConfigNode root(yaml, "", errors);
+
+  auto receivers = parse_section(root, "receivers", "receiver", factories.receivers);
+  auto processors = parse_section(root, "processors", "processor", factories.processors);
+  auto exporters = parse_section(root, "exporters", "exporter", factories.exporters);
+  ConfigNode connectors = root.child("connectors");
+  for (const auto& key : connectors.keys()) connectors.error(key, "connectors are not supported yet");
+  ConfigNode extensions = root.child("extensions");
+  for (const auto& key : extensions.keys()) {
+    extensions.error(key, "unknown extension type (known types: none yet)");
+  }
+
+  ConfigNode svc = root.child("service");
+  for (const std::string& ext : svc.get_string_list("extensions")) {
+    svc.error("extensions", fmt::format("references extension '{}', which is not configured", ext));
+  }
+  ConfigNode telemetry = svc.child("telemetry");
+  ConfigNode logs = telemetry.child("logs");
+  std::string level = logs.get_enum("level", "info",
+                                    {"debug", "info", "warn", "error", "DEBUG", "INFO", "WARN", "ERROR"});
+  for (auto& ch : level) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  service->log_level_ = level == "debug"  ? spdlog::level::debug
+                        : level == "warn" ? spdlog::level::warn
+                        : level == "error" ? spdlog::level::err
+                                           : spdlog::level::info;
+  logs.finish();
+  if (telemetry.has("metrics")) {
+    telemetry.child("metrics").error("", "self-telemetry metrics are not supported yet; remove this section");
+  }
+  telemetry.finish();
+
+  std::vector<PipelineConfig> pipelines;
+  ConfigNode pipelines_node = svc.child("pipelines");
+  if (pipelines_node.keys().empty()) {
+    svc.error("pipelines", "at least one pipeline is required (traces, metrics or logs)");
+  }
+  std::set<std::string> used;
+  for (const std::string& key : pipelines_node.keys()) {
+    ConfigNode p = pipelines_node.child(key);
+    PipelineConfig pipeline;
+    pipeline.id = key;
+    const std::string signal_name = key.substr(0, key.find('/'));
+    const auto signal = signal_from_string(signal_name);
+    if (!signal || (key.find('/') != std::string::npos && key.find('/') + 1 == key.size())) {
+      p.error("", fmt::format("invalid pipeline id '{}' (must be traces, metrics or logs, "
+                              "optionally followed by /name)", key));
+      continue;
+    }
+    pipeline.signal = *signal;
+    pipeline.receivers = p.get_string_list("receivers");
+    pipeline.processors = p.get_string_list("processors");
+    pipeline.exporters = p.get_string_list("exporters");
+    p.finish();
+    auto check = [&](const std::vector<std::string>& ids, std::string_view list, auto& configured,
+                     std::string_view section) {
+      std::set<std::string> seen;
+      for (const auto& id : ids) {
+        if (!configured.count(id)) {
+          p.error(list, fmt::format("references {} '{}', which is not configured in {}",
+                                    section.substr(0, section.size() - 1), id, section));
+        }
+        if (!seen.insert(id).second) p.error(list, fmt::format("lists '{}' twice", id));
+        used.insert(std::string(section) + "::" + id);
+      }
+    };
+    check(pipeline.receivers, "receivers", receivers, "receivers");
+    check(pipeline.processors, "processors", processors, "processors");
+    check(pipeline.exporters, "exporters", exporters, "exporters");
+    if (pipeline.receivers.empty()) p.error("receivers", "a pipeline needs at least one receiver");
+    if (pipeline.exporters.empty()) p.error("exporters", "a pipeline needs at least one exporter");
+    pipelines.push_back(std::move(pipeline));
+  }
+  svc.finish();
+  root.finish();
+  if (!errors->empty()) return nullptr;
+
+  auto unused = [&](const auto& configured, std::string_view section) {
+    for (const auto& [key, c] : configured) {
+      if (!used.count(std::string(section) + "::" + key)) {
+        spdlog::warn("{}::{} is configured but not used in any pipeline", section, key);
+      }
+    }
+  };
+  unused(receivers, "receivers");
+  unused(processors, "processors");
+  unused(exporters, "exporters");
+
+  // Exporters: one instance per id, shared by every pipeline that names it.
+  std::map<std::string, Exporter*> exporter_by_id;
+  for (auto& [key, c] : exporters) {
+    if (!used.count("exporters::" + key)) continue;
+    CreateSettings settings{c.id, make_logger(log_sink, service->log_level_, "exporter", c.id), {}};
+    for (const auto& p : pipelines) {
+      for (const auto& e : p.exporters) {
+        if (e == key) settings.signals.push_back(p.signal);
+      }
+    }
+    service->exporters_.push_back(c.factory->create(settings, *c.config));
+    exporter_by_id[key] = service->exporters_.back().get();
+  }
+
+  // Pipelines: processors in order, ending in a fan-out to the exporters.
+  std::map<std::string, std::array<std::vector<Consumer*>, 3>> receiver_targets;
+  for (const auto& p : pipelines) {
+    std::vector<Consumer*> targets;
+    for (const auto& e : p.exporters) targets.push_back(exporter_by_id.at(e));
+    Consumer* next;
+    if (targets.size() == 1) {
+      next = targets.front();
+    } else {
+      service->fanouts_.push_back(std::make_unique<FanoutConsumer>(targets));
+      next = service->fanouts_.back().get();
+    }
+    for (auto it = p.processors.rbegin(); it != p.processors.rend(); ++it) {
+      const auto& c = processors.at(*it);
+      CreateSettings settings{c.id, make_logger(log_sink, service->log_level_, "processor", c.id), {p.signal}};
+      service->processors_.push_back(c.factory->create(settings, *c.config, *next));
+      next = service->processors_.back().get();
+    }
+    for (const auto& r : p.receivers) {
+      receiver_targets[r][static_cast<std::size_t>(p.signal)].push_back(next);
+    }
+  }
+
+  // Receivers: one instance per id; per signal, a fan-out over the pipelines naming it.
+  for (auto& [key, targets] : receiver_targets) {
+    const auto& c = receivers.at(key);
+    SignalConsumers consumers{};
+    CreateSettings settings{c.id, make_logger(log_sink, service->log_level_, "receiver", c.id), {}};
+    for (Signal s : kAllSignals) {
+      auto& list = targets[static_cast<std::size_t>(s)];
+      if (list.empty()) continue;
+      settings.signals.push_back(s);
+      if (list.size() == 1) {
+        consumers[static_cast<std::size_t>(s)] = list.front();
+      } else {
+        service->fanouts_.push_back(std::make_unique<FanoutConsumer>(list));
+        consumers[static_cast<std::size_t>(s)] = service->fanouts_.back().get();
+      }
+    }
+    service->receivers_.push_back(c.factory->create(settings, *c.config, consumers));
+  }
+  return service;
+}
+
+Service::~Service() { shutdown(); }
+
+bool Service::start(std::string* error) {
+  auto start_all = [&](auto& components) {
+    for (auto& c : components) {
+      if (!c->start(error)) return false;
+      started_.push_back(c.get());
+    }
+    return true;
+  };
+  // Downstream first: exporters, then processors (downstream-most first), then receivers.
+  if (start_all(exporters_) && start_all(processors_) && start_all(receivers_)) return true;
+  shutdown();
+  return false;
+}
+
+void Service::shutdown() noexcept {
+  if (stopped_) return;
+  stopped_ = true;
+  // Upstream first, in reverse start order: receivers, processors, exporters.
+  for (auto it = started_.rbegin(); it != started_.rend(); ++it) (*it)->shutdown();
+  started_.clear();
+}
+
+}  // namespace otlpd

@@ -1,0 +1,112 @@
+#pragma once
+
+#include <cmath>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <fmt/format.h>
+
+namespace otlpd {
+
+// Appends JSON to a string. Compact by default; with indent > 0 it lays objects out the way
+// Python's json.dumps(indent=N) does ("key": value, one member per line, {} and [] when empty).
+// The caller is responsible for well-formed nesting; the writer handles commas and escaping.
+class JsonWriter {
+ public:
+  explicit JsonWriter(std::string& out, int indent = 0) : out_(out), indent_(indent) {}
+
+  void begin_object() { open('{'); }
+  void end_object() { close('}'); }
+  void begin_array() { open('['); }
+  void end_array() { close(']'); }
+
+  void key(std::string_view name) {
+    separate();
+    quote(name);
+    out_ += indent_ ? ": " : ":";
+    after_key_ = true;
+  }
+
+  void string(std::string_view value) { value_prefix(); quote(value); }
+  void boolean(bool value) { value_prefix(); out_ += value ? "true" : "false"; }
+  void null() { value_prefix(); out_ += "null"; }
+  void number(std::int64_t value) { value_prefix(); fmt::format_to(std::back_inserter(out_), "{}", value); }
+  void number(std::uint64_t value) { value_prefix(); fmt::format_to(std::back_inserter(out_), "{}", value); }
+  void number(std::uint32_t value) { number(static_cast<std::uint64_t>(value)); }
+  void number(std::int32_t value) { number(static_cast<std::int64_t>(value)); }
+  // Non-finite doubles are written as the strings "NaN", "Infinity", "-Infinity" (proto3 JSON).
+  void number(double value) {
+    value_prefix();
+    if (std::isnan(value)) out_ += "\"NaN\"";
+    else if (std::isinf(value)) out_ += value > 0 ? "\"Infinity\"" : "\"-Infinity\"";
+    else fmt::format_to(std::back_inserter(out_), "{}", value);
+  }
+  // 64-bit integers as decimal strings, as OTLP/JSON requires.
+  void int64_string(std::int64_t value) { value_prefix(); fmt::format_to(std::back_inserter(out_), "\"{}\"", value); }
+  void uint64_string(std::uint64_t value) { value_prefix(); fmt::format_to(std::back_inserter(out_), "\"{}\"", value); }
+  // Already-encoded JSON (must be a single value).
+  void raw(std::string_view json) { value_prefix(); out_ += json; }
+
+  static void escape(std::string& out, std::string_view text) {
+    for (char ch : text) {
+      const auto c = static_cast<unsigned char>(ch);
+      switch (c) {
+        case '"': out += "\\\""; break;
+        case '\\': out += "\\\\"; break;
+        case '\n': out += "\\n"; break;
+        case '\r': out += "\\r"; break;
+        case '\t': out += "\\t"; break;
+        case '\b': out += "\\b"; break;
+        case '\f': out += "\\f"; break;
+        default:
+          if (c < 0x20) fmt::format_to(std::back_inserter(out), "\\u{:04x}", c);
+          else out += ch;
+      }
+    }
+  }
+
+ private:
+  void quote(std::string_view text) {
+    out_ += '"';
+    escape(out_, text);
+    out_ += '"';
+  }
+  void newline() {
+    out_ += '\n';
+    out_.append(static_cast<std::size_t>(indent_) * first_.size(), ' ');
+  }
+  // Comma (and, when indenting, a line break) before a member or element.
+  void separate() {
+    if (first_.empty()) return;
+    if (!first_.back()) out_ += ',';
+    if (indent_) newline();
+    first_.back() = false;
+  }
+  void value_prefix() {
+    if (after_key_) {
+      after_key_ = false;
+      return;
+    }
+    separate();
+  }
+  void open(char bracket) {
+    value_prefix();
+    out_ += bracket;
+    first_.push_back(true);
+  }
+  void close(char bracket) {
+    const bool empty = first_.back();
+    first_.pop_back();
+    if (indent_ && !empty) newline();
+    out_ += bracket;
+  }
+
+  std::string& out_;
+  int indent_;
+  std::vector<bool> first_;  // per open container: no member written yet
+  bool after_key_ = false;
+};
+
+}  // namespace otlpd

@@ -1,0 +1,76 @@
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "config/config_node.h"
+#include "pipeline/bounded_queue.h"
+#include "pipeline/component.h"
+
+namespace otlpd {
+
+// exporters::<id>::sending_queue, with otelcol's option names. queue_size counts batches.
+struct SendingQueueConfig {
+  bool enabled = true;
+  std::int64_t num_consumers = 1;
+  std::int64_t queue_size = 1000;
+  bool block_on_overflow = false;
+
+  // Reads "sending_queue" from `node` (absent: the defaults given).
+  static SendingQueueConfig parse(ConfigNode& node, SendingQueueConfig defaults);
+};
+
+// The synchronous part of an exporter: turns a batch into output. Called from the queue's
+// workers, so with num_consumers > 1 concurrently: implementations must be thread-safe.
+class BatchSender {
+ public:
+  virtual ~BatchSender() = default;
+  virtual bool start(std::string* /*error*/) { return true; }
+  virtual ConsumeResult send(const Batch& batch) noexcept = 0;
+  // How often flush() runs while idle; zero: never.
+  virtual std::chrono::milliseconds flush_interval() const { return std::chrono::milliseconds(0); }
+  // Pushes buffered output out. Also called once after the queue has drained at shutdown.
+  virtual void flush() noexcept {}
+  virtual void stop() noexcept {}
+};
+
+// An exporter made of a bounded sending queue and `num_consumers` workers that call a
+// BatchSender. consume() never blocks unless block_on_overflow is set: when the queue is
+// full it refuses with a retryable result, so the receiver can push back on the client.
+// shutdown() stops accepting, lets the workers drain the queue, flushes and joins.
+class QueuedExporter final : public Exporter {
+ public:
+  QueuedExporter(CreateSettings settings, SendingQueueConfig queue,
+                 std::unique_ptr<BatchSender> sender);
+  ~QueuedExporter() override;
+
+  bool start(std::string* error) override;
+  void shutdown() noexcept override;
+  ConsumeResult consume(Batch&& batch) noexcept override;
+
+  std::uint64_t sent(Signal s) const { return sent_[static_cast<std::size_t>(s)].load(); }
+  std::uint64_t failed(Signal s) const { return failed_[static_cast<std::size_t>(s)].load(); }
+
+ private:
+  void run_worker() noexcept;
+  void record(const Batch& batch, const ConsumeResult& result) noexcept;
+
+  CreateSettings settings_;
+  SendingQueueConfig queue_config_;
+  std::unique_ptr<BatchSender> sender_;
+  BoundedQueue<Batch> queue_;
+  std::vector<std::thread> workers_;
+  std::atomic<bool> accepting_{false};
+  bool started_ = false;
+  bool stopped_ = false;
+  std::array<std::atomic<std::uint64_t>, 3> sent_{};
+  std::array<std::atomic<std::uint64_t>, 3> failed_{};
+  std::array<std::atomic<std::uint64_t>, 3> refused_{};
+};
+
+}  // namespace otlpd

@@ -1,0 +1,54 @@
+#include "exporters/debug/debug_exporter.h"
+
+#include "exporters/debug/text_dump.h"
+
+namespace otlpd {
+namespace {
+
+struct DebugConfig final : ComponentConfig {
+  DebugVerbosity verbosity = DebugVerbosity::basic;
+  SendingQueueConfig queue;
+};
+
+class DebugSender final : public BatchSender {
+ public:
+  DebugSender(DebugVerbosity verbosity, std::shared_ptr<spdlog::logger> logger)
+      : verbosity_(verbosity), logger_(std::move(logger)) {}
+
+  ConsumeResult send(const Batch& batch) noexcept override {
+    std::string dump = debug_dump(batch, verbosity_);
+    if (!dump.empty() && dump.back() == '\n') dump.pop_back();  // the logger ends the line
+    if (dump.empty()) {
+      logger_->info("{} {}", to_string(batch.signal), debug_summary(batch));
+    } else {
+      logger_->info("{} {}\n{}", to_string(batch.signal), debug_summary(batch), dump);
+    }
+    return ConsumeResult::ok();
+  }
+
+ private:
+  DebugVerbosity verbosity_;
+  std::shared_ptr<spdlog::logger> logger_;
+};
+
+}  // namespace
+
+std::unique_ptr<ComponentConfig> DebugExporterFactory::parse_config(ConfigNode& node) const {
+  auto config = std::make_unique<DebugConfig>();
+  const std::string v = node.get_enum("verbosity", "basic", {"basic", "normal", "detailed"});
+  config->verbosity = v == "detailed" ? DebugVerbosity::detailed
+                      : v == "normal" ? DebugVerbosity::normal
+                                      : DebugVerbosity::basic;
+  config->queue = SendingQueueConfig::parse(node, {});
+  node.finish();
+  return config;
+}
+
+std::unique_ptr<Exporter> DebugExporterFactory::create(const CreateSettings& settings,
+                                                       const ComponentConfig& config) const {
+  const auto& c = static_cast<const DebugConfig&>(config);
+  return std::make_unique<QueuedExporter>(settings, c.queue,
+                                          std::make_unique<DebugSender>(c.verbosity, settings.logger));
+}
+
+}  // namespace otlpd

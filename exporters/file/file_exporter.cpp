@@ -1,0 +1,133 @@
+#include "exporters/file/file_exporter.h"
+
+#include <array>
+#include <mutex>
+
+#include "exporters/common/otlp_json.h"
+
+namespace otlpd {
+namespace {
+
+constexpr std::size_t kFlushThreshold = 1 << 20;
+
+class FileSender final : public BatchSender {
+ public:
+  FileSender(const FileExporterConfig& config, std::shared_ptr<spdlog::logger> logger)
+      : config_(config), writer_(config.file), logger_(std::move(logger)) {}
+
+  bool start(std::string* error) override {
+    if (!writer_.open(error)) return false;
+    if (writer_.repaired_bytes()) {
+      logger_->warn("removed a torn record ({} bytes) from the end of {}", writer_.repaired_bytes(),
+                    config_.file.path);
+    }
+    logger_->info("writing {} to {}", config_.proto ? "protobuf" : "OTLP/JSON lines", config_.file.path);
+    return true;
+  }
+
+  ConsumeResult send(const Batch& batch) noexcept override {
+    std::lock_guard lock(mutex_);
+    encode(batch);
+    pending_items_[static_cast<std::size_t>(batch.signal)] += batch.item_count();
+    if (buffer_.size() >= kFlushThreshold) {
+      std::string error;
+      if (!write_pending(&error)) return ConsumeResult::permanent(error);
+    }
+    return ConsumeResult::ok();
+  }
+
+  std::chrono::milliseconds flush_interval() const override { return config_.flush_interval; }
+
+  void flush() noexcept override {
+    std::lock_guard lock(mutex_);
+    std::string error;
+    if (!write_pending(&error)) logger_->error("{}", error);
+  }
+
+  void stop() noexcept override { writer_.close(); }
+
+ private:
+  void encode(const Batch& batch) {
+    if (!config_.proto) {
+      append_otlp_json_lines(buffer_, batch);
+      return;
+    }
+    for (const RequestPtr& request : batch.requests) {
+      const std::size_t size = request->message().ByteSizeLong();
+      const unsigned char prefix[4] = {static_cast<unsigned char>(size >> 24),
+                                       static_cast<unsigned char>(size >> 16),
+                                       static_cast<unsigned char>(size >> 8),
+                                       static_cast<unsigned char>(size)};
+      buffer_.append(reinterpret_cast<const char*>(prefix), 4);
+      const std::size_t at = buffer_.size();
+      buffer_.resize(at + size);
+      request->message().SerializeWithCachedSizesToArray(
+          reinterpret_cast<std::uint8_t*>(buffer_.data() + at));
+    }
+  }
+
+  // Writes the buffer as one unit; on failure says how much telemetry was lost.
+  bool write_pending(std::string* error) {
+    if (buffer_.empty()) return true;
+    std::string write_error;
+    const bool ok = writer_.write(buffer_, &write_error);
+    if (!ok) {
+      *error = fmt::format("{}; lost {} spans, {} data points, {} log records", write_error,
+                           pending_items_[0], pending_items_[1], pending_items_[2]);
+    }
+    buffer_.clear();
+    pending_items_ = {};
+    return ok;
+  }
+
+  FileExporterConfig config_;
+  std::mutex mutex_;
+  FileWriter writer_;
+  std::string buffer_;
+  std::array<std::size_t, 3> pending_items_{};
+  std::shared_ptr<spdlog::logger> logger_;
+};
+
+}  // namespace
+
+std::unique_ptr<ComponentConfig> FileExporterFactory::parse_config(ConfigNode& node) const {
+  auto c = std::make_unique<FileExporterConfig>();
+  c->file.path = node.get_string("path", "");
+  if (c->file.path.empty()) node.error("path", "is required (the file to write to)");
+  c->proto = node.get_enum("format", "json", {"json", "proto"}) == "proto";
+  c->file.framing = c->proto ? FileFraming::length_prefixed : FileFraming::lines;
+  c->file.append = node.get_bool("append", false);
+  c->flush_interval = node.get_duration("flush_interval", c->flush_interval);
+  if (c->flush_interval.count() <= 0) node.error("flush_interval", "must be greater than zero");
+  if (const std::string compression = node.get_string("compression", "");
+      !compression.empty() && compression != "none") {
+    node.error("compression", fmt::format("'{}' is not supported yet (only none)", compression));
+  }
+  if (node.has("rotation")) {
+    ConfigNode r = node.child("rotation");
+    FileRotationConfig rotation;
+    rotation.max_megabytes = r.get_int("max_megabytes", rotation.max_megabytes);
+    rotation.max_days = r.get_int("max_days", rotation.max_days);
+    rotation.max_backups = r.get_int("max_backups", rotation.max_backups);
+    rotation.localtime = r.get_bool("localtime", rotation.localtime);
+    if (rotation.max_megabytes <= 0) r.error("max_megabytes", "must be > 0");
+    if (rotation.max_days < 0) r.error("max_days", "must be >= 0");
+    if (rotation.max_backups < 0) r.error("max_backups", "must be >= 0");
+    r.finish();
+    c->file.rotation = rotation;
+  } else {
+    node.child("rotation");  // known key
+  }
+  c->queue = SendingQueueConfig::parse(node, {});
+  node.finish();
+  return c;
+}
+
+std::unique_ptr<Exporter> FileExporterFactory::create(const CreateSettings& settings,
+                                                      const ComponentConfig& config) const {
+  const auto& c = static_cast<const FileExporterConfig&>(config);
+  return std::make_unique<QueuedExporter>(settings, c.queue,
+                                          std::make_unique<FileSender>(c, settings.logger));
+}
+
+}  // namespace otlpd

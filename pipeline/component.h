@@ -1,0 +1,109 @@
+#pragma once
+
+#include <array>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <spdlog/logger.h>
+
+#include "config/config_node.h"
+#include "pipeline/consumer.h"
+#include "pipeline/signal.h"
+
+namespace otlpd {
+
+// A component id, "type[/name]" as in the OpenTelemetry Collector ("otlp/elastic").
+struct ComponentId {
+  std::string type;
+  std::string name;
+
+  std::string str() const { return name.empty() ? type : type + "/" + name; }
+  // Validates the type against ^[a-zA-Z][0-9a-zA-Z_]{0,62}$ and the name as non-empty.
+  static std::optional<ComponentId> parse(std::string_view text, std::string* error);
+  bool operator==(const ComponentId&) const = default;
+};
+
+// Lifecycle shared by receivers, processors and exporters.
+// start() is called once, downstream components first; shutdown() stops accepting work,
+// drains what is in flight and joins every thread the component started. shutdown() is
+// idempotent and safe to call without (or after a failed) start().
+class Component {
+ public:
+  virtual ~Component() = default;
+  virtual bool start(std::string* error) = 0;
+  virtual void shutdown() noexcept = 0;
+};
+
+// An exporter accepts batches of any signal it was configured for.
+class Exporter : public Component, public Consumer {};
+
+class Receiver : public Component {};
+
+// Per-signal entry points a receiver hands its data to; nullptr where no pipeline of that
+// signal names the receiver (the receiver then refuses that signal as unimplemented).
+using SignalConsumers = std::array<Consumer*, 3>;
+
+inline Consumer* consumer_for(const SignalConsumers& consumers, Signal signal) {
+  return consumers[static_cast<std::size_t>(signal)];
+}
+
+// Parsed, validated configuration of one component. Each factory defines its own.
+struct ComponentConfig {
+  virtual ~ComponentConfig() = default;
+};
+
+struct CreateSettings {
+  ComponentId id;
+  std::shared_ptr<spdlog::logger> logger;
+  std::vector<Signal> signals;  // the signals of the pipelines that use this component
+};
+
+// Factories: one per component type, listed explicitly in main. parse_config() reads the
+// component's YAML (absent keys take otelcol's defaults), validates it and records every
+// problem in node.errors() with its path; create() builds an instance from a config that
+// parsed without errors.
+class ExporterFactory {
+ public:
+  virtual ~ExporterFactory() = default;
+  virtual std::string_view type() const = 0;
+  virtual std::vector<std::string_view> aliases() const { return {}; }
+  virtual std::unique_ptr<ComponentConfig> parse_config(ConfigNode& node) const = 0;
+  virtual std::unique_ptr<Exporter> create(const CreateSettings& settings,
+                                           const ComponentConfig& config) const = 0;
+};
+
+class ReceiverFactory {
+ public:
+  virtual ~ReceiverFactory() = default;
+  virtual std::string_view type() const = 0;
+  virtual std::vector<std::string_view> aliases() const { return {}; }
+  virtual std::unique_ptr<ComponentConfig> parse_config(ConfigNode& node) const = 0;
+  virtual std::unique_ptr<Receiver> create(const CreateSettings& settings,
+                                           const ComponentConfig& config,
+                                           const SignalConsumers& consumers) const = 0;
+};
+
+// A processor sits in one pipeline and forwards to `next`.
+class Processor : public Component, public Consumer {};
+
+class ProcessorFactory {
+ public:
+  virtual ~ProcessorFactory() = default;
+  virtual std::string_view type() const = 0;
+  virtual std::vector<std::string_view> aliases() const { return {}; }
+  virtual std::unique_ptr<ComponentConfig> parse_config(ConfigNode& node) const = 0;
+  virtual std::unique_ptr<Processor> create(const CreateSettings& settings,
+                                            const ComponentConfig& config, Consumer& next) const = 0;
+};
+
+// The explicit list of every factory otlpd knows, built in main (no static registration).
+struct Factories {
+  std::vector<std::unique_ptr<ReceiverFactory>> receivers;
+  std::vector<std::unique_ptr<ProcessorFactory>> processors;
+  std::vector<std::unique_ptr<ExporterFactory>> exporters;
+};
+
+}  // namespace otlpd

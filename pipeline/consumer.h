@@ -1,0 +1,38 @@
+#pragma once
+
+#include <string>
+#include <utility>
+
+#include "pipeline/telemetry.h"
+
+namespace otlpd {
+
+// Result of handing a batch to the next stage.
+struct ConsumeResult {
+  enum class Code {
+    ok,
+    // The stage is full right now (bounded queue, memory limit); the sender should retry
+    // later. Receivers turn this into gRPC UNAVAILABLE / HTTP 503.
+    retryable,
+    // The data will never be accepted (e.g. an exporter that cannot encode it).
+    permanent,
+  };
+  Code code = Code::ok;
+  std::string message;
+
+  static ConsumeResult ok() { return {}; }
+  static ConsumeResult retryable(std::string why) { return {Code::retryable, std::move(why)}; }
+  static ConsumeResult permanent(std::string why) { return {Code::permanent, std::move(why)}; }
+  bool is_ok() const { return code == Code::ok; }
+};
+
+// The single interface between pipeline stages (receivers hand to processors, processors
+// to exporters, fan-out to several). The callee owns the batch after the call, whatever it
+// returns. Implementations are thread-safe: receivers call consume() from many threads.
+class Consumer {
+ public:
+  virtual ~Consumer() = default;
+  virtual ConsumeResult consume(Batch&& batch) noexcept = 0;
+};
+
+}  // namespace otlpd

@@ -1,0 +1,17 @@
+#include "pipeline/fanout.h"
+
+namespace otlpd {
+
+ConsumeResult FanoutConsumer::consume(Batch&& batch) noexcept {
+  ConsumeResult result = ConsumeResult::ok();
+  for (std::size_t i = 0; i < consumers_.size(); ++i) {
+    const bool last = i + 1 == consumers_.size();
+    ConsumeResult r = consumers_[i]->consume(last ? std::move(batch) : Batch(batch));
+    if (!r.is_ok() && (result.is_ok() || r.code == ConsumeResult::Code::retryable)) {
+      result = std::move(r);
+    }
+  }
+  return result;
+}
+
+}  // namespace otlpd

@@ -1,0 +1,88 @@
+#pragma once
+
+#include <cstddef>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <google/protobuf/arena.h>
+#include <google/protobuf/message.h>
+
+#include "opentelemetry/proto/collector/logs/v1/logs_service.pb.h"
+#include "opentelemetry/proto/collector/metrics/v1/metrics_service.pb.h"
+#include "opentelemetry/proto/collector/trace/v1/trace_service.pb.h"
+#include "pipeline/signal.h"
+
+namespace otlpd {
+
+namespace otlp {
+using TracesRequest = opentelemetry::proto::collector::trace::v1::ExportTraceServiceRequest;
+using MetricsRequest = opentelemetry::proto::collector::metrics::v1::ExportMetricsServiceRequest;
+using LogsRequest = opentelemetry::proto::collector::logs::v1::ExportLogsServiceRequest;
+}  // namespace otlp
+
+// One decoded Export*ServiceRequest. It is parsed once, into its own arena, and is
+// immutable afterwards: any number of threads may read it concurrently, and fan-out
+// shares it by reference count instead of copying spans.
+class Request {
+ public:
+  // Decodes `size` bytes of protobuf. On failure returns nullptr and sets *error to a
+  // message that names what was wrong (the field path and byte offset where known).
+  static std::shared_ptr<const Request> decode(Signal signal, const void* data, std::size_t size,
+                                               std::string* error);
+
+  // Takes ownership of an already-built message (tests, JSON decoding).
+  static std::shared_ptr<const Request> adopt(Signal signal,
+                                              std::unique_ptr<google::protobuf::Message> message);
+
+  Signal signal() const { return signal_; }
+  const google::protobuf::Message& message() const { return *message_; }
+  const otlp::TracesRequest& traces() const;
+  const otlp::MetricsRequest& metrics() const;
+  const otlp::LogsRequest& logs() const;
+
+  // Spans, data points or log records in this request.
+  std::size_t item_count() const { return item_count_; }
+  // Size of the protobuf encoding this request was decoded from (or would encode to).
+  std::size_t wire_size() const { return wire_size_; }
+
+  Request(const Request&) = delete;
+  Request& operator=(const Request&) = delete;
+  ~Request();
+
+ private:
+  Request(Signal signal, std::size_t wire_size);
+
+  Signal signal_;
+  std::size_t wire_size_;
+  std::size_t item_count_ = 0;
+  google::protobuf::Arena arena_;
+  google::protobuf::Message* message_ = nullptr;  // arena-owned unless owned_ is set
+  std::unique_ptr<google::protobuf::Message> owned_;
+};
+
+using RequestPtr = std::shared_ptr<const Request>;
+
+// Data points of one metric, whatever its type.
+std::size_t data_point_count(const opentelemetry::proto::metrics::v1::Metric& metric);
+
+// Counts spans / data points / log records of a request message.
+std::size_t count_items(Signal signal, const google::protobuf::Message& message);
+
+// Checks what protobuf cannot: trace ids are 16 bytes, span ids 8 (or empty).
+// Returns an empty string when valid, else a message naming the offending field.
+std::string validate_ids(Signal signal, const google::protobuf::Message& message);
+
+// A unit of work handed between pipeline stages: one or more requests of the same signal.
+// Copying a Batch copies reference-counted pointers, never telemetry.
+struct Batch {
+  Signal signal = Signal::traces;
+  std::vector<RequestPtr> requests;
+
+  std::size_t item_count() const;
+  std::size_t wire_size() const;
+
+  static Batch of(RequestPtr request);
+};
+
+}  // namespace otlpd

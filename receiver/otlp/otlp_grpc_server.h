@@ -1,0 +1,50 @@
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <memory>
+#include <string>
+
+#include <grpcpp/server.h>
+#include <spdlog/logger.h>
+
+#include "pipeline/component.h"
+#include "receiver/otlp/otlp_receiver_config.h"
+
+namespace otlpd {
+
+// Counts per signal of what a receiver accepted into the pipeline or refused
+// (malformed, or refused by a full pipeline). Thread-safe.
+struct ReceiverCounters {
+  std::array<std::atomic<std::uint64_t>, 3> accepted{};
+  std::array<std::atomic<std::uint64_t>, 3> refused{};
+};
+
+// OTLP/gRPC: TraceService, MetricsService and LogsService Export on one endpoint. A
+// service is registered only for signals that have a consumer; the others answer
+// UNIMPLEMENTED, as in the OpenTelemetry Collector.
+class OtlpGrpcServer {
+ public:
+  OtlpGrpcServer(OtlpGrpcConfig config, SignalConsumers consumers, ReceiverCounters* counters,
+                 std::shared_ptr<spdlog::logger> logger);
+  ~OtlpGrpcServer();
+
+  bool start(std::string* error);
+  // Stops accepting calls, waits for calls in flight (they finish handing their data
+  // downstream), then returns. Idempotent.
+  void shutdown() noexcept;
+  // The port actually bound (useful with port 0); 0 before start().
+  int bound_port() const { return bound_port_; }
+
+  class Handler;  // decodes and forwards one Export call; defined in the .cpp
+
+ private:
+  OtlpGrpcConfig config_;
+  std::unique_ptr<Handler> handler_;
+  std::unique_ptr<grpc::Service> services_[3];
+  std::unique_ptr<grpc::Server> server_;
+  int bound_port_ = 0;
+  std::shared_ptr<spdlog::logger> logger_;
+};
+
+}  // namespace otlpd

@@ -1,0 +1,32 @@
+#include "receiver/otlp/otlp_receiver.h"
+
+namespace otlpd {
+
+OtlpReceiver::OtlpReceiver(const CreateSettings& settings, const OtlpReceiverConfig& config,
+                           const SignalConsumers& consumers)
+    : settings_(settings) {
+  if (config.grpc) {
+    grpc_ = std::make_unique<OtlpGrpcServer>(*config.grpc, consumers, &counters_, settings.logger);
+  }
+}
+
+OtlpReceiver::~OtlpReceiver() { shutdown(); }
+
+bool OtlpReceiver::start(std::string* error) { return !grpc_ || grpc_->start(error); }
+
+void OtlpReceiver::shutdown() noexcept {
+  if (stopped_) return;
+  stopped_ = true;
+  if (grpc_) grpc_->shutdown();
+  for (Signal s : kAllSignals) {
+    const auto i = static_cast<std::size_t>(s);
+    const auto accepted = counters_.accepted[i].load();
+    const auto refused = counters_.refused[i].load();
+    if (accepted || refused) {
+      settings_.logger->info("{}: accepted {} {}, refused {}", to_string(s), accepted,
+                             item_name(s), refused);
+    }
+  }
+}
+
+}  // namespace otlpd

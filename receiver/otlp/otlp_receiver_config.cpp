@@ -1,0 +1,59 @@
+#include "receiver/otlp/otlp_receiver_config.h"
+
+#include <fmt/format.h>
+
+#include <charconv>
+
+namespace otlpd {
+
+bool split_endpoint(const std::string& endpoint, std::string* host, int* port) {
+  const std::size_t colon = endpoint.rfind(':');
+  if (colon == std::string::npos) return false;
+  *host = endpoint.substr(0, colon);
+  if (host->size() >= 2 && host->front() == '[' && host->back() == ']') {
+    *host = host->substr(1, host->size() - 2);
+  }
+  const char* first = endpoint.data() + colon + 1;
+  const char* last = endpoint.data() + endpoint.size();
+  auto [ptr, ec] = std::from_chars(first, last, *port);
+  return ec == std::errc() && ptr == last && *port >= 0 && *port <= 65535;
+}
+
+std::unique_ptr<OtlpReceiverConfig> OtlpReceiverConfig::parse(ConfigNode& node) {
+  auto config = std::make_unique<OtlpReceiverConfig>();
+  ConfigNode protocols = node.child("protocols");
+  if (protocols.is_null() || protocols.keys().empty()) {
+    protocols.error("", "must enable at least one protocol (grpc)");
+  }
+  // "grpc:" with no options is null in YAML and means: all defaults.
+  for (const std::string& key : protocols.keys()) {
+    if (key == "grpc") {
+      ConfigNode grpc = protocols.child("grpc");
+      OtlpGrpcConfig g;
+      g.endpoint = grpc.get_string("endpoint", g.endpoint);
+      std::string host;
+      int port = 0;
+      if (!split_endpoint(g.endpoint, &host, &port)) {
+        grpc.error("endpoint", fmt::format("'{}' is not host:port", g.endpoint));
+      }
+      g.max_recv_msg_size_mib = grpc.get_int("max_recv_msg_size_mib", g.max_recv_msg_size_mib);
+      if (g.max_recv_msg_size_mib <= 0 || g.max_recv_msg_size_mib > 2047) {
+        grpc.error("max_recv_msg_size_mib", "must be between 1 and 2047");
+      }
+      g.max_concurrent_streams = grpc.get_int("max_concurrent_streams", 0);
+      if (g.max_concurrent_streams < 0) grpc.error("max_concurrent_streams", "must be >= 0");
+      grpc.finish();
+      config->grpc = g;
+    } else if (key == "http") {
+      protocols.error("http",
+                      "OTLP/HTTP is not implemented yet in this version of otlpd; use grpc "
+                      "(port 4317) or remove this protocol");
+    } else {
+      protocols.error(key, "unknown protocol (known protocols: grpc, http)");
+    }
+  }
+  node.finish();
+  return config;
+}
+
+}  // namespace otlpd

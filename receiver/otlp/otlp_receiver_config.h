@@ -1,0 +1,29 @@
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "config/config_node.h"
+#include "pipeline/component.h"
+
+namespace otlpd {
+
+struct OtlpGrpcConfig {
+  std::string endpoint = "localhost:4317";
+  std::int64_t max_recv_msg_size_mib = 4;  // gRPC's and otelcol's default
+  std::int64_t max_concurrent_streams = 0;  // 0: gRPC's default
+};
+
+// receivers::otlp: the same keys as the OpenTelemetry Collector's otlp receiver.
+struct OtlpReceiverConfig final : ComponentConfig {
+  std::optional<OtlpGrpcConfig> grpc;
+
+  // Reads and validates; problems go to node.errors() with their paths.
+  static std::unique_ptr<OtlpReceiverConfig> parse(ConfigNode& node);
+};
+
+// "host:port" split; ":4317" means every interface. Returns false if malformed.
+bool split_endpoint(const std::string& endpoint, std::string* host, int* port);
+
+}  // namespace otlpd
