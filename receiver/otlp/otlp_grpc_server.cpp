@@ -147,6 +147,9 @@ bool OtlpGrpcServer::start(std::string* error) {
 
   grpc::ServerBuilder builder;
   builder.AddListeningPort(address, grpc::InsecureServerCredentials(), &bound_port_);
+  // gRPC sets SO_REUSEPORT by default: a second collector on the same port would then start
+  // "successfully" and take half of the traffic. A port conflict must be an error instead.
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   builder.SetMaxReceiveMessageSize(static_cast<int>(config_.max_recv_msg_size_mib * 1024 * 1024));
   if (config_.max_concurrent_streams > 0) {
     builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS,
