@@ -2,6 +2,7 @@
 
 #include <array>
 #include <mutex>
+#include <vector>
 
 #include "exporters/common/otlp_json.h"
 
@@ -28,7 +29,9 @@ class FileSender final : public BatchSender {
   ConsumeResult send(const Batch& batch) noexcept override {
     std::lock_guard lock(mutex_);
     encode(batch);
-    pending_items_[static_cast<std::size_t>(batch.signal)] += batch.item_count();
+    Chunk chunk{buffer_.size(), {}};
+    chunk.items[static_cast<std::size_t>(batch.signal)] = batch.item_count();
+    chunks_.push_back(chunk);
     if (buffer_.size() >= kFlushThreshold) {
       std::string error;
       if (!write_pending(&error)) return ConsumeResult::permanent(error);
@@ -66,25 +69,46 @@ class FileSender final : public BatchSender {
     }
   }
 
-  // Writes the buffer as one unit; on failure says how much telemetry was lost.
+  // Writes the buffer with one write(); if that fails (disk full), writes it batch by batch
+  // so that every batch that still fits is kept. A batch is in the file whole or not at all.
+  // On failure says how much telemetry was lost.
   bool write_pending(std::string* error) {
     if (buffer_.empty()) return true;
     std::string write_error;
-    const bool ok = writer_.write(buffer_, &write_error);
+    bool ok = writer_.write(buffer_, &write_error);
     if (!ok) {
-      *error = fmt::format("{}; lost {} spans, {} data points, {} log records", write_error,
-                           pending_items_[0], pending_items_[1], pending_items_[2]);
+      std::array<std::size_t, 3> lost{};
+      std::size_t start = 0;
+      for (const Chunk& chunk : chunks_) {
+        std::string chunk_error;
+        const std::string_view bytes(buffer_.data() + start, chunk.end - start);
+        if (!writer_.write(bytes, &chunk_error)) {
+          for (std::size_t i = 0; i < lost.size(); ++i) lost[i] += chunk.items[i];
+          write_error = std::move(chunk_error);
+        }
+        start = chunk.end;
+      }
+      ok = lost == std::array<std::size_t, 3>{};
+      if (!ok) {
+        *error = fmt::format("{}; lost {} spans, {} data points, {} log records", write_error,
+                             lost[0], lost[1], lost[2]);
+      }
     }
     buffer_.clear();
-    pending_items_ = {};
+    chunks_.clear();
     return ok;
   }
+
+  struct Chunk {
+    std::size_t end;  // offset in buffer_ just past this batch's records
+    std::array<std::size_t, 3> items;
+  };
 
   FileExporterConfig config_;
   std::mutex mutex_;
   FileWriter writer_;
   std::string buffer_;
-  std::array<std::size_t, 3> pending_items_{};
+  std::vector<Chunk> chunks_;
   std::shared_ptr<spdlog::logger> logger_;
 };
 
