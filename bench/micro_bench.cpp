@@ -79,4 +79,4 @@ BENCHMARK(BM_Encode<append_pretty_json>)->Name("BM_EncodePrettyJson")->Args({100
 }  // namespace
 }  // namespace otlpd
 
-BENCHMARK_MAIN();
+

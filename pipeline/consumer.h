@@ -33,6 +33,15 @@ class Consumer {
  public:
   virtual ~Consumer() = default;
   virtual ConsumeResult consume(Batch&& batch) noexcept = 0;
+
+  // Asked by a receiver before it decodes a request of `wire_bytes` bytes, so that a stage
+  // that is full or over its memory budget refuses before anything is allocated for the
+  // request. A stage that has nothing to check passes the question on. Thread-safe.
+  virtual ConsumeResult admit(Signal signal, std::size_t wire_bytes) noexcept {
+    (void)signal;
+    (void)wire_bytes;
+    return ConsumeResult::ok();
+  }
 };
 
 }  // namespace otlpd

@@ -14,4 +14,11 @@ ConsumeResult FanoutConsumer::consume(Batch&& batch) noexcept {
   return result;
 }
 
+ConsumeResult FanoutConsumer::admit(Signal signal, std::size_t wire_bytes) noexcept {
+  for (Consumer* consumer : consumers_) {
+    if (ConsumeResult r = consumer->admit(signal, wire_bytes); !r.is_ok()) return r;
+  }
+  return ConsumeResult::ok();
+}
+
 }  // namespace otlpd

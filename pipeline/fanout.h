@@ -16,6 +16,7 @@ class FanoutConsumer final : public Consumer {
  public:
   explicit FanoutConsumer(std::vector<Consumer*> consumers) : consumers_(std::move(consumers)) {}
   ConsumeResult consume(Batch&& batch) noexcept override;
+  ConsumeResult admit(Signal signal, std::size_t wire_bytes) noexcept override;
 
  private:
   std::vector<Consumer*> consumers_;

@@ -56,10 +56,24 @@ ConsumeResult QueuedExporter::consume(Batch&& batch) noexcept {
                                                       : queue_.try_push(std::move(batch));
   if (!queued) {
     refused_[signal].fetch_add(items, std::memory_order_relaxed);
-    return ConsumeResult::retryable(fmt::format(
-        "sending queue of exporter {} is full ({} batches)", settings_.id.str(), queue_.capacity()));
+    return queue_full();
   }
   return ConsumeResult::ok();
+}
+
+ConsumeResult QueuedExporter::admit(Signal, std::size_t) noexcept {
+  if (!accepting_.load(std::memory_order_acquire)) {
+    return ConsumeResult::retryable(fmt::format("exporter {} is shutting down", settings_.id.str()));
+  }
+  if (queue_config_.enabled && !queue_config_.block_on_overflow && queue_.size() >= queue_.capacity()) {
+    return queue_full();
+  }
+  return ConsumeResult::ok();
+}
+
+ConsumeResult QueuedExporter::queue_full() const {
+  return ConsumeResult::retryable(fmt::format("sending queue of exporter {} is full ({} batches)",
+                                              settings_.id.str(), queue_.capacity()));
 }
 
 void QueuedExporter::record(const Batch& batch, const ConsumeResult& result) noexcept {

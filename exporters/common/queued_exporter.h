@@ -52,6 +52,8 @@ class QueuedExporter final : public Exporter {
   bool start(std::string* error) override;
   void shutdown() noexcept override;
   ConsumeResult consume(Batch&& batch) noexcept override;
+  // Refuses early, before the receiver decodes, when the sending queue is already full.
+  ConsumeResult admit(Signal signal, std::size_t wire_bytes) noexcept override;
 
   std::uint64_t sent(Signal s) const { return sent_[static_cast<std::size_t>(s)].load(); }
   std::uint64_t failed(Signal s) const { return failed_[static_cast<std::size_t>(s)].load(); }
@@ -59,6 +61,7 @@ class QueuedExporter final : public Exporter {
  private:
   void run_worker() noexcept;
   void record(const Batch& batch, const ConsumeResult& result) noexcept;
+  ConsumeResult queue_full() const;
 
   CreateSettings settings_;
   SendingQueueConfig queue_config_;

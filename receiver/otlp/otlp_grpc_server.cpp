@@ -55,6 +55,12 @@ class OtlpGrpcServer::Handler {
 
   grpc::Status handle(Signal signal, const grpc::ByteBuffer& in, grpc::ByteBuffer* out) noexcept {
     const auto index = static_cast<std::size_t>(signal);
+    Consumer* consumer = consumer_for(consumers_, signal);
+    // Ask the pipeline first, so a full or over-budget pipeline costs no decoding.
+    if (ConsumeResult admitted = consumer->admit(signal, in.Length()); !admitted.is_ok()) {
+      counters_->refused_requests[index].fetch_add(1, std::memory_order_relaxed);
+      return to_status(admitted);
+    }
     grpc::Slice slice;
     if (!in.DumpToSingleSlice(&slice).ok()) {
       return {grpc::StatusCode::INTERNAL, "could not read the request body"};
@@ -62,20 +68,17 @@ class OtlpGrpcServer::Handler {
     std::string error;
     RequestPtr request = Request::decode(signal, slice.begin(), slice.size(), &error);
     if (!request) {
-      counters_->refused[index].fetch_add(1, std::memory_order_relaxed);
+      counters_->malformed_requests[index].fetch_add(1, std::memory_order_relaxed);
       logger_->debug("rejected malformed {} request ({} bytes): {}", to_string(signal),
                      slice.size(), error);
       return {grpc::StatusCode::INVALID_ARGUMENT, error};
     }
     const std::size_t items = request->item_count();
     if (items > 0) {
-      ConsumeResult result = consumer_for(consumers_, signal)->consume(Batch::of(std::move(request)));
+      ConsumeResult result = consumer->consume(Batch::of(std::move(request)));
       if (!result.is_ok()) {
         counters_->refused[index].fetch_add(items, std::memory_order_relaxed);
-        if (result.code == ConsumeResult::Code::retryable) {
-          return {grpc::StatusCode::UNAVAILABLE, result.message};
-        }
-        return {grpc::StatusCode::INVALID_ARGUMENT, result.message};
+        return to_status(result);
       }
       counters_->accepted[index].fetch_add(items, std::memory_order_relaxed);
     }
@@ -86,6 +89,13 @@ class OtlpGrpcServer::Handler {
   }
 
  private:
+  // Retryable refusals become UNAVAILABLE, so that every OTLP client retries them.
+  static grpc::Status to_status(const ConsumeResult& result) {
+    return {result.code == ConsumeResult::Code::retryable ? grpc::StatusCode::UNAVAILABLE
+                                                         : grpc::StatusCode::INVALID_ARGUMENT,
+            result.message};
+  }
+
   SignalConsumers consumers_;
   ReceiverCounters* counters_;
   std::shared_ptr<spdlog::logger> logger_;

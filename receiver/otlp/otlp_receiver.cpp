@@ -22,9 +22,12 @@ void OtlpReceiver::shutdown() noexcept {
     const auto i = static_cast<std::size_t>(s);
     const auto accepted = counters_.accepted[i].load();
     const auto refused = counters_.refused[i].load();
-    if (accepted || refused) {
-      settings_.logger->info("{}: accepted {} {}, refused {}", to_string(s), accepted,
-                             item_name(s), refused);
+    const auto refused_requests = counters_.refused_requests[i].load();
+    const auto malformed = counters_.malformed_requests[i].load();
+    if (accepted || refused || refused_requests || malformed) {
+      settings_.logger->info("{}: accepted {} {}, refused {}; refused {} requests before decoding, "
+                             "rejected {} malformed requests",
+                             to_string(s), accepted, item_name(s), refused, refused_requests, malformed);
     }
   }
 }

@@ -135,7 +135,7 @@ def test_traces_round_trip_field_by_field(start_otlpd, tmp_path):
     assert child_json["status"] == {"message": "database is locked", "code": 2}
     assert child_json["events"][0]["name"] == "exception"
     assert attrs(child_json["events"][0]["attributes"])["exception.type"] == "ValueError"
-    assert "receiver otlp\ttraces: accepted 4 spans, refused 0" in otlpd.log()
+    assert "receiver otlp\ttraces: accepted 4 spans, refused 0;" in otlpd.log()
 
 
 def test_metrics_round_trip(start_otlpd, tmp_path):

@@ -122,7 +122,7 @@ TEST_F(OtlpGrpcReceiverTest, InvalidIdIsInvalidArgumentWithThePath) {
   EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_THAT(status.error_message(), HasSubstr("spans[1].span_id: must be 8 bytes or empty, got 3"));
   EXPECT_TRUE(traces_.batches().empty());
-  EXPECT_EQ(receiver_->counters().refused[0].load(), 1u);
+  EXPECT_EQ(receiver_->counters().malformed_requests[0].load(), 1u);
 }
 
 TEST_F(OtlpGrpcReceiverTest, FullPipelineIsUnavailableSoClientsRetry) {
