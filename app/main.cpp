@@ -11,12 +11,9 @@
 #include <iostream>
 
 #include "app/default_config.h"
+#include "app/factories.h"
 #include "app/service.h"
 #include "config/config_loader.h"
-#include "exporters/console/console_exporter.h"
-#include "exporters/debug/debug_exporter.h"
-#include "exporters/file/file_exporter.h"
-#include "receiver/otlp/otlp_receiver.h"
 
 #ifndef OTLPD_VERSION
 #define OTLPD_VERSION "0.0.0"
@@ -24,15 +21,6 @@
 
 namespace otlpd {
 namespace {
-
-Factories make_factories() {
-  Factories f;
-  f.receivers.push_back(std::make_unique<OtlpReceiverFactory>());
-  f.exporters.push_back(std::make_unique<DebugExporterFactory>());
-  f.exporters.push_back(std::make_unique<ConsoleExporterFactory>());
-  f.exporters.push_back(std::make_unique<FileExporterFactory>());
-  return f;
-}
 
 std::shared_ptr<spdlog::sinks::sink> make_log_sink() {
   auto sink = std::make_shared<spdlog::sinks::stderr_sink_mt>();

@@ -5,6 +5,7 @@
 #include <google/protobuf/stubs/common.h>
 #include <google/protobuf/wire_format_lite.h>
 
+#include <atomic>
 #include <limits>
 #include <numeric>
 
@@ -187,7 +188,13 @@ void for_each_id(Signal signal, const pb::Message& message, Fn&& check) {
 
 Request::Request(Signal signal, std::size_t wire_size) : signal_(signal), wire_size_(wire_size) {}
 
-Request::~Request() = default;
+namespace {
+std::atomic<std::int64_t> g_live_request_bytes{0};
+}  // namespace
+
+Request::~Request() { g_live_request_bytes.fetch_sub(tracked_bytes_, std::memory_order_relaxed); }
+
+std::int64_t Request::live_bytes() { return g_live_request_bytes.load(std::memory_order_relaxed); }
 
 std::shared_ptr<const Request> Request::decode(Signal signal, const void* data, std::size_t size,
                                                std::string* error) {
@@ -209,6 +216,10 @@ std::shared_ptr<const Request> Request::decode(Signal signal, const void* data, 
     return nullptr;
   }
   request->item_count_ = count_items(signal, *request->message_);
+  // The arena holds the messages; long string and bytes contents live on the heap (protobuf
+  // 3.21), bounded by the wire size.
+  request->tracked_bytes_ = static_cast<std::int64_t>(request->arena_.SpaceAllocated() + size);
+  g_live_request_bytes.fetch_add(request->tracked_bytes_, std::memory_order_relaxed);
   return request;
 }
 

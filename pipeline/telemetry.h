@@ -46,6 +46,11 @@ class Request {
   // Size of the protobuf encoding this request was decoded from (or would encode to).
   std::size_t wire_size() const { return wire_size_; }
 
+  // Bytes of memory held by all live decoded requests in this process (arena + string
+  // contents). Used
+  // by the memory limiter to see growth between two samples of the process's memory.
+  static std::int64_t live_bytes();
+
   Request(const Request&) = delete;
   Request& operator=(const Request&) = delete;
   ~Request();
@@ -56,6 +61,7 @@ class Request {
   Signal signal_;
   std::size_t wire_size_;
   std::size_t item_count_ = 0;
+  std::int64_t tracked_bytes_ = 0;  // added to live_bytes() at decode, removed at destruction
   google::protobuf::Arena arena_;
   google::protobuf::Message* message_ = nullptr;  // arena-owned unless owned_ is set
   std::unique_ptr<google::protobuf::Message> owned_;

@@ -2,11 +2,8 @@
 #include <gtest/gtest.h>
 #include <spdlog/sinks/null_sink.h>
 
+#include "app/factories.h"
 #include "app/service.h"
-#include "exporters/console/console_exporter.h"
-#include "exporters/debug/debug_exporter.h"
-#include "exporters/file/file_exporter.h"
-#include "receiver/otlp/otlp_receiver.h"
 
 namespace otlpd {
 namespace {
@@ -15,14 +12,7 @@ using ::testing::Contains;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 
-Factories factories() {
-  Factories f;
-  f.receivers.push_back(std::make_unique<OtlpReceiverFactory>());
-  f.exporters.push_back(std::make_unique<DebugExporterFactory>());
-  f.exporters.push_back(std::make_unique<ConsoleExporterFactory>());
-  f.exporters.push_back(std::make_unique<FileExporterFactory>());
-  return f;
-}
+Factories factories() { return make_factories(); }
 
 std::vector<std::string> errors_of(const std::string& yaml) {
   ConfigErrors errors;
@@ -58,7 +48,9 @@ receivers:
       grpc: {endpoint: "localhost", max_recv_msg_size_mib: 0, bogus: 1}
   kafka: {}
 processors:
-  batch: {}
+  batch: {send_batch_size: 100, send_batch_max_size: 10}
+  memory_limiter: {limit_mib: 100}
+  transform: {}
 exporters:
   file: {format: xml, rotation: {max_megabytes: 0}}
   "bad type!": {}
@@ -73,7 +65,9 @@ unknown_section: {}
   EXPECT_THAT(errors, Contains("receivers::otlp::protocols::grpc::max_recv_msg_size_mib: must be between 1 and 2047"));
   EXPECT_THAT(errors, Contains(HasSubstr("receivers::otlp::protocols::grpc::bogus: unknown key (known keys: endpoint, ")));
   EXPECT_THAT(errors, Contains("receivers::kafka: unknown receiver type 'kafka' (known types: otlp)"));
-  EXPECT_THAT(errors, Contains(HasSubstr("processors::batch: unknown processor type 'batch'")));
+  EXPECT_THAT(errors, Contains("processors::batch::send_batch_max_size: must be greater than or equal to send_batch_size"));
+  EXPECT_THAT(errors, Contains("processors::memory_limiter::check_interval: must be greater than zero (e.g. 1s)"));
+  EXPECT_THAT(errors, Contains("processors::transform: unknown processor type 'transform' (known types: batch, memory_limiter)"));
   EXPECT_THAT(errors, Contains("exporters::file::path: is required (the file to write to)"));
   EXPECT_THAT(errors, Contains("exporters::file::format: 'xml' is not one of: json, proto"));
   EXPECT_THAT(errors, Contains("exporters::file::rotation::max_megabytes: must be > 0"));
@@ -90,7 +84,7 @@ receivers: {otlp: {protocols: {grpc: {}}}}
 exporters: {zipkin: {}}
 service: {pipelines: {traces: {receivers: [otlp], exporters: [zipkin]}}}
 )"),
-              Contains("exporters::zipkin: unknown exporter type 'zipkin' (known types: debug, console, file)"));
+              Contains("exporters::zipkin: unknown exporter type 'zipkin' (known types: debug, console, file, nop)"));
 }
 
 TEST(ServiceConfig, NoPipelinesIsAnError) {

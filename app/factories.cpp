@@ -1,0 +1,25 @@
+#include "app/factories.h"
+
+#include "exporters/console/console_exporter.h"
+#include "exporters/debug/debug_exporter.h"
+#include "exporters/file/file_exporter.h"
+#include "exporters/nop/nop_exporter.h"
+#include "processors/batch/batch_processor.h"
+#include "processors/memory_limiter/memory_limiter_processor.h"
+#include "receiver/otlp/otlp_receiver.h"
+
+namespace otlpd {
+
+Factories make_factories() {
+  Factories f;
+  f.receivers.push_back(std::make_unique<OtlpReceiverFactory>());
+  f.processors.push_back(std::make_unique<BatchProcessorFactory>());
+  f.processors.push_back(std::make_unique<MemoryLimiterProcessorFactory>());
+  f.exporters.push_back(std::make_unique<DebugExporterFactory>());
+  f.exporters.push_back(std::make_unique<ConsoleExporterFactory>());
+  f.exporters.push_back(std::make_unique<FileExporterFactory>());
+  f.exporters.push_back(std::make_unique<NopExporterFactory>());
+  return f;
+}
+
+}  // namespace otlpd

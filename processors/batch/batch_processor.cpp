@@ -1,0 +1,178 @@
+#include "processors/batch/batch_processor.h"
+
+#include <fmt/format.h>
+
+#include "pipeline/split.h"
+
+namespace otlpd {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+constexpr auto kIdlePoll = std::chrono::milliseconds(200);
+constexpr auto kShutdownDeadline = std::chrono::seconds(10);
+
+}  // namespace
+
+std::unique_ptr<BatchProcessorConfig> BatchProcessorConfig::parse(ConfigNode& node) {
+  auto c = std::make_unique<BatchProcessorConfig>();
+  const auto size = node.get_int("send_batch_size", static_cast<std::int64_t>(c->send_batch_size));
+  const auto max = node.get_int("send_batch_max_size", static_cast<std::int64_t>(c->send_batch_max_size));
+  c->timeout = node.get_duration("timeout", c->timeout);
+  const auto pending = node.get_int("max_pending_items", 0);
+  if (size < 0) node.error("send_batch_size", "must be >= 0");
+  if (max < 0) node.error("send_batch_max_size", "must be >= 0");
+  if (max > 0 && max < size) {
+    node.error("send_batch_max_size", "must be greater than or equal to send_batch_size");
+  }
+  if (c->timeout.count() < 0) node.error("timeout", "must be >= 0");
+  if (pending < 0) node.error("max_pending_items", "must be >= 0");
+  c->send_batch_size = static_cast<std::uint64_t>(std::max<std::int64_t>(size, 0));
+  c->send_batch_max_size = static_cast<std::uint64_t>(std::max<std::int64_t>(max, 0));
+  c->max_pending_items = pending > 0 ? static_cast<std::uint64_t>(pending)
+                                     : 4 * std::max<std::uint64_t>({c->send_batch_size, c->send_batch_max_size, 1});
+  node.finish();
+  return c;
+}
+
+BatchProcessor::BatchProcessor(CreateSettings settings, const BatchProcessorConfig& config,
+                               Consumer& next)
+    : settings_(std::move(settings)),
+      config_(config),
+      next_(next),
+      queue_(static_cast<std::size_t>(std::max<std::uint64_t>(config.max_pending_items, 1))) {}
+
+BatchProcessor::~BatchProcessor() { shutdown(); }
+
+bool BatchProcessor::start(std::string*) {
+  worker_ = std::thread([this] { run(); });
+  accepting_.store(true, std::memory_order_release);
+  return true;
+}
+
+ConsumeResult BatchProcessor::full() const {
+  return ConsumeResult::retryable(fmt::format("batch processor {} is full ({} items waiting)",
+                                              settings_.id.str(), pending_items_.load()));
+}
+
+ConsumeResult BatchProcessor::admit(Signal signal, std::size_t wire_bytes) noexcept {
+  if (!accepting_.load(std::memory_order_acquire)) {
+    return ConsumeResult::retryable(fmt::format("processor {} is shutting down", settings_.id.str()));
+  }
+  if (pending_items_.load(std::memory_order_relaxed) >= config_.max_pending_items) return full();
+  return next_.admit(signal, wire_bytes);
+}
+
+ConsumeResult BatchProcessor::consume(Batch&& batch) noexcept {
+  if (!accepting_.load(std::memory_order_acquire)) {
+    return ConsumeResult::retryable(fmt::format("processor {} is shutting down", settings_.id.str()));
+  }
+  const std::uint64_t items = batch.item_count();
+  // Reserve room for the items; one request larger than the whole bound is still let in
+  // when nothing is pending, so that it can be split rather than refused forever.
+  std::uint64_t pending = pending_items_.load(std::memory_order_relaxed);
+  do {
+    if (pending > 0 && pending + items > config_.max_pending_items) return full();
+  } while (!pending_items_.compare_exchange_weak(pending, pending + items, std::memory_order_acq_rel));
+  if (!queue_.try_push(std::move(batch))) {
+    pending_items_.fetch_sub(items, std::memory_order_acq_rel);
+    return full();
+  }
+  return ConsumeResult::ok();
+}
+
+void BatchProcessor::run() noexcept {
+  Batch current;
+  std::uint64_t current_items = 0;
+  Clock::time_point deadline{};
+  auto flush = [&] {
+    if (current_items == 0) return;
+    send(std::move(current));
+    current = Batch{};
+    current_items = 0;
+  };
+  auto add = [&](RequestPtr request) {
+    if (current_items == 0) {
+      current.signal = request->signal();
+      deadline = Clock::now() + config_.timeout;
+    }
+    current_items += request->item_count();
+    current.requests.push_back(std::move(request));
+  };
+
+  for (;;) {
+    const auto wait = current_items == 0
+                          ? std::chrono::duration_cast<std::chrono::milliseconds>(kIdlePoll)
+                          : std::chrono::duration_cast<std::chrono::milliseconds>(
+                                std::max(deadline - Clock::now(), Clock::duration::zero()));
+    std::optional<Batch> incoming = queue_.pop_for(wait);
+    if (incoming) {
+      for (RequestPtr& request : incoming->requests) {
+        const std::uint64_t max = config_.send_batch_max_size;
+        // Keep batches within send_batch_max_size: close the current one first, and split a
+        // request that alone is larger than the limit.
+        while (max > 0 && current_items + request->item_count() > max) {
+          if (current_items > 0) {
+            flush();
+            continue;
+          }
+          auto [head, tail] = split_request(*request, max);
+          add(std::move(head));
+          flush();
+          request = std::move(tail);
+        }
+        if (request->item_count() > 0) add(std::move(request));
+        if (current_items >= config_.send_batch_size) flush();
+      }
+    } else if (queue_.closed_and_empty()) {
+      flush();
+      return;
+    }
+    if (current_items > 0 && Clock::now() >= deadline) flush();
+  }
+}
+
+void BatchProcessor::send(Batch&& batch) noexcept {
+  const std::uint64_t items = batch.item_count();
+  auto backoff = std::chrono::milliseconds(5);
+  const auto give_up_at = [&] { return Clock::now() + kShutdownDeadline; };
+  Clock::time_point deadline = Clock::time_point::max();
+  for (;;) {
+    // The batch is kept for retries, so hand over a copy of its request list (pointers only).
+    ConsumeResult result = next_.consume(Batch(batch));
+    if (result.is_ok()) {
+      ++batches_sent_;
+      break;
+    }
+    if (result.code == ConsumeResult::Code::permanent) {
+      dropped_items_ += items;
+      settings_.logger->error("dropped {} {}: {}", items, item_name(batch.signal), result.message);
+      break;
+    }
+    if (stopping_.load(std::memory_order_acquire) && deadline == Clock::time_point::max()) {
+      deadline = give_up_at();
+    }
+    if (Clock::now() >= deadline) {
+      dropped_items_ += items;
+      settings_.logger->error("dropped {} {} at shutdown: the next stage kept refusing ({})", items,
+                              item_name(batch.signal), result.message);
+      break;
+    }
+    std::this_thread::sleep_for(backoff);
+    backoff = std::min(backoff * 2, std::chrono::milliseconds(1000));
+  }
+  pending_items_.fetch_sub(items, std::memory_order_acq_rel);
+}
+
+void BatchProcessor::shutdown() noexcept {
+  if (stopped_) return;
+  stopped_ = true;
+  accepting_.store(false, std::memory_order_release);
+  stopping_.store(true, std::memory_order_release);
+  queue_.close();
+  if (worker_.joinable()) worker_.join();
+  if (batches_sent_ || dropped_items_) {
+    settings_.logger->info("sent {} batches, dropped {} items", batches_sent_, dropped_items_);
+  }
+}
+
+}  // namespace otlpd

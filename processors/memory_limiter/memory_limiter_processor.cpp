@@ -1,0 +1,160 @@
+#include "processors/memory_limiter/memory_limiter_processor.h"
+
+#include <fmt/format.h>
+#include <malloc.h>
+#include <unistd.h>
+
+#include <fstream>
+
+namespace otlpd {
+namespace {
+
+constexpr std::uint64_t kMiB = 1024 * 1024;
+
+std::uint64_t total_memory_bytes() {
+  std::uint64_t total = 0;
+  std::ifstream meminfo("/proc/meminfo");
+  std::string key;
+  std::uint64_t kib = 0;
+  while (meminfo >> key >> kib) {
+    if (key == "MemTotal:") {
+      total = kib * 1024;
+      break;
+    }
+    meminfo.ignore(256, '\n');
+  }
+  std::ifstream cgroup("/sys/fs/cgroup/memory.max");
+  std::string limit;
+  if (cgroup >> limit && limit != "max") {
+    const std::uint64_t bytes = std::stoull(limit);
+    if (bytes > 0 && (total == 0 || bytes < total)) total = bytes;
+  }
+  return total;
+}
+
+}  // namespace
+
+std::uint64_t process_rss_bytes() {
+  std::ifstream statm("/proc/self/statm");
+  std::uint64_t size = 0, resident = 0;
+  statm >> size >> resident;
+  return resident * static_cast<std::uint64_t>(sysconf(_SC_PAGESIZE));
+}
+
+std::unique_ptr<MemoryLimiterConfig> MemoryLimiterConfig::parse(ConfigNode& node,
+                                                                std::optional<std::uint64_t> total_memory) {
+  auto c = std::make_unique<MemoryLimiterConfig>();
+  c->check_interval = node.get_duration("check_interval", c->check_interval);
+  const auto limit_mib = node.get_int("limit_mib", 0);
+  const auto spike_mib = node.get_int("spike_limit_mib", 0);
+  const auto limit_pct = node.get_int("limit_percentage", 0);
+  const auto spike_pct = node.get_int("spike_limit_percentage", 0);
+  if (c->check_interval.count() <= 0) node.error("check_interval", "must be greater than zero (e.g. 1s)");
+  if (limit_mib < 0 || spike_mib < 0) node.error(limit_mib < 0 ? "limit_mib" : "spike_limit_mib", "must be >= 0");
+  if (limit_pct < 0 || limit_pct > 100) node.error("limit_percentage", "must be between 0 and 100");
+  if (spike_pct < 0 || spike_pct > 100) node.error("spike_limit_percentage", "must be between 0 and 100");
+  if (limit_mib > 0 && limit_pct > 0) {
+    node.error("limit_percentage", "set either limit_mib or limit_percentage, not both");
+  }
+  if (limit_mib > 0) {
+    c->limit_bytes = static_cast<std::uint64_t>(limit_mib) * kMiB;
+    c->spike_bytes = spike_mib > 0 ? static_cast<std::uint64_t>(spike_mib) * kMiB : c->limit_bytes / 5;
+  } else if (limit_pct > 0) {
+    const std::uint64_t total = total_memory.value_or(total_memory_bytes());
+    c->limit_bytes = total / 100 * static_cast<std::uint64_t>(limit_pct);
+    c->spike_bytes = spike_pct > 0 ? total / 100 * static_cast<std::uint64_t>(spike_pct) : c->limit_bytes / 5;
+  } else {
+    node.error("limit_mib", "a limit is required: set limit_mib or limit_percentage");
+  }
+  if (c->limit_bytes > 0 && c->spike_bytes >= c->limit_bytes) {
+    node.error(spike_mib > 0 ? "spike_limit_mib" : "spike_limit_percentage", "must be smaller than the limit");
+  }
+  node.finish();
+  return c;
+}
+
+MemoryLimiterProcessor::MemoryLimiterProcessor(CreateSettings settings, const MemoryLimiterConfig& config,
+                                               Consumer& next)
+    : settings_(std::move(settings)), config_(config), next_(next) {}
+
+MemoryLimiterProcessor::~MemoryLimiterProcessor() { shutdown(); }
+
+bool MemoryLimiterProcessor::start(std::string*) {
+  sample();
+  sampler_ = std::thread([this] { run(); });
+  settings_.logger->info("memory limit {} MiB, soft limit {} MiB, checked every {} ms",
+                         config_.limit_bytes / kMiB, (config_.limit_bytes - config_.spike_bytes) / kMiB,
+                         config_.check_interval.count());
+  return true;
+}
+
+void MemoryLimiterProcessor::sample() noexcept {
+  std::uint64_t rss = process_rss_bytes();
+  if (rss > config_.limit_bytes - config_.spike_bytes) {
+    malloc_trim(0);  // give freed heap pages back before concluding that memory is short
+    rss = process_rss_bytes();
+  }
+  live_at_sample_.store(Request::live_bytes(), std::memory_order_relaxed);
+  rss_at_sample_.store(rss, std::memory_order_relaxed);
+  const bool over = rss > config_.limit_bytes - config_.spike_bytes;
+  if (over != over_soft_limit_.exchange(over)) {
+    if (over) {
+      settings_.logger->warn("memory usage {} MiB is above the soft limit {} MiB: refusing data", rss / kMiB,
+                             (config_.limit_bytes - config_.spike_bytes) / kMiB);
+    } else {
+      settings_.logger->info("memory usage {} MiB is below the soft limit again: accepting data", rss / kMiB);
+    }
+  }
+}
+
+void MemoryLimiterProcessor::run() noexcept {
+  std::unique_lock lock(mutex_);
+  while (!wake_.wait_for(lock, config_.check_interval, [&] { return stop_; })) {
+    lock.unlock();
+    sample();
+    lock.lock();
+  }
+}
+
+std::uint64_t MemoryLimiterProcessor::usage() const {
+  const std::int64_t growth = Request::live_bytes() - live_at_sample_.load(std::memory_order_relaxed);
+  return rss_at_sample_.load(std::memory_order_relaxed) + static_cast<std::uint64_t>(std::max<std::int64_t>(growth, 0));
+}
+
+ConsumeResult MemoryLimiterProcessor::refuse(std::uint64_t used) const {
+  return ConsumeResult::retryable(fmt::format(
+      "memory usage {} MiB is above the memory_limiter's soft limit of {} MiB; retry later", used / kMiB,
+      (config_.limit_bytes - config_.spike_bytes) / kMiB));
+}
+
+ConsumeResult MemoryLimiterProcessor::admit(Signal signal, std::size_t wire_bytes) noexcept {
+  const std::uint64_t used = usage();
+  const std::uint64_t after = used + kDecodedPerWireByte * wire_bytes;
+  if (used > config_.limit_bytes - config_.spike_bytes || after > config_.limit_bytes) {
+    refused_requests_.fetch_add(1, std::memory_order_relaxed);
+    return refuse(std::max(used, after));
+  }
+  return next_.admit(signal, wire_bytes);
+}
+
+ConsumeResult MemoryLimiterProcessor::consume(Batch&& batch) noexcept {
+  if (const std::uint64_t used = usage(); used > config_.limit_bytes - config_.spike_bytes) {
+    refused_requests_.fetch_add(1, std::memory_order_relaxed);
+    return refuse(used);
+  }
+  return next_.consume(std::move(batch));
+}
+
+void MemoryLimiterProcessor::shutdown() noexcept {
+  if (stopped_) return;
+  stopped_ = true;
+  {
+    std::lock_guard lock(mutex_);
+    stop_ = true;
+  }
+  wake_.notify_all();
+  if (sampler_.joinable()) sampler_.join();
+  if (refused_requests_) settings_.logger->info("refused {} requests over the memory limit", refused_requests_.load());
+}
+
+}  // namespace otlpd

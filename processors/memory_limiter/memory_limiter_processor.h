@@ -1,0 +1,81 @@
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+
+#include "pipeline/component.h"
+
+namespace otlpd {
+
+// processors::memory_limiter, with the OpenTelemetry Collector's options.
+struct MemoryLimiterConfig final : ComponentConfig {
+  std::chrono::milliseconds check_interval{0};  // required, > 0
+  std::uint64_t limit_bytes = 0;                 // from limit_mib or limit_percentage (required)
+  std::uint64_t spike_bytes = 0;                 // from spike_limit_mib / _percentage; default 20% of limit
+
+  // `total_memory` (bytes) is what limit_percentage refers to; nullopt reads the machine's
+  // (the cgroup's memory.max when smaller than MemTotal).
+  static std::unique_ptr<MemoryLimiterConfig> parse(ConfigNode& node,
+                                                    std::optional<std::uint64_t> total_memory = {});
+};
+
+// How much memory the process uses now: resident set size, read from /proc/self/statm.
+std::uint64_t process_rss_bytes();
+
+// Refuses data, with a retryable status, while the process uses more than limit - spike
+// (the soft limit). Usage is the RSS sampled every check_interval plus what live decoded
+// requests grew by since that sample, so a burst between two checks is seen at once. It
+// answers admit() before the receiver decodes anything, estimating the request's decoded
+// size from its wire size, so a request that would cross the hard limit is refused too.
+// When over the soft limit it returns freed heap memory to the system (malloc_trim) before
+// deciding, since glibc keeps freed memory resident otherwise.
+class MemoryLimiterProcessor final : public Processor {
+ public:
+  MemoryLimiterProcessor(CreateSettings settings, const MemoryLimiterConfig& config, Consumer& next);
+  ~MemoryLimiterProcessor() override;
+
+  bool start(std::string* error) override;
+  void shutdown() noexcept override;
+  ConsumeResult consume(Batch&& batch) noexcept override;
+  ConsumeResult admit(Signal signal, std::size_t wire_bytes) noexcept override;
+
+  // Estimated bytes in use now (see class comment).
+  std::uint64_t usage() const;
+  // Decoded requests take about this many times their wire size (measured: bench/).
+  static constexpr std::uint64_t kDecodedPerWireByte = 3;
+
+ private:
+  void sample() noexcept;
+  void run() noexcept;
+  ConsumeResult refuse(std::uint64_t usage) const;
+
+  CreateSettings settings_;
+  MemoryLimiterConfig config_;
+  Consumer& next_;
+  std::atomic<std::uint64_t> rss_at_sample_{0};
+  std::atomic<std::int64_t> live_at_sample_{0};
+  std::atomic<std::uint64_t> refused_requests_{0};
+  std::atomic<bool> over_soft_limit_{false};
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  bool stop_ = false;
+  std::thread sampler_;
+  bool stopped_ = false;
+};
+
+class MemoryLimiterProcessorFactory final : public ProcessorFactory {
+ public:
+  std::string_view type() const override { return "memory_limiter"; }
+  std::unique_ptr<ComponentConfig> parse_config(ConfigNode& node) const override {
+    return MemoryLimiterConfig::parse(node);
+  }
+  std::unique_ptr<Processor> create(const CreateSettings& settings, const ComponentConfig& config,
+                                    Consumer& next) const override {
+    return std::make_unique<MemoryLimiterProcessor>(settings, static_cast<const MemoryLimiterConfig&>(config), next);
+  }
+};
+
+}  // namespace otlpd
