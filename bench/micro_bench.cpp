@@ -8,6 +8,7 @@
 #include "exporters/common/otlp_json.h"
 #include "exporters/console/pretty_json.h"
 #include "pipeline/telemetry.h"
+#include "pipeline/wire_scan.h"
 
 namespace otlpd {
 namespace {
@@ -57,6 +58,20 @@ void BM_Decode(benchmark::State& state) {
   state.counters["bytes/span"] = static_cast<double>(bytes.size()) / static_cast<double>(state.range(0));
 }
 BENCHMARK(BM_Decode)->Args({100, 2})->Args({100, 10})->Args({1000, 10});
+
+// What the receiver does per request now: scan the wire format (validate, count spans),
+// without decoding.
+void BM_Scan(benchmark::State& state) {
+  const std::string bytes = make_request(static_cast<int>(state.range(0)), static_cast<int>(state.range(1)));
+  for (auto _ : state) {
+    WireScan scan = scan_request(Signal::traces, reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size());
+    benchmark::DoNotOptimize(scan);
+  }
+  state.SetBytesProcessed(state.iterations() * static_cast<std::int64_t>(bytes.size()));
+  state.counters["spans/s"] = benchmark::Counter(static_cast<double>(state.iterations() * state.range(0)),
+                                                 benchmark::Counter::kIsRate);
+}
+BENCHMARK(BM_Scan)->Args({100, 2})->Args({100, 10});
 
 template <void (*Encode)(std::string&, const Batch&)>
 void BM_Encode(benchmark::State& state) {

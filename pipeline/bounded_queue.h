@@ -27,7 +27,8 @@ class BoundedQueue {
   explicit BoundedQueue(std::size_t capacity)
       : capacity_(capacity),
         queue_(std::min<std::size_t>(capacity, kInitialBlockItems)),  // grows on demand
-        slots_(static_cast<moodycamel::LightweightSemaphore::ssize_t>(capacity)) {}
+        slots_(static_cast<moodycamel::LightweightSemaphore::ssize_t>(capacity), kMaxSpins),
+        items_(0, kMaxSpins) {}
 
   [[nodiscard]] bool try_push(T&& item) {
     if (closed_.load(std::memory_order_acquire) || !slots_.tryWait()) return false;
@@ -87,6 +88,9 @@ class BoundedQueue {
  private:
   static constexpr std::int64_t kPollMicros = 100'000;
   static constexpr std::size_t kInitialBlockItems = 256;
+  // Spin briefly before parking: the default (10000 spins) burns CPU on small machines
+  // every time a worker goes idle; measured in bench/ (BM_Handoff) and bench/run.sh.
+  static constexpr int kMaxSpins = 64;
   static constexpr int kWakeAll = 1 << 20;
 
   // size_ counts an item from before it is enqueued until after it is dequeued, so that a

@@ -1,5 +1,7 @@
 #include "pipeline/telemetry.h"
 
+#include "pipeline/wire_scan.h"
+
 #include <fmt/format.h>
 #include <google/protobuf/io/coded_stream.h>
 #include <google/protobuf/stubs/common.h>
@@ -192,9 +194,50 @@ namespace {
 std::atomic<std::int64_t> g_live_request_bytes{0};
 }  // namespace
 
-Request::~Request() { g_live_request_bytes.fetch_sub(tracked_bytes_, std::memory_order_relaxed); }
+Request::~Request() { g_live_request_bytes.fetch_sub(tracked_bytes_.load(), std::memory_order_relaxed); }
 
 std::int64_t Request::live_bytes() { return g_live_request_bytes.load(std::memory_order_relaxed); }
+
+void Request::track(std::int64_t bytes) const {
+  tracked_bytes_.fetch_add(bytes, std::memory_order_relaxed);
+  g_live_request_bytes.fetch_add(bytes, std::memory_order_relaxed);
+}
+
+bool Request::parse() const {
+  message_ = new_request_message(signal_, &arena_);
+  const bool ok = message_->ParseFromArray(wire_.data, static_cast<int>(wire_.size));
+  // The arena holds the messages; long string and bytes contents live on the heap (protobuf
+  // 3.21), bounded by the wire size, which is already counted.
+  track(static_cast<std::int64_t>(arena_.SpaceAllocated()));
+  return ok;
+}
+
+const pb::Message& Request::message() const {
+  std::call_once(decoded_, [this] {
+    if (message_) return;  // decoded eagerly, or built in memory
+    if (!parse()) {
+      // Cannot happen for scanned input (the scan is at least as strict as protobuf); if it
+      // ever did, the stages see an empty request rather than a half-parsed one.
+      message_->Clear();
+    }
+  });
+  return *message_;
+}
+
+std::shared_ptr<const Request> Request::receive(Signal signal, WireBytes bytes, std::string* error) {
+  const WireScan scan = scan_request(signal, bytes.data, bytes.size);
+  if (scan.verdict == WireScan::Verdict::valid) {
+    std::shared_ptr<Request> request(new Request(signal, bytes.size));
+    request->item_count_ = scan.items;
+    request->wire_ = std::move(bytes);
+    request->track(static_cast<std::int64_t>(request->wire_.size));
+    return request;
+  }
+  // Invalid (or unusual) input: a full decode says what is wrong, or accepts it after all.
+  auto request = decode(signal, bytes.data, bytes.size, error);
+  if (request) std::const_pointer_cast<Request>(request)->wire_ = std::move(bytes);
+  return request;
+}
 
 std::shared_ptr<const Request> Request::decode(Signal signal, const void* data, std::size_t size,
                                                std::string* error) {
@@ -203,23 +246,21 @@ std::shared_ptr<const Request> Request::decode(Signal signal, const void* data, 
     return nullptr;
   }
   std::shared_ptr<Request> request(new Request(signal, size));
-  request->message_ = new_request_message(signal, &request->arena_);
-  if (!request->message_->ParseFromArray(data, static_cast<int>(size))) {
+  request->wire_ = WireBytes{static_cast<const std::uint8_t*>(data), size, nullptr};
+  request->track(static_cast<std::int64_t>(size));
+  if (!request->parse()) {
     std::string why = WireDiagnosis(static_cast<const std::uint8_t*>(data), size)
                           .diagnose(request->message_->GetDescriptor());
     *error = fmt::format("malformed {}: {}", request->message_->GetDescriptor()->name(),
                          why.empty() ? "not a valid protobuf encoding" : why);
     return nullptr;
   }
+  request->wire_ = WireBytes{};  // the caller's buffer is not ours to keep
   if (std::string invalid = validate_ids(signal, *request->message_); !invalid.empty()) {
     *error = std::move(invalid);
     return nullptr;
   }
   request->item_count_ = count_items(signal, *request->message_);
-  // The arena holds the messages; long string and bytes contents live on the heap (protobuf
-  // 3.21), bounded by the wire size.
-  request->tracked_bytes_ = static_cast<std::int64_t>(request->arena_.SpaceAllocated() + size);
-  g_live_request_bytes.fetch_add(request->tracked_bytes_, std::memory_order_relaxed);
   return request;
 }
 
@@ -233,13 +274,13 @@ std::shared_ptr<const Request> Request::adopt(Signal signal,
 }
 
 const otlp::TracesRequest& Request::traces() const {
-  return static_cast<const otlp::TracesRequest&>(*message_);
+  return static_cast<const otlp::TracesRequest&>(message());
 }
 const otlp::MetricsRequest& Request::metrics() const {
-  return static_cast<const otlp::MetricsRequest&>(*message_);
+  return static_cast<const otlp::MetricsRequest&>(message());
 }
 const otlp::LogsRequest& Request::logs() const {
-  return static_cast<const otlp::LogsRequest&>(*message_);
+  return static_cast<const otlp::LogsRequest&>(message());
 }
 
 std::size_t data_point_count(const opentelemetry::proto::metrics::v1::Metric& m) {

@@ -1,8 +1,12 @@
 #pragma once
 
 #include <cstddef>
+#include <atomic>
+#include <cstdint>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <google/protobuf/arena.h>
@@ -21,11 +25,25 @@ using MetricsRequest = opentelemetry::proto::collector::metrics::v1::ExportMetri
 using LogsRequest = opentelemetry::proto::collector::logs::v1::ExportLogsServiceRequest;
 }  // namespace otlp
 
-// One decoded Export*ServiceRequest. It is parsed once, into its own arena, and is
-// immutable afterwards: any number of threads may read it concurrently, and fan-out
-// shares it by reference count instead of copying spans.
+// Protobuf bytes of a request as received, kept alive by `owner` (e.g. a gRPC slice), so
+// that they need not be copied.
+struct WireBytes {
+  const std::uint8_t* data = nullptr;
+  std::size_t size = 0;
+  std::shared_ptr<const void> owner;
+};
+
+// One Export*ServiceRequest. It is checked when received and decoded at most once, into its
+// own arena, the first time a stage asks for the message (exporters that forward bytes or
+// drop data never pay for decoding). It is immutable afterwards: any number of threads may
+// read it concurrently, and fan-out shares it by reference count instead of copying spans.
 class Request {
  public:
+  // A request received as protobuf bytes: validated by a scan of the wire format (no
+  // allocation, see wire_scan.h) and decoded lazily. Invalid input is decoded right away to
+  // explain it: returns nullptr and sets *error (field path and offset where known).
+  static std::shared_ptr<const Request> receive(Signal signal, WireBytes bytes, std::string* error);
+
   // Decodes `size` bytes of protobuf. On failure returns nullptr and sets *error to a
   // message that names what was wrong (the field path and byte offset where known).
   static std::shared_ptr<const Request> decode(Signal signal, const void* data, std::size_t size,
@@ -36,7 +54,12 @@ class Request {
                                               std::unique_ptr<google::protobuf::Message> message);
 
   Signal signal() const { return signal_; }
-  const google::protobuf::Message& message() const { return *message_; }
+  // The decoded message; decodes it on first use (thread-safe).
+  const google::protobuf::Message& message() const;
+  // The protobuf bytes it was received as; empty for requests built in memory.
+  std::string_view wire() const {
+    return {reinterpret_cast<const char*>(wire_.data), wire_.size};
+  }
   const otlp::TracesRequest& traces() const;
   const otlp::MetricsRequest& metrics() const;
   const otlp::LogsRequest& logs() const;
@@ -57,13 +80,18 @@ class Request {
 
  private:
   Request(Signal signal, std::size_t wire_size);
+  // Parses wire_ into the arena; false if protobuf rejects it.
+  bool parse() const;
+  void track(std::int64_t bytes) const;
 
   Signal signal_;
   std::size_t wire_size_;
   std::size_t item_count_ = 0;
-  std::int64_t tracked_bytes_ = 0;  // added to live_bytes() at decode, removed at destruction
-  google::protobuf::Arena arena_;
-  google::protobuf::Message* message_ = nullptr;  // arena-owned unless owned_ is set
+  WireBytes wire_;
+  mutable std::once_flag decoded_;
+  mutable std::atomic<std::int64_t> tracked_bytes_{0};  // counted in live_bytes() until destruction
+  mutable google::protobuf::Arena arena_;
+  mutable google::protobuf::Message* message_ = nullptr;  // arena-owned unless owned_ is set
   std::unique_ptr<google::protobuf::Message> owned_;
 };
 

@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -61,16 +62,18 @@ class OtlpGrpcServer::Handler {
       counters_->refused_requests[index].fetch_add(1, std::memory_order_relaxed);
       return to_status(admitted);
     }
-    grpc::Slice slice;
-    if (!in.DumpToSingleSlice(&slice).ok()) {
+    // One contiguous, reference-counted slice (copied only if gRPC received it in pieces),
+    // kept alive by the request for lazy decoding and byte forwarding.
+    auto slice = std::make_shared<grpc::Slice>();
+    if (!in.DumpToSingleSlice(slice.get()).ok()) {
       return {grpc::StatusCode::INTERNAL, "could not read the request body"};
     }
+    const std::size_t size = slice->size();
     std::string error;
-    RequestPtr request = Request::decode(signal, slice.begin(), slice.size(), &error);
+    RequestPtr request = Request::receive(signal, WireBytes{slice->begin(), size, slice}, &error);
     if (!request) {
       counters_->malformed_requests[index].fetch_add(1, std::memory_order_relaxed);
-      logger_->debug("rejected malformed {} request ({} bytes): {}", to_string(signal),
-                     slice.size(), error);
+      logger_->debug("rejected malformed {} request ({} bytes): {}", to_string(signal), size, error);
       return {grpc::StatusCode::INVALID_ARGUMENT, error};
     }
     const std::size_t items = request->item_count();
@@ -101,24 +104,67 @@ class OtlpGrpcServer::Handler {
   std::shared_ptr<spdlog::logger> logger_;
 };
 
-namespace {
-
-template <typename GeneratedService, Signal kSignal>
-class ExportService final
-    : public GeneratedService::template WithRawCallbackMethod_Export<typename GeneratedService::Service> {
+// One Export call: requested from gRPC, handled when it arrives, finished, then deleted.
+// A completion-queue tag; only ever touched by the thread polling its queue.
+class OtlpGrpcServer::Call {
  public:
-  explicit ExportService(OtlpGrpcServer::Handler* handler) : handler_(handler) {}
+  using RequestFn = void (*)(grpc::Service*, grpc::ServerContext*, grpc::ByteBuffer*,
+                             grpc::ServerAsyncResponseWriter<grpc::ByteBuffer>*,
+                             grpc::ServerCompletionQueue*, void*);
 
-  grpc::ServerUnaryReactor* Export(grpc::CallbackServerContext* context,
-                                   const grpc::ByteBuffer* request,
-                                   grpc::ByteBuffer* response) override {
-    grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-    reactor->Finish(handler_->handle(kSignal, *request, response));
-    return reactor;
+  // Asks gRPC for the next call of this signal on `queue`.
+  static void expect(Signal signal, grpc::Service* service, RequestFn request_fn,
+                     grpc::ServerCompletionQueue* queue, Handler* handler) {
+    auto* call = new Call(signal, service, request_fn, queue, handler);
+    request_fn(service, &call->context_, &call->request_, &call->responder_, queue, call);
+  }
+
+  // Called with the completion of this call's current step.
+  void proceed(bool ok) {
+    if (finished_ || !ok) {  // finished, or cancelled / shutting down
+      delete this;
+      return;
+    }
+    expect(signal_, service_, request_fn_, queue_, handler_);  // keep one call waiting
+    grpc::Status status = handler_->handle(signal_, request_, &response_);
+    finished_ = true;
+    responder_.Finish(response_, status, this);
   }
 
  private:
-  OtlpGrpcServer::Handler* handler_;
+  Call(Signal signal, grpc::Service* service, RequestFn request_fn, grpc::ServerCompletionQueue* queue,
+       Handler* handler)
+      : signal_(signal), service_(service), request_fn_(request_fn), queue_(queue), handler_(handler),
+        responder_(&context_) {}
+
+  Signal signal_;
+  grpc::Service* service_;
+  RequestFn request_fn_;
+  grpc::ServerCompletionQueue* queue_;
+  Handler* handler_;
+  grpc::ServerContext context_;
+  grpc::ByteBuffer request_;
+  grpc::ByteBuffer response_;
+  grpc::ServerAsyncResponseWriter<grpc::ByteBuffer> responder_;
+  bool finished_ = false;
+};
+
+namespace {
+
+template <typename Generated>
+using RawExportService = typename Generated::template WithRawMethod_Export<typename Generated::Service>;
+
+template <typename Generated>
+void request_export(grpc::Service* service, grpc::ServerContext* context, grpc::ByteBuffer* request,
+                    grpc::ServerAsyncResponseWriter<grpc::ByteBuffer>* responder,
+                    grpc::ServerCompletionQueue* queue, void* tag) {
+  static_cast<RawExportService<Generated>*>(service)->RequestExport(context, request, responder, queue, queue, tag);
+}
+
+constexpr OtlpGrpcServer::Call::RequestFn kRequestFns[3] = {
+    &request_export<collector::trace::v1::TraceService>,
+    &request_export<collector::metrics::v1::MetricsService>,
+    &request_export<collector::logs::v1::LogsService>,
 };
 
 }  // namespace
@@ -129,17 +175,13 @@ OtlpGrpcServer::OtlpGrpcServer(OtlpGrpcConfig config, SignalConsumers consumers,
       handler_(std::make_unique<Handler>(consumers, counters, logger)),
       logger_(std::move(logger)) {
   if (consumer_for(consumers, Signal::traces)) {
-    services_[0] = std::make_unique<ExportService<collector::trace::v1::TraceService, Signal::traces>>(
-        handler_.get());
+    services_[0] = std::make_unique<RawExportService<collector::trace::v1::TraceService>>();
   }
   if (consumer_for(consumers, Signal::metrics)) {
-    services_[1] =
-        std::make_unique<ExportService<collector::metrics::v1::MetricsService, Signal::metrics>>(
-            handler_.get());
+    services_[1] = std::make_unique<RawExportService<collector::metrics::v1::MetricsService>>();
   }
   if (consumer_for(consumers, Signal::logs)) {
-    services_[2] = std::make_unique<ExportService<collector::logs::v1::LogsService, Signal::logs>>(
-        handler_.get());
+    services_[2] = std::make_unique<RawExportService<collector::logs::v1::LogsService>>();
   }
 }
 
@@ -168,25 +210,56 @@ bool OtlpGrpcServer::start(std::string* error) {
   for (auto& service : services_) {
     if (service) builder.RegisterService(service.get());
   }
+  const int threads = config_.num_threads > 0 ? static_cast<int>(config_.num_threads)
+                                              : 1;
+  for (int i = 0; i < threads; ++i) queues_.push_back(builder.AddCompletionQueue());
   server_ = builder.BuildAndStart();
   if (!server_ || bound_port_ == 0) {
     *error = fmt::format("cannot listen for OTLP/gRPC on {}: {}", address,
                          explain_bind_failure(host, port));
     server_.reset();
+    for (auto& queue : queues_) queue->Shutdown();
+    for (auto& queue : queues_) {
+      void* tag;
+      bool ok;
+      while (queue->Next(&tag, &ok)) {
+      }
+    }
+    queues_.clear();
     bound_port_ = 0;
     return false;
+  }
+  for (auto& queue : queues_) {
+    // A few calls waiting per signal and queue, so that bursts need not wait for a re-arm.
+    for (std::size_t s = 0; s < 3; ++s) {
+      if (!services_[s]) continue;
+      for (int i = 0; i < 4; ++i) {
+        Call::expect(static_cast<Signal>(s), services_[s].get(), kRequestFns[s], queue.get(), handler_.get());
+      }
+    }
+    threads_.emplace_back([this, q = queue.get()] { poll(q); });
   }
   const std::string shown_host = host.empty() ? "0.0.0.0" : host;
   logger_->info("OTLP/gRPC receiver listening on {}:{}", shown_host, bound_port_);
   return true;
 }
 
+void OtlpGrpcServer::poll(grpc::ServerCompletionQueue* queue) noexcept {
+  void* tag;
+  bool ok;
+  while (queue->Next(&tag, &ok)) static_cast<Call*>(tag)->proceed(ok);
+}
+
 void OtlpGrpcServer::shutdown() noexcept {
   if (!server_) return;
-  // In-flight calls get a grace period to hand their data on; new calls are refused.
+  // New calls are refused; calls in flight get a grace period to finish handing their data
+  // on. Then the queues drain (waiting calls come back cancelled and are deleted).
   server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
-  server_->Wait();
+  for (auto& queue : queues_) queue->Shutdown();
+  for (auto& thread : threads_) thread.join();
+  threads_.clear();
   server_.reset();
+  queues_.clear();
 }
 
 }  // namespace otlpd

@@ -4,6 +4,8 @@
 #include <atomic>
 #include <memory>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include <grpcpp/server.h>
 #include <spdlog/logger.h>
@@ -25,7 +27,8 @@ struct ReceiverCounters {
 
 // OTLP/gRPC: TraceService, MetricsService and LogsService Export on one endpoint. A
 // service is registered only for signals that have a consumer; the others answer
-// UNIMPLEMENTED, as in the OpenTelemetry Collector.
+// UNIMPLEMENTED, as in the OpenTelemetry Collector. Requests are taken as raw bytes, so that
+// otlpd checks and decodes them itself (see Request::receive).
 class OtlpGrpcServer {
  public:
   OtlpGrpcServer(OtlpGrpcConfig config, SignalConsumers consumers, ReceiverCounters* counters,
@@ -39,13 +42,20 @@ class OtlpGrpcServer {
   // The port actually bound (useful with port 0); 0 before start().
   int bound_port() const { return bound_port_; }
 
-  class Handler;  // decodes and forwards one Export call; defined in the .cpp
+  class Handler;  // checks and forwards one Export call; defined in the .cpp
+  class Call;     // one Export call in flight on a completion queue
 
  private:
+  void poll(grpc::ServerCompletionQueue* queue) noexcept;
+
   OtlpGrpcConfig config_;
   std::unique_ptr<Handler> handler_;
   std::unique_ptr<grpc::Service> services_[3];
   std::unique_ptr<grpc::Server> server_;
+  // gRPC's asynchronous API: each thread polls its own completion queue and handles the
+  // calls that arrive on it inline (no hand-off to another thread).
+  std::vector<std::unique_ptr<grpc::ServerCompletionQueue>> queues_;
+  std::vector<std::thread> threads_;
   int bound_port_ = 0;
   std::shared_ptr<spdlog::logger> logger_;
 };

@@ -42,6 +42,8 @@ std::unique_ptr<OtlpReceiverConfig> OtlpReceiverConfig::parse(ConfigNode& node) 
       }
       g.max_concurrent_streams = grpc.get_int("max_concurrent_streams", 0);
       if (g.max_concurrent_streams < 0) grpc.error("max_concurrent_streams", "must be >= 0");
+      g.num_threads = grpc.get_int("num_threads", g.num_threads);
+      if (g.num_threads < 1 || g.num_threads > 64) grpc.error("num_threads", "must be between 1 and 64");
       grpc.finish();
       config->grpc = g;
     } else if (key == "http") {

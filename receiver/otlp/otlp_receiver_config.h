@@ -13,6 +13,9 @@ struct OtlpGrpcConfig {
   std::string endpoint = "localhost:4317";
   std::int64_t max_recv_msg_size_mib = 4;  // gRPC's and otelcol's default
   std::int64_t max_concurrent_streams = 0;  // 0: gRPC's default
+  // otlpd: threads polling gRPC and handling calls. One is the most CPU-efficient (several
+  // pollers contend inside gRPC; measured in bench/); more add throughput on big machines.
+  std::int64_t num_threads = 1;
 };
 
 // receivers::otlp: the same keys as the OpenTelemetry Collector's otlp receiver.

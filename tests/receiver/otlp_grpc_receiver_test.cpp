@@ -46,7 +46,7 @@ class OtlpGrpcReceiverTest : public ::testing::Test {
  protected:
   void SetUp() override {
     OtlpReceiverConfig config;
-    config.grpc = OtlpGrpcConfig{"127.0.0.1:0", 1, 0};
+    config.grpc = OtlpGrpcConfig{"127.0.0.1:0", 1, 0, 1};
     CreateSettings settings{{"otlp", ""},
                             std::make_shared<spdlog::logger>("test", std::make_shared<spdlog::sinks::null_sink_mt>()),
                             {Signal::traces, Signal::logs}};
@@ -158,7 +158,7 @@ TEST_F(OtlpGrpcReceiverTest, SignalsWithoutPipelineAreUnimplemented) {
 
 TEST(OtlpReceiverLifecycle, ShutdownWithoutStartAndTwiceIsSafe) {
   OtlpReceiverConfig config;
-  config.grpc = OtlpGrpcConfig{"127.0.0.1:0", 4, 0};
+  config.grpc = OtlpGrpcConfig{"127.0.0.1:0", 4, 0, 1};
   CreateSettings settings{{"otlp", ""}, std::make_shared<spdlog::logger>("t"), {}};
   PipelineProbe probe;
   OtlpReceiver receiver(settings, config, SignalConsumers{&probe, nullptr, nullptr});
@@ -170,7 +170,7 @@ TEST(OtlpReceiverLifecycle, PortInUseIsAClearError) {
   CreateSettings settings{{"otlp", ""}, std::make_shared<spdlog::logger>("t"), {}};
   PipelineProbe probe;
   OtlpReceiverConfig config;
-  config.grpc = OtlpGrpcConfig{"127.0.0.1:0", 4, 0};
+  config.grpc = OtlpGrpcConfig{"127.0.0.1:0", 4, 0, 1};
   OtlpReceiver first(settings, config, SignalConsumers{&probe, nullptr, nullptr});
   std::string error;
   ASSERT_TRUE(first.start(&error)) << error;

@@ -1,0 +1,317 @@
+// otlpd-loadgen: sends pre-built OTLP/gRPC trace requests to any OTLP endpoint (otlpd, the
+// OpenTelemetry Collector, ...) at a fixed rate or as fast as possible, and reports what was
+// accepted and refused, the export latency, and, given the collector's pid, its CPU time per
+// million spans and its peak RSS, read from /proc.
+//
+//   otlpd-loadgen --endpoint 127.0.0.1:4317 --rate 10000 --spans-per-request 100
+//                 --span-bytes 145 --duration 30 --pid $(pidof otlpd) --json out.json
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+#include <grpcpp/generic/generic_stub.h>
+#include <grpcpp/grpcpp.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <fstream>
+#include <map>
+#include <mutex>
+#include <random>
+#include <sstream>
+#include <thread>
+
+#include "opentelemetry/proto/collector/trace/v1/trace_service.pb.h"
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+namespace trace_service = opentelemetry::proto::collector::trace::v1;
+
+struct Options {
+  std::string endpoint = "127.0.0.1:4317";
+  double rate = 0;  // spans per second; 0: as fast as possible
+  int spans_per_request = 100;
+  int attributes = 3;
+  int span_bytes = 0;  // pad spans to about this many bytes of protobuf; 0: no padding
+  int connections = 4;
+  int concurrency = 4;  // requests in flight per connection
+  double duration = 10;
+  double warmup = 2;
+  int distinct_requests = 64;
+  int pid = 0;
+  std::string json_path;
+  std::string label;
+};
+
+// Builds `count` distinct requests (different trace and span ids), serialized once.
+std::vector<std::string> build_requests(const Options& o, double* bytes_per_span) {
+  std::mt19937_64 rng(42);
+  std::vector<std::string> out;
+  for (int r = 0; r < o.distinct_requests; ++r) {
+    trace_service::ExportTraceServiceRequest req;
+    auto* rs = req.add_resource_spans();
+    auto* kv = rs->mutable_resource()->add_attributes();
+    kv->set_key("service.name");
+    kv->mutable_value()->set_string_value("loadgen");
+    auto* ss = rs->add_scope_spans();
+    ss->mutable_scope()->set_name("otlpd-loadgen");
+    std::string trace_id(16, '\0');
+    for (int i = 0; i < o.spans_per_request; ++i) {
+      if (i % 10 == 0) for (auto& c : trace_id) c = static_cast<char>(rng());
+      auto* span = ss->add_spans();
+      std::string span_id(8, '\0');
+      for (auto& c : span_id) c = static_cast<char>(rng());
+      span->set_trace_id(trace_id);
+      span->set_span_id(span_id);
+      span->set_name("GET /api/tasks");
+      span->set_kind(opentelemetry::proto::trace::v1::Span::SPAN_KIND_SERVER);
+      const auto start = 1'700'000'000'000'000'000ULL + rng() % 1'000'000'000ULL;
+      span->set_start_time_unix_nano(start);
+      span->set_end_time_unix_nano(start + 1'000'000);
+      for (int a = 0; a < o.attributes; ++a) {
+        auto* attr = span->add_attributes();
+        attr->set_key(fmt::format("attr.{}", a));
+        if (a % 3 == 1) attr->mutable_value()->set_int_value(static_cast<std::int64_t>(rng() % 100000));
+        else attr->mutable_value()->set_string_value(fmt::format("value-{}", rng() % 1000));
+      }
+      if (o.span_bytes > 0) {
+        const int missing = o.span_bytes - static_cast<int>(span->ByteSizeLong()) - 2 - 12;
+        if (missing > 0) {
+          auto* pad = span->add_attributes();
+          pad->set_key("pad");
+          pad->mutable_value()->set_string_value(std::string(static_cast<std::size_t>(missing), 'p'));
+        }
+      }
+    }
+    out.push_back(req.SerializeAsString());
+  }
+  *bytes_per_span = static_cast<double>(out[0].size()) / o.spans_per_request;
+  return out;
+}
+
+struct ProcessSample {
+  double cpu_seconds = 0;
+  std::uint64_t rss_kib = 0, peak_rss_kib = 0, anon_rss_kib = 0;
+  bool ok = false;
+};
+
+ProcessSample sample_process(int pid) {
+  ProcessSample s;
+  if (pid <= 0) return s;
+  std::ifstream stat(fmt::format("/proc/{}/stat", pid));
+  std::string line;
+  if (!std::getline(stat, line)) return s;
+  // Fields after the command name (which may contain spaces) start after the last ')'.
+  std::istringstream rest(line.substr(line.rfind(')') + 2));
+  std::vector<std::string> fields;
+  for (std::string f; rest >> f;) fields.push_back(f);
+  const double ticks = static_cast<double>(sysconf(_SC_CLK_TCK));
+  s.cpu_seconds = (std::stod(fields[11]) + std::stod(fields[12])) / ticks;  // utime + stime
+  std::ifstream status(fmt::format("/proc/{}/status", pid));
+  while (std::getline(status, line)) {
+    if (line.rfind("VmRSS:", 0) == 0) s.rss_kib = std::stoull(line.substr(6));
+    if (line.rfind("VmHWM:", 0) == 0) s.peak_rss_kib = std::stoull(line.substr(6));
+    if (line.rfind("RssAnon:", 0) == 0) s.anon_rss_kib = std::stoull(line.substr(8));
+  }
+  s.ok = true;
+  return s;
+}
+
+struct Totals {
+  std::uint64_t requests = 0, accepted_spans = 0, refused_spans = 0, failed_spans = 0;
+  std::map<std::string, std::uint64_t> codes;
+  std::vector<std::uint32_t> latencies_us;
+};
+
+class Worker {
+ public:
+  Worker(const Options& o, const std::vector<grpc::ByteBuffer>& requests, std::atomic<std::uint64_t>* issued,
+         Clock::time_point start, Clock::time_point measure_from, Clock::time_point end)
+      : o_(o), requests_(requests), issued_(issued), start_(start), measure_from_(measure_from), end_(end) {
+    grpc::ChannelArguments args;
+    args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);  // one TCP connection per worker
+    args.SetMaxSendMessageSize(64 << 20);
+    channel_ = grpc::CreateCustomChannel(o.endpoint, grpc::InsecureChannelCredentials(), args);
+    stub_ = std::make_unique<grpc::GenericStub>(channel_);
+  }
+
+  void run() {
+    const auto interval = o_.rate > 0 ? std::chrono::duration<double>(o_.spans_per_request / o_.rate)
+                                      : std::chrono::duration<double>(0);
+    int in_flight = 0;
+    for (;;) {
+      const auto now = Clock::now();
+      bool sending = now < end_;
+      // Claim and start calls that are due, up to the concurrency.
+      while (sending && in_flight < o_.concurrency) {
+        std::uint64_t n = issued_->load();
+        const auto due = start_ + std::chrono::duration_cast<Clock::duration>(interval * static_cast<double>(n));
+        if (o_.rate > 0 && due > Clock::now()) break;
+        if (!issued_->compare_exchange_weak(n, n + 1)) continue;
+        start_call(n);
+        ++in_flight;
+      }
+      if (!sending && in_flight == 0) return;
+      // Wait for a completion, or until the next call is due.
+      auto deadline = Clock::now() + std::chrono::milliseconds(50);
+      if (o_.rate > 0 && sending) {
+        const auto due = start_ + std::chrono::duration_cast<Clock::duration>(interval * static_cast<double>(issued_->load()));
+        deadline = std::min(deadline, std::max(due, Clock::now()));
+      }
+      void* tag;
+      bool ok;
+      const auto system_deadline = std::chrono::system_clock::now() + (deadline - Clock::now());
+      if (cq_.AsyncNext(&tag, &ok, system_deadline) == grpc::CompletionQueue::GOT_EVENT) {
+        finish_call(static_cast<Call*>(tag));
+        --in_flight;
+      }
+    }
+  }
+
+  Totals totals;
+
+ private:
+  struct Call {
+    grpc::ClientContext context;
+    grpc::ByteBuffer response;
+    grpc::Status status;
+    std::unique_ptr<grpc::GenericClientAsyncResponseReader> reader;
+    Clock::time_point started;
+  };
+
+  void start_call(std::uint64_t n) {
+    auto* call = new Call();
+    call->context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+    call->started = Clock::now();
+    call->reader = stub_->PrepareUnaryCall(&call->context, "/opentelemetry.proto.collector.trace.v1.TraceService/Export",
+                                           requests_[n % requests_.size()], &cq_);
+    call->reader->StartCall();
+    call->reader->Finish(&call->response, &call->status, call);
+  }
+
+  void finish_call(Call* call) {
+    const auto done = Clock::now();
+    if (call->started >= measure_from_ && call->started < end_) {
+      ++totals.requests;
+      const auto spans = static_cast<std::uint64_t>(o_.spans_per_request);
+      if (call->status.ok()) {
+        totals.accepted_spans += spans;
+        totals.latencies_us.push_back(static_cast<std::uint32_t>(
+            std::chrono::duration_cast<std::chrono::microseconds>(done - call->started).count()));
+      } else if (call->status.error_code() == grpc::StatusCode::UNAVAILABLE ||
+                 call->status.error_code() == grpc::StatusCode::RESOURCE_EXHAUSTED) {
+        totals.refused_spans += spans;
+      } else {
+        totals.failed_spans += spans;
+      }
+      ++totals.codes[std::to_string(static_cast<int>(call->status.error_code()))];
+    }
+    delete call;
+  }
+
+  const Options& o_;
+  const std::vector<grpc::ByteBuffer>& requests_;
+  std::atomic<std::uint64_t>* issued_;
+  Clock::time_point start_, measure_from_, end_;
+  std::shared_ptr<grpc::Channel> channel_;
+  std::unique_ptr<grpc::GenericStub> stub_;
+  grpc::CompletionQueue cq_;
+};
+
+double percentile(std::vector<std::uint32_t>& v, double p) {
+  if (v.empty()) return 0;
+  const auto k = static_cast<std::size_t>(p * static_cast<double>(v.size() - 1));
+  std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(k), v.end());
+  return v[k] / 1000.0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Options o;
+  CLI::App app{"otlpd-loadgen: OTLP/gRPC trace load against any OTLP endpoint", "otlpd-loadgen"};
+  app.add_option("--endpoint", o.endpoint, "host:port of the OTLP/gRPC receiver");
+  app.add_option("--rate", o.rate, "spans per second; 0: as fast as possible");
+  app.add_option("--spans-per-request", o.spans_per_request)->check(CLI::Range(1, 100000));
+  app.add_option("--attributes", o.attributes, "attributes per span")->check(CLI::Range(0, 1000));
+  app.add_option("--span-bytes", o.span_bytes, "pad each span to about this many bytes (0: no padding)");
+  app.add_option("--connections", o.connections, "gRPC connections")->check(CLI::Range(1, 256));
+  app.add_option("--concurrency", o.concurrency, "requests in flight per connection")->check(CLI::Range(1, 1024));
+  app.add_option("--duration", o.duration, "measured seconds");
+  app.add_option("--warmup", o.warmup, "seconds of load before measuring");
+  app.add_option("--distinct-requests", o.distinct_requests)->check(CLI::Range(1, 100000));
+  app.add_option("--pid", o.pid, "the collector's pid: report its CPU time and RSS");
+  app.add_option("--json", o.json_path, "also write the results as JSON to this file");
+  app.add_option("--label", o.label, "a name for this run in the JSON");
+  CLI11_PARSE(app, argc, argv);
+
+  double bytes_per_span = 0;
+  std::vector<grpc::ByteBuffer> requests;
+  for (const std::string& bytes : build_requests(o, &bytes_per_span)) {
+    grpc::Slice slice(bytes);
+    requests.emplace_back(&slice, 1);
+  }
+  const auto start = Clock::now();
+  const auto measure_from = start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(o.warmup));
+  const auto end = measure_from + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(o.duration));
+  std::atomic<std::uint64_t> issued{0};
+  std::vector<std::unique_ptr<Worker>> workers;
+  for (int i = 0; i < o.connections; ++i) {
+    workers.push_back(std::make_unique<Worker>(o, requests, &issued, start, measure_from, end));
+  }
+  ProcessSample before;
+  std::thread sampler([&] {
+    std::this_thread::sleep_until(measure_from);
+    before = sample_process(o.pid);
+  });
+  std::vector<std::thread> threads;
+  for (auto& w : workers) threads.emplace_back([&w] { w->run(); });
+  for (auto& t : threads) t.join();
+  sampler.join();
+  const ProcessSample after = sample_process(o.pid);
+
+  Totals all;
+  for (auto& w : workers) {
+    all.requests += w->totals.requests;
+    all.accepted_spans += w->totals.accepted_spans;
+    all.refused_spans += w->totals.refused_spans;
+    all.failed_spans += w->totals.failed_spans;
+    for (auto& [code, n] : w->totals.codes) all.codes[code] += n;
+    all.latencies_us.insert(all.latencies_us.end(), w->totals.latencies_us.begin(), w->totals.latencies_us.end());
+  }
+  const double p50 = percentile(all.latencies_us, 0.50), p99 = percentile(all.latencies_us, 0.99);
+  const double accepted_rate = static_cast<double>(all.accepted_spans) / o.duration;
+  const double refused_rate = static_cast<double>(all.refused_spans) / o.duration;
+
+  std::string json = fmt::format(
+      R"({{"label":"{}","endpoint":"{}","target_rate_spans_per_s":{},"spans_per_request":{},"bytes_per_span":{:.0f},)"
+      R"("connections":{},"concurrency":{},"duration_s":{},"requests":{},"accepted_spans_per_s":{:.0f},)"
+      R"("refused_spans_per_s":{:.0f},"failed_spans":{},"latency_p50_ms":{:.3f},"latency_p99_ms":{:.3f})",
+      o.label, o.endpoint, o.rate, o.spans_per_request, bytes_per_span, o.connections, o.concurrency, o.duration,
+      all.requests, accepted_rate, refused_rate, all.failed_spans, p50, p99);
+  std::string codes;
+  for (auto& [code, n] : all.codes) codes += fmt::format("{}\"{}\":{}", codes.empty() ? "" : ",", code, n);
+  json += fmt::format(R"(,"status_codes":{{{}}})", codes);
+  fmt::print("{} spans/s accepted, {} spans/s refused, {} failed spans; {} requests, {:.0f} bytes/span; "
+             "latency p50 {:.2f} ms, p99 {:.2f} ms\n",
+             static_cast<std::uint64_t>(accepted_rate), static_cast<std::uint64_t>(refused_rate), all.failed_spans,
+             all.requests, bytes_per_span, p50, p99);
+  if (before.ok && after.ok) {
+    const double cpu = after.cpu_seconds - before.cpu_seconds;
+    const double cpu_per_million = all.accepted_spans ? cpu / (static_cast<double>(all.accepted_spans) / 1e6) : 0;
+    const double core_percent = 100.0 * cpu / o.duration;
+    json += fmt::format(R"(,"collector_cpu_seconds":{:.3f},"collector_cpu_percent_of_core":{:.2f},)"
+                        R"("collector_cpu_seconds_per_million_spans":{:.3f},"collector_rss_mib":{:.1f},)"
+                        R"("collector_peak_rss_mib":{:.1f},"collector_anon_rss_mib":{:.1f})",
+                        cpu, core_percent, cpu_per_million, after.rss_kib / 1024.0, after.peak_rss_kib / 1024.0,
+                        after.anon_rss_kib / 1024.0);
+    fmt::print("collector: {:.2f}% of a core, {:.3f} CPU-s per million spans, RSS {:.1f} MiB (peak {:.1f} MiB, "
+               "anonymous {:.1f} MiB)\n",
+               core_percent, cpu_per_million, after.rss_kib / 1024.0, after.peak_rss_kib / 1024.0,
+               after.anon_rss_kib / 1024.0);
+  }
+  json += "}\n";
+  if (!o.json_path.empty()) std::ofstream(o.json_path) << json;
+  return all.failed_spans == 0 ? 0 : 2;
+}

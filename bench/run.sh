@@ -1,0 +1,98 @@
+#!/usr/bin/env bash
+# Runs the standard benchmark scenarios against a Release build of otlpd, prints a table and
+# writes the figures as JSON under bench/results/. Usage: bench/run.sh [scenario ...]
+#   testbed      10k spans/s, 100 spans/request, ~145-byte spans: otlp -> batch -> nop
+#   sat_nop      as fast as possible, 10-attribute spans (~560 bytes): otlp -> batch -> nop
+#   sat_file     the same into the file exporter (OTLP/JSON, rotated): otlp -> batch -> file
+#   overload     3x the measured sat_file throughput, memory_limiter at 64 MiB:
+#                otlp -> memory_limiter -> batch -> file
+# DURATION (seconds, default 20) sets the measured time of each run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+DURATION=${DURATION:-20}
+RESULTS=$ROOT/bench/results
+mkdir -p "$RESULTS"
+./scripts/install-deps.sh
+cmake -S . -B build-release -G Ninja -DCMAKE_BUILD_TYPE=Release -DOTLPD_BUILD_TESTS=OFF -DOTLPD_BUILD_BENCH=ON >/dev/null
+ninja -C build-release otlpd otlpd-loadgen otlpd_micro_bench >/dev/null
+OTLPD=$ROOT/build-release/app/otlpd
+LOADGEN=$ROOT/build-release/bench/otlpd-loadgen
+WORK=$(mktemp -d /tmp/otlpd-bench.XXXXXX)
+trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$WORK"' EXIT
+
+config() {  # $1: processors list, $2: exporter id, $3: extra processor/exporter YAML
+  cat <<YAML
+receivers:
+  otlp:
+    protocols:
+      grpc:
+        endpoint: 127.0.0.1:0
+processors:
+  batch: {}
+  memory_limiter: {check_interval: 100ms, limit_mib: 64, spike_limit_mib: 12}
+exporters:
+  nop: {}
+  file:
+    path: $WORK/out.jsonl
+    rotation: {max_megabytes: 256, max_backups: 1}
+service:
+  pipelines:
+    traces: {receivers: [otlp], processors: [$1], exporters: [$2]}
+YAML
+}
+
+# run_scenario NAME PROCESSORS EXPORTER LOADGEN-ARGS...
+run_scenario() {
+  local name=$1 processors=$2 exporter=$3
+  shift 3
+  config "$processors" "$exporter" > "$WORK/$name.yaml"
+  "$OTLPD" --config "$WORK/$name.yaml" 2> "$WORK/$name.log" &
+  local pid=$!
+  local port=""
+  for _ in $(seq 1 100); do
+    port=$(grep -o 'listening on 127.0.0.1:[0-9]*' "$WORK/$name.log" | sed 's/.*://' || true)
+    [ -n "$port" ] && break
+    sleep 0.1
+  done
+  [ -n "$port" ] || { cat "$WORK/$name.log"; echo "otlpd did not start"; exit 1; }
+  echo "--- $name" >&2
+  "$LOADGEN" --endpoint "127.0.0.1:$port" --pid "$pid" --duration "$DURATION" --label "$name" \
+    --json "$RESULTS/$name.json" "$@" >&2 || true
+  kill -TERM "$pid"
+  wait "$pid" || { echo "otlpd exited with an error:"; tail -20 "$WORK/$name.log"; exit 1; }
+  grep -E "accepted|memory" "$WORK/$name.log" | sed 's/^/    /' >&2 || true
+  rm -f "$WORK"/out*.jsonl
+}
+
+SCENARIOS=${*:-testbed sat_nop sat_file overload}
+for s in $SCENARIOS; do
+  case $s in
+    testbed) run_scenario testbed batch nop --rate 10000 --spans-per-request 100 --attributes 3 --span-bytes 145 \
+               --connections 1 --concurrency 1 ;;
+    sat_nop) run_scenario sat_nop batch nop --rate 0 --spans-per-request 100 --attributes 10 --span-bytes 560 \
+               --connections 4 --concurrency 4 ;;
+    sat_file) run_scenario sat_file batch file --rate 0 --spans-per-request 100 --attributes 10 --span-bytes 560 \
+               --connections 4 --concurrency 4 ;;
+    overload)
+      base=$(python3 -c "import json;print(json.load(open('$RESULTS/sat_file.json'))['accepted_spans_per_s'])" 2>/dev/null || echo 100000)
+      rate=$(python3 -c "print(int(3*float('$base')))")
+      run_scenario overload "memory_limiter, batch" file --rate "$rate" --spans-per-request 100 --attributes 10 \
+        --span-bytes 560 --connections 4 --concurrency 8 ;;
+    *) echo "unknown scenario $s"; exit 2 ;;
+  esac
+done
+
+python3 - "$RESULTS" $SCENARIOS <<'PY'
+import json, sys, os
+results, names = sys.argv[1], sys.argv[2:]
+rows = [json.load(open(os.path.join(results, f"{n}.json"))) for n in names if os.path.exists(os.path.join(results, f"{n}.json"))]
+head = f"{'scenario':<10} {'B/span':>6} {'accepted/s':>11} {'refused/s':>10} {'p50 ms':>7} {'p99 ms':>7} {'CPU % core':>10} {'CPU-s/M':>8} {'RSS MiB':>8} {'peak MiB':>9} {'anon MiB':>9}"
+print(head); print("-" * len(head))
+for r in rows:
+    print(f"{r['label']:<10} {r['bytes_per_span']:>6.0f} {r['accepted_spans_per_s']:>11.0f} {r['refused_spans_per_s']:>10.0f} "
+          f"{r['latency_p50_ms']:>7.2f} {r['latency_p99_ms']:>7.2f} {r.get('collector_cpu_percent_of_core', 0):>10.2f} "
+          f"{r.get('collector_cpu_seconds_per_million_spans', 0):>8.3f} {r.get('collector_rss_mib', 0):>8.1f} {r.get('collector_peak_rss_mib', 0):>9.1f} "
+          f"{r.get('collector_anon_rss_mib', 0):>9.1f}")
+json.dump(rows, open(os.path.join(results, "summary.json"), "w"), indent=2)
+PY
