@@ -14,11 +14,17 @@
 
 namespace otlpd {
 
-// exporters::<id>::sending_queue, with otelcol's option names. queue_size counts batches.
+// exporters::<id>::sending_queue, with otelcol's option names and defaults: queue_size is
+// counted in `sizer` units (requests = batches, items = spans/points/records, bytes).
+// otlpd adds max_size_mib, a ceiling on the protobuf bytes queued whatever the sizer: with
+// otelcol's defaults (1000 batches of up to 8192 spans) a slow exporter can queue gigabytes.
 struct SendingQueueConfig {
+  enum class Sizer { requests, items, bytes };
   bool enabled = true;
   std::int64_t num_consumers = 1;
   std::int64_t queue_size = 1000;
+  Sizer sizer = Sizer::requests;
+  std::int64_t max_size_mib = 256;
   bool block_on_overflow = false;
 
   // Reads "sending_queue" from `node` (absent: the defaults given).
@@ -63,10 +69,17 @@ class QueuedExporter final : public Exporter {
   void record(const Batch& batch, const ConsumeResult& result) noexcept;
   ConsumeResult queue_full() const;
 
+  // Reserves room for a batch in the queue's size and byte budgets; false when full.
+  bool reserve(const Batch& batch) noexcept;
+  void release(const Batch& batch) noexcept;
+  std::uint64_t size_of(const Batch& batch) const noexcept;
+
   CreateSettings settings_;
   SendingQueueConfig queue_config_;
   std::unique_ptr<BatchSender> sender_;
   BoundedQueue<Batch> queue_;
+  std::atomic<std::uint64_t> queued_size_{0};   // in sizer units
+  std::atomic<std::uint64_t> queued_bytes_{0};  // protobuf bytes
   std::vector<std::thread> workers_;
   std::atomic<bool> accepting_{false};
   bool started_ = false;
