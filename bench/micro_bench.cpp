@@ -6,6 +6,7 @@
 #include <random>
 
 #include "exporters/common/otlp_json.h"
+#include "exporters/common/otlp_json_transcoder.h"
 #include "exporters/console/pretty_json.h"
 #include "pipeline/telemetry.h"
 #include "pipeline/wire_scan.h"
@@ -89,6 +90,23 @@ void BM_Encode(benchmark::State& state) {
                                                  benchmark::Counter::kIsRate);
 }
 BENCHMARK(BM_Encode<append_otlp_json_lines>)->Name("BM_EncodeOtlpJson")->Args({100, 10});
+
+// What the file exporter does now: OTLP/JSON straight from the received bytes.
+void BM_TranscodeOtlpJson(benchmark::State& state) {
+  const std::string bytes = make_request(static_cast<int>(state.range(0)), static_cast<int>(state.range(1)));
+  std::string out;
+  for (auto _ : state) {
+    out.clear();
+    transcode_otlp_json(out, Signal::traces, reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size());
+    benchmark::DoNotOptimize(out.data());
+  }
+  state.SetBytesProcessed(state.iterations() * static_cast<std::int64_t>(out.size()));
+  state.counters["input_MB/s"] = benchmark::Counter(static_cast<double>(state.iterations() * bytes.size()) / 1e6,
+                                                    benchmark::Counter::kIsRate);
+  state.counters["spans/s"] = benchmark::Counter(static_cast<double>(state.iterations() * state.range(0)),
+                                                 benchmark::Counter::kIsRate);
+}
+BENCHMARK(BM_TranscodeOtlpJson)->Args({100, 10});
 BENCHMARK(BM_Encode<append_pretty_json>)->Name("BM_EncodePrettyJson")->Args({100, 10});
 
 }  // namespace

@@ -50,8 +50,13 @@ class JsonWriter {
   void raw(std::string_view json) { value_prefix(); out_ += json; }
 
   static void escape(std::string& out, std::string_view text) {
-    for (char ch : text) {
-      const auto c = static_cast<unsigned char>(ch);
+    // Copy runs of characters that need no escaping in one go.
+    std::size_t run = 0;
+    for (std::size_t i = 0; i < text.size(); ++i) {
+      const auto c = static_cast<unsigned char>(text[i]);
+      if (c >= 0x20 && c != '"' && c != '\\') continue;
+      out.append(text.data() + run, i - run);
+      run = i + 1;
       switch (c) {
         case '"': out += "\\\""; break;
         case '\\': out += "\\\\"; break;
@@ -60,11 +65,10 @@ class JsonWriter {
         case '\t': out += "\\t"; break;
         case '\b': out += "\\b"; break;
         case '\f': out += "\\f"; break;
-        default:
-          if (c < 0x20) fmt::format_to(std::back_inserter(out), "\\u{:04x}", c);
-          else out += ch;
+        default: fmt::format_to(std::back_inserter(out), "\\u{:04x}", c);
       }
     }
+    out.append(text.data() + run, text.size() - run);
   }
 
  private:

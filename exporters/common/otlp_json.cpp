@@ -5,6 +5,7 @@
 #include <google/protobuf/stubs/strutil.h>
 
 #include "exporters/common/json_writer.h"
+#include "exporters/common/otlp_json_transcoder.h"
 
 namespace otlpd {
 
@@ -81,9 +82,19 @@ void append_otlp_json(std::string& out, const pb::Message& message) {
   write_message(writer, message);
 }
 
+void append_otlp_json(std::string& out, const Request& request) {
+  // Straight from the received bytes when there are any (no decoding); else from the message.
+  const std::string_view wire = request.wire();
+  if (!wire.empty() &&
+      transcode_otlp_json(out, request.signal(), reinterpret_cast<const std::uint8_t*>(wire.data()), wire.size())) {
+    return;
+  }
+  append_otlp_json(out, request.message());
+}
+
 void append_otlp_json_lines(std::string& out, const Batch& batch) {
   for (const RequestPtr& request : batch.requests) {
-    append_otlp_json(out, request->message());
+    append_otlp_json(out, *request);
     out += '\n';
   }
 }

@@ -14,6 +14,9 @@ namespace otlpd {
 // as decimal strings, default values omitted. Appends to `out`, no trailing newline.
 void append_otlp_json(std::string& out, const google::protobuf::Message& message);
 
+// The same for a request: transcoded straight from its wire bytes when it has them.
+void append_otlp_json(std::string& out, const Request& request);
+
 // One batch as OTLP/JSON lines: each request becomes one line (with '\n').
 void append_otlp_json_lines(std::string& out, const Batch& batch);
 

@@ -4,7 +4,9 @@
 #include "exporters/common/json_writer.h"
 #include "exporters/common/otlp_json.h"
 #include "exporters/common/time_format.h"
+#include "exporters/common/otlp_json_transcoder.h"
 #include "exporters/console/pretty_json.h"
+#include "support/sample_requests.h"
 #include "exporters/debug/text_dump.h"
 
 namespace otlpd {
@@ -158,6 +160,59 @@ TEST(TimeFormat, PythonAndGoStyles) {
   EXPECT_EQ(format_iso8601_micros(1730125233591136789ULL), "2024-10-28T14:20:33.591136Z");
   EXPECT_EQ(format_go_time(1730125233591136000ULL), "2024-10-28 14:20:33.591136 +0000 UTC");
   EXPECT_EQ(format_go_time(1730125233000000000ULL), "2024-10-28 14:20:33 +0000 UTC");
+}
+
+}  // namespace
+}  // namespace otlpd
+
+namespace otlpd {
+namespace {
+
+std::string reflection_json(const Request& r) {
+  std::string out;
+  append_otlp_json(out, r.message());
+  return out;
+}
+
+TEST(OtlpJsonTranscoder, MatchesTheReflectionEncoderByteForByte) {
+  std::mt19937 rng(7);
+  for (Signal s : kAllSignals) {
+    const std::string bytes = rich_request(s, rng);
+    std::string error;
+    auto decoded = Request::decode(s, bytes.data(), bytes.size(), &error);
+    ASSERT_TRUE(decoded) << error;
+    std::string transcoded;
+    ASSERT_TRUE(transcode_otlp_json(transcoded, s, reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size()));
+    EXPECT_EQ(transcoded, reflection_json(*decoded)) << to_string(s);
+  }
+  const std::string example = example_traces()->message().SerializeAsString();
+  std::string transcoded;
+  ASSERT_TRUE(transcode_otlp_json(transcoded, Signal::traces, reinterpret_cast<const std::uint8_t*>(example.data()), example.size()));
+  EXPECT_EQ(transcoded, reflection_json(*example_traces()));
+}
+
+// Whatever valid bytes arrive (including odd encodings a mutation produces: explicit
+// defaults, unknown fields, unpacked repeated scalars), the transcoder either prints exactly
+// what the decoded message prints, or declines so that the caller uses the decoded message.
+TEST(OtlpJsonTranscoder, EqualsReflectionOrDeclinesOnMutatedInput) {
+  std::mt19937 rng(99);
+  int equal = 0, declined = 0;
+  for (int round = 0; round < 20000; ++round) {
+    const Signal s = static_cast<Signal>(round % 3);
+    const std::string bytes = mutate(rich_request(s, rng), rng);
+    std::string error;
+    auto decoded = Request::decode(s, bytes.data(), bytes.size(), &error);
+    if (!decoded) continue;
+    std::string transcoded;
+    if (!transcode_otlp_json(transcoded, s, reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size())) {
+      ++declined;
+      continue;
+    }
+    ASSERT_EQ(transcoded, reflection_json(*decoded));
+    ++equal;
+  }
+  EXPECT_GT(equal, 1000);
+  EXPECT_LT(declined, equal);
 }
 
 }  // namespace

@@ -1,0 +1,322 @@
+#include "exporters/common/otlp_json_transcoder.h"
+
+#include <google/protobuf/descriptor.h>
+
+#include <algorithm>
+#include <array>
+#include <cstring>
+#include <memory>
+#include <unordered_map>
+#include <vector>
+
+#include "exporters/common/json_writer.h"
+#include "exporters/common/otlp_json.h"
+#include "pipeline/telemetry.h"
+
+namespace otlpd {
+namespace {
+
+namespace pb = google::protobuf;
+using FD = pb::FieldDescriptor;
+
+constexpr int kMaxFieldNumber = 32;
+
+struct MessageTable;
+
+struct FieldInfo {
+  bool known = false;
+  bool repeated = false;
+  bool explicit_presence = false;  // proto3 optional, or a oneof member: printed even when zero
+  int oneof = -1;
+  FD::Type type = FD::TYPE_INT32;
+  bool hex = false;                // trace/span ids
+  std::string key;                 // "\"jsonName\":"
+  const MessageTable* message = nullptr;
+};
+
+struct MessageTable {
+  std::array<FieldInfo, kMaxFieldNumber> fields{};
+};
+
+class Tables {
+ public:
+  static const Tables& get() {
+    static const Tables tables;
+    return tables;
+  }
+  const MessageTable* root(Signal s) const { return roots_[static_cast<std::size_t>(s)]; }
+
+ private:
+  Tables() {
+    roots_[0] = build(otlp::TracesRequest::descriptor());
+    roots_[1] = build(otlp::MetricsRequest::descriptor());
+    roots_[2] = build(otlp::LogsRequest::descriptor());
+  }
+  const MessageTable* build(const pb::Descriptor* d) {
+    if (auto it = tables_.find(d); it != tables_.end()) return it->second;
+    storage_.push_back(std::make_unique<MessageTable>());
+    MessageTable* t = storage_.back().get();
+    tables_[d] = t;
+    for (int i = 0; i < d->field_count(); ++i) {
+      const FD* f = d->field(i);
+      if (f->number() >= kMaxFieldNumber) continue;
+      FieldInfo& info = t->fields[static_cast<std::size_t>(f->number())];
+      info.known = true;
+      info.repeated = f->is_repeated();
+      info.explicit_presence = f->has_presence();
+      info.oneof = f->real_containing_oneof() ? f->real_containing_oneof()->index() : -1;
+      info.type = f->type();
+      info.hex = f->type() == FD::TYPE_BYTES &&
+                 (f->name() == "trace_id" || f->name() == "span_id" || f->name() == "parent_span_id");
+      info.key = "\"" + f->json_name() + "\":";
+      if (f->type() == FD::TYPE_MESSAGE) info.message = build(f->message_type());
+    }
+    return t;
+  }
+  std::array<const MessageTable*, 3> roots_{};
+  std::unordered_map<const pb::Descriptor*, MessageTable*> tables_;
+  std::vector<std::unique_ptr<MessageTable>> storage_;
+};
+
+inline bool read_varint(const std::uint8_t*& p, const std::uint8_t* end, std::uint64_t* value) {
+  std::uint64_t result = 0;
+  for (int shift = 0; shift < 70 && p < end; shift += 7) {
+    const std::uint8_t byte = *p++;
+    result |= static_cast<std::uint64_t>(byte & 0x7f) << shift;
+    if (!(byte & 0x80)) {
+      *value = result;
+      return true;
+    }
+  }
+  return false;
+}
+
+// One field occurrence on the wire.
+struct Occurrence {
+  std::uint32_t number;
+  std::uint32_t wire_type;
+  const std::uint8_t* data;  // LEN: the payload; else unused
+  std::uint64_t value;       // VARINT / I64 / I32 value, or LEN length
+};
+
+class Transcoder {
+ public:
+  explicit Transcoder(std::string& out) : out_(out) {}
+
+  bool message(const std::uint8_t* p, const std::uint8_t* end, const MessageTable& table) {
+    // Collect the occurrences, then print them grouped by field number in ascending order
+    // (what reflection's ListFields does); a stable sort keeps repeated values in order.
+    const std::size_t base = stack_.size();
+    while (p < end) {
+      std::uint64_t tag;
+      if (!read_varint(p, end, &tag)) return false;
+      Occurrence o{static_cast<std::uint32_t>(tag >> 3), static_cast<std::uint32_t>(tag & 7), nullptr, 0};
+      switch (o.wire_type) {
+        case 0:
+          if (!read_varint(p, end, &o.value)) return false;
+          break;
+        case 1:
+          if (end - p < 8) return false;
+          std::memcpy(&o.value, p, 8);
+          p += 8;
+          break;
+        case 5: {
+          if (end - p < 4) return false;
+          std::uint32_t v;
+          std::memcpy(&v, p, 4);
+          o.value = v;
+          p += 4;
+          break;
+        }
+        case 2:
+          if (!read_varint(p, end, &o.value) || o.value > static_cast<std::uint64_t>(end - p)) return false;
+          o.data = p;
+          p += o.value;
+          break;
+        default:
+          return false;
+      }
+      if (o.number < kMaxFieldNumber && table.fields[o.number].known) stack_.push_back(o);
+    }
+    const std::size_t limit = stack_.size();
+    auto by_number = [](const Occurrence& x, const Occurrence& y) { return x.number < y.number; };
+    const auto first = stack_.begin() + static_cast<std::ptrdiff_t>(base);
+    if (!std::is_sorted(first, stack_.end(), by_number)) std::stable_sort(first, stack_.end(), by_number);
+    // Nested messages push their own occurrences above `limit` and pop them again, so this
+    // message's entries stay in place; they are addressed by index, as the vector may grow.
+    out_ += '{';
+    bool any = false;
+    int oneof_seen = -1;
+    bool ok = true;
+    for (std::size_t i = base; ok && i < limit;) {
+      std::size_t j = i;
+      while (j < limit && stack_[j].number == stack_[i].number) ++j;
+      const FieldInfo& f = table.fields[stack_[i].number];
+      if (f.repeated) {
+        ok = repeated(i, j, f, &any);
+      } else if (j - i > 1 || (f.oneof >= 0 && oneof_seen == f.oneof)) {
+        ok = false;  // a field or oneof given twice: protobuf keeps the last value or merges
+      } else {
+        if (f.oneof >= 0) oneof_seen = f.oneof;
+        ok = singular(stack_[i], f, &any);
+      }
+      i = j;
+    }
+    stack_.resize(base);
+    out_ += '}';
+    return ok;
+  }
+
+ private:
+  void key(const FieldInfo& f, bool* any) {
+    if (*any) out_ += ',';
+    *any = true;
+    out_ += f.key;
+  }
+
+  // Whether a proto3 field without presence holds its default (and is then omitted).
+  static bool is_default(const Occurrence& o, const FieldInfo& f) {
+    if (f.explicit_presence) return false;
+    if (o.wire_type == 2) return o.value == 0 && f.type != FD::TYPE_MESSAGE;
+    if (f.type == FD::TYPE_DOUBLE) {
+      double d;
+      std::memcpy(&d, &o.value, 8);
+      return d == 0 && !std::signbit(d);
+    }
+    return o.value == 0;
+  }
+
+  bool singular(Occurrence o, const FieldInfo& f, bool* any) {
+    if (!wire_type_matches(o, f)) return true;  // protobuf keeps it as an unknown field
+    if (is_default(o, f)) return true;
+    key(f, any);
+    return value(o, f);
+  }
+
+  // Occurrences [begin, end) of the stack, all of one repeated field.
+  bool repeated(std::size_t begin, std::size_t end, const FieldInfo& f, bool* any) {
+    const std::size_t start = out_.size();
+    const bool had_any = *any;
+    key(f, any);
+    out_ += '[';
+    bool first = true;
+    for (std::size_t i = begin; i < end; ++i) {
+      const Occurrence o = stack_[i];  // a copy: value() may grow the stack
+      if (o.wire_type == 2 && f.type != FD::TYPE_MESSAGE && f.type != FD::TYPE_STRING &&
+          f.type != FD::TYPE_BYTES) {
+        if (!packed(o, f, &first)) return false;
+        continue;
+      }
+      if (!wire_type_matches(o, f)) continue;
+      if (!first) out_ += ',';
+      first = false;
+      if (!value(o, f)) return false;
+    }
+    if (first) {  // nothing printable (empty packed runs only): omit it like an empty field
+      out_.resize(start);
+      *any = had_any;
+      return true;
+    }
+    out_ += ']';
+    return true;
+  }
+
+  bool packed(const Occurrence& o, const FieldInfo& f, bool* first) {
+    const std::uint8_t* p = o.data;
+    const std::uint8_t* end = o.data + o.value;
+    while (p < end) {
+      Occurrence item{o.number, 0, nullptr, 0};
+      switch (f.type) {
+        case FD::TYPE_FIXED64: case FD::TYPE_SFIXED64: case FD::TYPE_DOUBLE:
+          if (end - p < 8) return false;
+          std::memcpy(&item.value, p, 8);
+          item.wire_type = 1;
+          p += 8;
+          break;
+        case FD::TYPE_FIXED32: case FD::TYPE_SFIXED32: case FD::TYPE_FLOAT: {
+          if (end - p < 4) return false;
+          std::uint32_t v;
+          std::memcpy(&v, p, 4);
+          item.value = v;
+          item.wire_type = 5;
+          p += 4;
+          break;
+        }
+        default:
+          if (!read_varint(p, end, &item.value)) return false;
+      }
+      if (!*first) out_ += ',';
+      *first = false;
+      if (!value(item, f)) return false;
+    }
+    return true;
+  }
+
+  static bool wire_type_matches(const Occurrence& o, const FieldInfo& f) {
+    switch (f.type) {
+      case FD::TYPE_DOUBLE: case FD::TYPE_FIXED64: case FD::TYPE_SFIXED64: return o.wire_type == 1;
+      case FD::TYPE_FLOAT: case FD::TYPE_FIXED32: case FD::TYPE_SFIXED32: return o.wire_type == 5;
+      case FD::TYPE_STRING: case FD::TYPE_BYTES: case FD::TYPE_MESSAGE: return o.wire_type == 2;
+      default: return o.wire_type == 0;
+    }
+  }
+
+  bool value(const Occurrence& o, const FieldInfo& f) {
+    JsonWriter w(out_);
+    switch (f.type) {
+      case FD::TYPE_MESSAGE: return message(o.data, o.data + o.value, *f.message);
+      case FD::TYPE_STRING: w.string({reinterpret_cast<const char*>(o.data), o.value}); break;
+      case FD::TYPE_BYTES: {
+        const std::string_view bytes(reinterpret_cast<const char*>(o.data), o.value);
+        out_ += '"';
+        if (f.hex) append_hex(out_, bytes);
+        else append_base64(out_, bytes);
+        out_ += '"';
+        break;
+      }
+      case FD::TYPE_DOUBLE: {
+        double d;
+        std::memcpy(&d, &o.value, 8);
+        w.number(d);
+        break;
+      }
+      case FD::TYPE_FLOAT: {
+        float v;
+        const auto bits = static_cast<std::uint32_t>(o.value);
+        std::memcpy(&v, &bits, 4);
+        w.number(static_cast<double>(v));
+        break;
+      }
+      case FD::TYPE_INT64: w.int64_string(static_cast<std::int64_t>(o.value)); break;
+      case FD::TYPE_SFIXED64: w.int64_string(static_cast<std::int64_t>(o.value)); break;
+      case FD::TYPE_UINT64: case FD::TYPE_FIXED64: w.uint64_string(o.value); break;
+      case FD::TYPE_SINT64: w.int64_string(static_cast<std::int64_t>((o.value >> 1) ^ (~(o.value & 1) + 1))); break;
+      case FD::TYPE_INT32: case FD::TYPE_ENUM: w.number(static_cast<std::int64_t>(static_cast<std::int32_t>(o.value))); break;
+      case FD::TYPE_SFIXED32: w.number(static_cast<std::int64_t>(static_cast<std::int32_t>(o.value))); break;
+      case FD::TYPE_UINT32: case FD::TYPE_FIXED32: w.number(static_cast<std::uint64_t>(static_cast<std::uint32_t>(o.value))); break;
+      case FD::TYPE_SINT32: {
+        const auto v = static_cast<std::uint32_t>(o.value);
+        w.number(static_cast<std::int64_t>(static_cast<std::int32_t>((v >> 1) ^ (~(v & 1) + 1))));
+        break;
+      }
+      case FD::TYPE_BOOL: w.boolean(o.value != 0); break;
+      default: return false;
+    }
+    return true;
+  }
+
+  std::string& out_;
+  std::vector<Occurrence> stack_;
+};
+
+}  // namespace
+
+bool transcode_otlp_json(std::string& out, Signal signal, const std::uint8_t* data, std::size_t size) {
+  const std::size_t start = out.size();
+  Transcoder transcoder(out);
+  if (transcoder.message(data, data + size, *Tables::get().root(signal))) return true;
+  out.resize(start);
+  return false;
+}
+
+}  // namespace otlpd
