@@ -4,6 +4,8 @@
 #   testbed      10k spans/s, 100 spans/request, ~145-byte spans: otlp -> batch -> nop
 #   sat_nop      as fast as possible, 10-attribute spans (~560 bytes): otlp -> batch -> nop
 #   sat_file     the same into the file exporter (OTLP/JSON, rotated): otlp -> batch -> file
+#   file_250k    the file exporter at 250k spans/s, below its capacity: CPU per span without
+#                the cost of refusing the excess
 #   overload     3x the measured sat_file throughput, memory_limiter at 64 MiB:
 #                otlp -> memory_limiter -> batch -> file
 # DURATION (seconds, default 20) sets the measured time of each run.
@@ -65,7 +67,7 @@ run_scenario() {
   rm -f "$WORK"/out*.jsonl
 }
 
-SCENARIOS=${*:-testbed sat_nop sat_file overload}
+SCENARIOS=${*:-testbed sat_nop sat_file file_250k overload}
 for s in $SCENARIOS; do
   case $s in
     testbed) run_scenario testbed batch nop --rate 10000 --spans-per-request 100 --attributes 3 --span-bytes 145 \
@@ -73,6 +75,8 @@ for s in $SCENARIOS; do
     sat_nop) run_scenario sat_nop batch nop --rate 0 --spans-per-request 100 --attributes 10 --span-bytes 560 \
                --connections 4 --concurrency 4 ;;
     sat_file) run_scenario sat_file batch file --rate 0 --spans-per-request 100 --attributes 10 --span-bytes 560 \
+               --connections 4 --concurrency 4 ;;
+    file_250k) run_scenario file_250k batch file --rate 250000 --spans-per-request 100 --attributes 10 --span-bytes 560 \
                --connections 4 --concurrency 4 ;;
     overload)
       base=$(python3 -c "import json;print(json.load(open('$RESULTS/sat_file.json'))['accepted_spans_per_s'])" 2>/dev/null || echo 100000)

@@ -16,7 +16,7 @@ namespace otlpd {
 
 // exporters::<id>::sending_queue, with otelcol's option names and defaults: queue_size is
 // counted in `sizer` units (requests = batches, items = spans/points/records, bytes).
-// otlpd adds max_size_mib, a ceiling on the protobuf bytes queued whatever the sizer: with
+// otlpd adds max_size_mib (default 64), a ceiling on the protobuf bytes queued whatever the sizer: with
 // otelcol's defaults (1000 batches of up to 8192 spans) a slow exporter can queue gigabytes.
 struct SendingQueueConfig {
   enum class Sizer { requests, items, bytes };
@@ -24,7 +24,7 @@ struct SendingQueueConfig {
   std::int64_t num_consumers = 1;
   std::int64_t queue_size = 1000;
   Sizer sizer = Sizer::requests;
-  std::int64_t max_size_mib = 256;
+  std::int64_t max_size_mib = 64;
   bool block_on_overflow = false;
 
   // Reads "sending_queue" from `node` (absent: the defaults given).

@@ -129,7 +129,7 @@ ConsumeResult MemoryLimiterProcessor::refuse(std::uint64_t used) const {
 
 ConsumeResult MemoryLimiterProcessor::admit(Signal signal, std::size_t wire_bytes) noexcept {
   const std::uint64_t used = usage();
-  const std::uint64_t after = used + kDecodedPerWireByte * wire_bytes;
+  const std::uint64_t after = used + kBytesPerWireByte * wire_bytes;
   if (used > config_.limit_bytes - config_.spike_bytes || after > config_.limit_bytes) {
     refused_requests_.fetch_add(1, std::memory_order_relaxed);
     return refuse(std::max(used, after));

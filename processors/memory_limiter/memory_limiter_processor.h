@@ -28,8 +28,8 @@ std::uint64_t process_rss_bytes();
 // Refuses data, with a retryable status, while the process uses more than limit - spike
 // (the soft limit). Usage is the RSS sampled every check_interval plus what live decoded
 // requests grew by since that sample, so a burst between two checks is seen at once. It
-// answers admit() before the receiver decodes anything, estimating the request's decoded
-// size from its wire size, so a request that would cross the hard limit is refused too.
+// answers admit() before the receiver decodes anything, so a request whose bytes would cross
+// the hard limit is refused too.
 // When over the soft limit it returns freed heap memory to the system (malloc_trim) before
 // deciding, since glibc keeps freed memory resident otherwise.
 class MemoryLimiterProcessor final : public Processor {
@@ -44,8 +44,9 @@ class MemoryLimiterProcessor final : public Processor {
 
   // Estimated bytes in use now (see class comment).
   std::uint64_t usage() const;
-  // Decoded requests take about this many times their wire size (measured: bench/).
-  static constexpr std::uint64_t kDecodedPerWireByte = 3;
+  // What accepting a request of N wire bytes costs at once: its bytes (decoding is lazy;
+  // an exporter that decodes is seen through Request::live_bytes()).
+  static constexpr std::uint64_t kBytesPerWireByte = 1;
 
  private:
   void sample() noexcept;

@@ -90,7 +90,7 @@ TEST(MemoryLimiter, ARequestThatWouldCrossTheHardLimitIsRefusedBeforeDecoding) {
   std::string error;
   ASSERT_TRUE(limiter.start(&error));
   EXPECT_TRUE(limiter.admit(Signal::traces, 1 * kMiB).is_ok());
-  EXPECT_EQ(limiter.admit(Signal::traces, 30 * kMiB).code, ConsumeResult::Code::retryable);
+  EXPECT_EQ(limiter.admit(Signal::traces, 70 * kMiB).code, ConsumeResult::Code::retryable);
 }
 
 TEST(MemoryLimiter, SeesGrowthOfLiveRequestsBetweenSamples) {
