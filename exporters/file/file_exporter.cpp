@@ -56,12 +56,18 @@ class FileSender final : public BatchSender {
       return;
     }
     for (const RequestPtr& request : batch.requests) {
-      const std::size_t size = request->message().ByteSizeLong();
+      // The received bytes are the record: no decoding, no re-encoding.
+      const std::string_view wire = request->wire();
+      const std::size_t size = wire.empty() ? request->message().ByteSizeLong() : wire.size();
       const unsigned char prefix[4] = {static_cast<unsigned char>(size >> 24),
                                        static_cast<unsigned char>(size >> 16),
                                        static_cast<unsigned char>(size >> 8),
                                        static_cast<unsigned char>(size)};
       buffer_.append(reinterpret_cast<const char*>(prefix), 4);
+      if (!wire.empty()) {
+        buffer_.append(wire);
+        continue;
+      }
       const std::size_t at = buffer_.size();
       buffer_.resize(at + size);
       request->message().SerializeWithCachedSizesToArray(
