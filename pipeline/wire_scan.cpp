@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "pipeline/telemetry.h"
+#include "pipeline/wire_format.h"
 
 namespace otlpd {
 namespace {
@@ -107,20 +108,6 @@ class Tables {
 
 using Verdict = WireScan::Verdict;
 
-// Reads a varint of at most 10 bytes; false if truncated or overlong.
-inline bool read_varint(const std::uint8_t*& p, const std::uint8_t* end, std::uint64_t* value) {
-  std::uint64_t result = 0;
-  for (int shift = 0; shift < 70 && p < end; shift += 7) {
-    const std::uint8_t byte = *p++;
-    if (shift == 63 && byte > 1) return false;  // more than 64 bits
-    result |= static_cast<std::uint64_t>(byte & 0x7f) << shift;
-    if (!(byte & 0x80)) {
-      *value = result;
-      return true;
-    }
-  }
-  return false;
-}
 
 class Scanner {
  public:

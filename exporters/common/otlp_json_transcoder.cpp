@@ -12,6 +12,7 @@
 #include "exporters/common/json_writer.h"
 #include "exporters/common/otlp_json.h"
 #include "pipeline/telemetry.h"
+#include "pipeline/wire_format.h"
 
 namespace otlpd {
 namespace {
@@ -78,18 +79,6 @@ class Tables {
   std::vector<std::unique_ptr<MessageTable>> storage_;
 };
 
-inline bool read_varint(const std::uint8_t*& p, const std::uint8_t* end, std::uint64_t* value) {
-  std::uint64_t result = 0;
-  for (int shift = 0; shift < 70 && p < end; shift += 7) {
-    const std::uint8_t byte = *p++;
-    result |= static_cast<std::uint64_t>(byte & 0x7f) << shift;
-    if (!(byte & 0x80)) {
-      *value = result;
-      return true;
-    }
-  }
-  return false;
-}
 
 // One field occurrence on the wire.
 struct Occurrence {

@@ -134,7 +134,7 @@ void BatchProcessor::run() noexcept {
 void BatchProcessor::send(Batch&& batch) noexcept {
   const std::uint64_t items = batch.item_count();
   auto backoff = std::chrono::milliseconds(5);
-  const auto give_up_at = [&] { return Clock::now() + kShutdownDeadline; };
+  // Retries run for as long as otlpd runs; once it stops, for kShutdownDeadline more.
   Clock::time_point deadline = Clock::time_point::max();
   for (;;) {
     // The batch is kept for retries, so hand over a copy of its request list (pointers only).
@@ -149,7 +149,7 @@ void BatchProcessor::send(Batch&& batch) noexcept {
       break;
     }
     if (stopping_.load(std::memory_order_acquire) && deadline == Clock::time_point::max()) {
-      deadline = give_up_at();
+      deadline = Clock::now() + kShutdownDeadline;
     }
     if (Clock::now() >= deadline) {
       dropped_items_ += items;
