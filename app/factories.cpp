@@ -4,6 +4,7 @@
 #include "exporters/debug/debug_exporter.h"
 #include "exporters/file/file_exporter.h"
 #include "exporters/nop/nop_exporter.h"
+#include "exporters/otlp/otlp_grpc_exporter.h"
 #include "processors/batch/batch_processor.h"
 #include "processors/memory_limiter/memory_limiter_processor.h"
 #include "receiver/otlp/otlp_receiver.h"
@@ -19,6 +20,7 @@ Factories make_factories() {
   f.exporters.push_back(std::make_unique<ConsoleExporterFactory>());
   f.exporters.push_back(std::make_unique<FileExporterFactory>());
   f.exporters.push_back(std::make_unique<NopExporterFactory>());
+  f.exporters.push_back(std::make_unique<OtlpGrpcExporterFactory>());
   return f;
 }
 

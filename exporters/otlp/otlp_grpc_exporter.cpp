@@ -1,0 +1,312 @@
+#include "exporters/otlp/otlp_grpc_exporter.h"
+
+#include <fmt/format.h>
+#include <grpcpp/generic/generic_stub.h>
+#include <grpcpp/grpcpp.h>
+
+#include <cctype>
+#include <condition_variable>
+#include <fstream>
+#include <future>
+#include <mutex>
+#include <random>
+#include <sstream>
+
+#include "google/rpc/status.pb.h"
+#include "opentelemetry/proto/collector/logs/v1/logs_service.pb.h"
+#include "opentelemetry/proto/collector/metrics/v1/metrics_service.pb.h"
+#include "opentelemetry/proto/collector/trace/v1/trace_service.pb.h"
+
+namespace otlpd {
+namespace {
+
+constexpr const char* kMethods[3] = {
+    "/opentelemetry.proto.collector.trace.v1.TraceService/Export",
+    "/opentelemetry.proto.collector.metrics.v1.MetricsService/Export",
+    "/opentelemetry.proto.collector.logs.v1.LogsService/Export",
+};
+
+std::optional<std::string> read_text_file(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return std::nullopt;
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+// The delay a server asked for in a google.rpc.RetryInfo detail, if any.
+std::optional<std::chrono::milliseconds> retry_delay_of(const grpc::Status& status) {
+  if (status.error_details().empty()) return std::nullopt;
+  google::rpc::Status details;
+  if (!details.ParseFromString(status.error_details())) return std::nullopt;
+  for (const auto& any : details.details()) {
+    google::rpc::RetryInfo info;
+    if (any.UnpackTo(&info)) {
+      return std::chrono::milliseconds(info.retry_delay().seconds() * 1000 + info.retry_delay().nanos() / 1'000'000);
+    }
+  }
+  return std::nullopt;
+}
+
+// Rejected items reported in a partial_success response (all three responses share the
+// shape: field 1 partial_success{1 rejected count, 2 error_message}).
+std::pair<std::int64_t, std::string> partial_success(Signal signal, const grpc::ByteBuffer& response) {
+  std::vector<grpc::Slice> slices;
+  std::string bytes;
+  if (response.Dump(&slices).ok()) {
+    for (const auto& s : slices) bytes.append(reinterpret_cast<const char*>(s.begin()), s.size());
+  }
+  namespace c = opentelemetry::proto::collector;
+  switch (signal) {
+    case Signal::traces: {
+      c::trace::v1::ExportTraceServiceResponse r;
+      if (r.ParseFromString(bytes)) return {r.partial_success().rejected_spans(), r.partial_success().error_message()};
+      break;
+    }
+    case Signal::metrics: {
+      c::metrics::v1::ExportMetricsServiceResponse r;
+      if (r.ParseFromString(bytes)) return {r.partial_success().rejected_data_points(), r.partial_success().error_message()};
+      break;
+    }
+    case Signal::logs: {
+      c::logs::v1::ExportLogsServiceResponse r;
+      if (r.ParseFromString(bytes)) return {r.partial_success().rejected_log_records(), r.partial_success().error_message()};
+      break;
+    }
+  }
+  return {0, {}};
+}
+
+std::string hint_for(grpc::StatusCode code) {
+  switch (code) {
+    case grpc::StatusCode::UNAUTHENTICATED:
+      return " (the backend did not accept the credentials: check exporters::<id>::headers, e.g. "
+             "Authorization: \"Bearer ${env:TOKEN}\")";
+    case grpc::StatusCode::PERMISSION_DENIED: return " (the credentials lack permission to write)";
+    case grpc::StatusCode::UNIMPLEMENTED: return " (the endpoint does not accept this signal over OTLP/gRPC)";
+    default: return "";
+  }
+}
+
+class OtlpGrpcSender final : public BatchSender {
+ public:
+  OtlpGrpcSender(const OtlpGrpcExporterConfig& config, CreateSettings settings)
+      : config_(config), settings_(std::move(settings)), rng_(std::random_device{}()) {}
+
+  bool start(std::string* error) override {
+    std::shared_ptr<grpc::ChannelCredentials> credentials;
+    if (config_.insecure) {
+      credentials = grpc::InsecureChannelCredentials();
+    } else {
+      grpc::SslCredentialsOptions tls;
+      for (auto [path, target] : {std::pair{&config_.ca_file, &tls.pem_root_certs},
+                                  std::pair{&config_.cert_file, &tls.pem_cert_chain},
+                                  std::pair{&config_.key_file, &tls.pem_private_key}}) {
+        if (path->empty()) continue;
+        auto text = read_text_file(*path);
+        if (!text) {
+          *error = fmt::format("cannot read TLS file '{}': {}", *path, std::strerror(errno));
+          return false;
+        }
+        *target = *text;
+      }
+      credentials = grpc::SslCredentials(tls);
+    }
+    grpc::ChannelArguments args;
+    args.SetMaxSendMessageSize(-1);
+    if (!config_.server_name_override.empty()) {
+      args.SetSslTargetNameOverride(config_.server_name_override);
+    }
+    if (config_.gzip) args.SetCompressionAlgorithm(GRPC_COMPRESS_GZIP);
+    channel_ = grpc::CreateCustomChannel(config_.target, credentials, args);
+    stub_ = std::make_unique<grpc::GenericStub>(channel_);
+    settings_.logger->info("exporting OTLP/gRPC to {} ({}{})", config_.target,
+                           config_.insecure ? "insecure" : "TLS", config_.gzip ? ", gzip" : "");
+    return true;
+  }
+
+  ConsumeResult send(const Batch& batch) noexcept override {
+    // The body: every request's bytes, appended (protobuf merges them into one request).
+    std::vector<grpc::Slice> slices;
+    std::vector<std::string> encoded;  // for requests built in memory (no received bytes)
+    encoded.reserve(batch.requests.size());
+    for (const RequestPtr& request : batch.requests) {
+      std::string_view wire = request->wire();
+      if (wire.empty()) wire = encoded.emplace_back(request->message().SerializeAsString());
+      slices.emplace_back(wire.data(), wire.size(), grpc::Slice::STATIC_SLICE);
+    }
+    const grpc::ByteBuffer body(slices.data(), slices.size());
+
+    using Clock = std::chrono::steady_clock;
+    const auto give_up = config_.retry.max_elapsed_time.count() > 0
+                             ? Clock::now() + config_.retry.max_elapsed_time
+                             : Clock::time_point::max();
+    auto interval = config_.retry.initial_interval;
+    for (int attempt = 1;; ++attempt) {
+      grpc::ByteBuffer response;
+      const grpc::Status status = call(batch.signal, body, &response);
+      if (status.ok()) {
+        if (auto [rejected, message] = partial_success(batch.signal, response); rejected > 0 || !message.empty()) {
+          settings_.logger->warn("{} rejected {} of {} {} (partial success, not retried): {}", config_.target,
+                                 rejected, batch.item_count(), item_name(batch.signal), message);
+        }
+        return ConsumeResult::ok();
+      }
+      const auto retry_info = retry_delay_of(status);
+      const std::string what = fmt::format("export to {} failed: {}: {}", config_.target,
+                                           code_name(status.error_code()), status.error_message());
+      if (!otlp_retryable(status.error_code(), retry_info.has_value())) {
+        return ConsumeResult::permanent(what + " (not retryable)" + hint_for(status.error_code()));
+      }
+      if (!config_.retry.enabled) return ConsumeResult::permanent(what + " (retry_on_failure is disabled)");
+      auto delay = retry_info.value_or(jitter(interval));
+      if (Clock::now() + delay > give_up) {
+        return ConsumeResult::permanent(fmt::format("{}; giving up after {} attempts (max_elapsed_time {} s)", what,
+                                                    attempt, config_.retry.max_elapsed_time.count() / 1000));
+      }
+      settings_.logger->warn("{}; retrying in {} ms (attempt {})", what, delay.count(), attempt);
+      if (!sleep_unless_stopped(delay)) {
+        return ConsumeResult::permanent(what + "; otlpd is stopping, not retrying further");
+      }
+      interval = std::min(std::chrono::duration_cast<std::chrono::milliseconds>(interval * config_.retry.multiplier),
+                          config_.retry.max_interval);
+    }
+  }
+
+  void stop() noexcept override {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+    wake_.notify_all();
+  }
+
+ private:
+  static std::string code_name(grpc::StatusCode code) {
+    static constexpr const char* kNames[] = {
+        "OK", "CANCELLED", "UNKNOWN", "INVALID_ARGUMENT", "DEADLINE_EXCEEDED", "NOT_FOUND", "ALREADY_EXISTS",
+        "PERMISSION_DENIED", "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION", "ABORTED", "OUT_OF_RANGE",
+        "UNIMPLEMENTED", "INTERNAL", "UNAVAILABLE", "DATA_LOSS", "UNAUTHENTICATED"};
+    const auto i = static_cast<std::size_t>(code);
+    return i < std::size(kNames) ? kNames[i] : std::to_string(i);
+  }
+
+  grpc::Status call(Signal signal, const grpc::ByteBuffer& body, grpc::ByteBuffer* response) {
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + config_.timeout);
+    for (const auto& [key, value] : config_.headers) context.AddMetadata(key, value);
+    std::promise<grpc::Status> done;
+    stub_->UnaryCall(&context, kMethods[static_cast<std::size_t>(signal)], grpc::StubOptions(), &body, response,
+                     [&done](grpc::Status s) { done.set_value(std::move(s)); });
+    return done.get_future().get();
+  }
+
+  std::chrono::milliseconds jitter(std::chrono::milliseconds interval) {
+    const double r = config_.retry.randomization_factor;
+    std::uniform_real_distribution<double> d(1 - r, 1 + r);
+    std::lock_guard lock(mutex_);
+    return std::chrono::milliseconds(static_cast<std::int64_t>(static_cast<double>(interval.count()) * d(rng_)));
+  }
+
+  // False when stop() interrupted the wait.
+  bool sleep_unless_stopped(std::chrono::milliseconds delay) {
+    std::unique_lock lock(mutex_);
+    return !wake_.wait_for(lock, delay, [&] { return stopping_; });
+  }
+
+  OtlpGrpcExporterConfig config_;
+  CreateSettings settings_;
+  std::shared_ptr<grpc::Channel> channel_;
+  std::unique_ptr<grpc::GenericStub> stub_;
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  bool stopping_ = false;
+  std::mt19937 rng_;
+};
+
+}  // namespace
+
+bool otlp_retryable(int grpc_code, bool has_retry_info) {
+  switch (static_cast<grpc::StatusCode>(grpc_code)) {
+    case grpc::StatusCode::CANCELLED:
+    case grpc::StatusCode::DEADLINE_EXCEEDED:
+    case grpc::StatusCode::ABORTED:
+    case grpc::StatusCode::OUT_OF_RANGE:
+    case grpc::StatusCode::UNAVAILABLE:
+    case grpc::StatusCode::DATA_LOSS:
+      return true;
+    case grpc::StatusCode::RESOURCE_EXHAUSTED:
+      return has_retry_info;
+    default:
+      return false;
+  }
+}
+
+RetryConfig RetryConfig::parse(ConfigNode& node) {
+  RetryConfig c;
+  ConfigNode r = node.child("retry_on_failure");
+  c.enabled = r.get_bool("enabled", c.enabled);
+  c.initial_interval = r.get_duration("initial_interval", c.initial_interval);
+  c.randomization_factor = r.get_double("randomization_factor", c.randomization_factor);
+  c.multiplier = r.get_double("multiplier", c.multiplier);
+  c.max_interval = r.get_duration("max_interval", c.max_interval);
+  c.max_elapsed_time = r.get_duration("max_elapsed_time", c.max_elapsed_time);
+  if (c.initial_interval.count() <= 0) r.error("initial_interval", "must be greater than zero");
+  if (c.randomization_factor < 0 || c.randomization_factor > 1) r.error("randomization_factor", "must be between 0 and 1");
+  if (c.multiplier < 1) r.error("multiplier", "must be >= 1");
+  if (c.max_interval < c.initial_interval) r.error("max_interval", "must be >= initial_interval");
+  if (c.max_elapsed_time.count() < 0) r.error("max_elapsed_time", "must be >= 0 (0: no limit)");
+  r.finish();
+  return c;
+}
+
+std::unique_ptr<OtlpGrpcExporterConfig> OtlpGrpcExporterConfig::parse(ConfigNode& node) {
+  auto c = std::make_unique<OtlpGrpcExporterConfig>();
+  std::string endpoint = node.get_string("endpoint", "");
+  if (endpoint.empty()) node.error("endpoint", "is required (host:port of the OTLP/gRPC server)");
+  // otelcol accepts a URL: http:// implies an insecure connection, https:// TLS.
+  bool scheme_insecure = false;
+  if (endpoint.rfind("http://", 0) == 0) {
+    endpoint = endpoint.substr(7);
+    scheme_insecure = true;
+  } else if (endpoint.rfind("https://", 0) == 0) {
+    endpoint = endpoint.substr(8);
+  }
+  if (!endpoint.empty() && endpoint.back() == '/') endpoint.pop_back();
+  if (!endpoint.empty() && (endpoint.find('/') != std::string::npos || endpoint.rfind(':') == std::string::npos)) {
+    node.error("endpoint", fmt::format("'{}' is not host:port (a URL path is not used by OTLP/gRPC)", endpoint));
+  }
+  c->target = endpoint;
+  ConfigNode tls = node.child("tls");
+  c->insecure = tls.get_bool("insecure", scheme_insecure);
+  c->ca_file = tls.get_string("ca_file", "");
+  c->cert_file = tls.get_string("cert_file", "");
+  c->key_file = tls.get_string("key_file", "");
+  c->server_name_override = tls.get_string("server_name_override", "");
+  if (tls.get_bool("insecure_skip_verify", false)) {
+    tls.error("insecure_skip_verify", "is not supported; give the server's CA with ca_file instead");
+  }
+  if (c->cert_file.empty() != c->key_file.empty()) tls.error("cert_file", "cert_file and key_file go together");
+  tls.finish();
+  for (auto& [key, value] : node.get_string_map("headers")) {
+    std::string lower = key;
+    for (auto& ch : lower) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    c->headers[lower] = value;
+  }
+  const std::string compression = node.get_string("compression", "gzip");
+  if (compression == "gzip") c->gzip = true;
+  else if (compression == "none" || compression.empty()) c->gzip = false;
+  else node.error("compression", fmt::format("'{}' is not supported (gzip or none)", compression));
+  c->timeout = node.get_duration("timeout", c->timeout);
+  if (c->timeout.count() <= 0) node.error("timeout", "must be greater than zero");
+  c->retry = RetryConfig::parse(node);
+  c->queue = SendingQueueConfig::parse(node, SendingQueueConfig{true, 10, 1000, SendingQueueConfig::Sizer::requests, 64, false});
+  node.finish();
+  return c;
+}
+
+std::unique_ptr<Exporter> OtlpGrpcExporterFactory::create(const CreateSettings& settings,
+                                                          const ComponentConfig& config) const {
+  const auto& c = static_cast<const OtlpGrpcExporterConfig&>(config);
+  return std::make_unique<QueuedExporter>(settings, c.queue, std::make_unique<OtlpGrpcSender>(c, settings));
+}
+
+}  // namespace otlpd

@@ -1,0 +1,59 @@
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <optional>
+#include <string>
+
+#include "exporters/common/queued_exporter.h"
+#include "pipeline/component.h"
+
+namespace otlpd {
+
+// retry_on_failure, with otelcol's names and defaults.
+struct RetryConfig {
+  bool enabled = true;
+  std::chrono::milliseconds initial_interval{5000};
+  double randomization_factor = 0.5;
+  double multiplier = 1.5;
+  std::chrono::milliseconds max_interval{30000};
+  std::chrono::milliseconds max_elapsed_time{300000};  // 0: retry for as long as otlpd runs
+
+  static RetryConfig parse(ConfigNode& node);
+};
+
+// exporters::otlp_grpc (alias otlp): OTLP over gRPC to another collector or a backend.
+struct OtlpGrpcExporterConfig final : ComponentConfig {
+  std::string target;  // host:port for gRPC
+  bool insecure = false;
+  std::string ca_file, cert_file, key_file, server_name_override;
+  std::map<std::string, std::string> headers;  // keys lowercased, as gRPC metadata requires
+  bool gzip = true;                            // compression: gzip (default) | none
+  std::chrono::milliseconds timeout{5000};
+  RetryConfig retry;
+  SendingQueueConfig queue;
+
+  static std::unique_ptr<OtlpGrpcExporterConfig> parse(ConfigNode& node);
+};
+
+// Sends each batch as one Export call whose body is the requests' received bytes, appended
+// (the protobuf encoding of a merged request): nothing is decoded or encoded again. Retries
+// what the OTLP specification calls retryable, with exponential backoff and jitter, honouring
+// the server's RetryInfo; while it retries, its sending queue fills and otlpd pushes back on
+// its own clients. Permanent errors (INVALID_ARGUMENT, UNAUTHENTICATED, ...) are not retried:
+// they are logged with what to check, and counted. Partial success is logged, not retried.
+class OtlpGrpcExporterFactory final : public ExporterFactory {
+ public:
+  std::string_view type() const override { return "otlp_grpc"; }
+  std::vector<std::string_view> aliases() const override { return {"otlp"}; }
+  std::unique_ptr<ComponentConfig> parse_config(ConfigNode& node) const override {
+    return OtlpGrpcExporterConfig::parse(node);
+  }
+  std::unique_ptr<Exporter> create(const CreateSettings& settings,
+                                   const ComponentConfig& config) const override;
+};
+
+// Whether a gRPC status code is retryable for OTLP (RESOURCE_EXHAUSTED only with RetryInfo).
+bool otlp_retryable(int grpc_code, bool has_retry_info);
+
+}  // namespace otlpd
