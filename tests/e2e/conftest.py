@@ -14,13 +14,70 @@ def start_otlpd(tmp_path):
     started = []
 
     def start(config_text=None, **kwargs):
-        o = Otlpd(tmp_path, config_text, **kwargs)
+        workdir = tmp_path / f"otlpd-{len(started)}"  # each instance its own config and stdout
+        workdir.mkdir()
+        o = Otlpd(workdir, config_text, **kwargs)
         started.append(o)
         return o
 
     yield start
     for o in started:
         o.kill()
+
+
+class Chain:
+    """SDK -> front otlpd (batch -> otlp exporter) -> back otlpd (file exporter)."""
+
+    def __init__(self, front, back):
+        self.front, self.back = front, back
+
+    @property
+    def endpoint(self):
+        return self.front.endpoint
+
+    def stop(self):
+        front = self.front.stop()  # drains into the back one first
+        back = self.back.stop()
+        return front or back
+
+    def log(self):
+        return self.back.log()
+
+
+def chain_config(target, signals):
+    pipelines = "\n".join(f"    {s}: {{receivers: [otlp], processors: [batch], exporters: [otlp]}}" for s in signals)
+    return f"""
+receivers:
+  otlp:
+    protocols:
+      grpc: {{endpoint: "127.0.0.1:0"}}
+processors:
+  batch: {{timeout: 20ms}}
+exporters:
+  otlp:
+    endpoint: {target}
+    tls: {{insecure: true}}
+    retry_on_failure: {{initial_interval: 100ms, max_interval: 500ms}}
+service:
+  pipelines:
+{pipelines}
+"""
+
+
+@pytest.fixture(params=["direct", "via_otlp_grpc_exporter"])
+def file_collector(request, start_otlpd):
+    """file_collector(out, signals) -> something with .endpoint, .stop(), .log() that writes
+    what it receives to `out` as OTLP/JSON: otlpd itself, or otlpd forwarding to a second
+    otlpd over OTLP/gRPC (which then writes the file)."""
+    from otlpd_process import file_pipeline_config
+
+    def start(out, signals):
+        back = start_otlpd(file_pipeline_config(out, signals=signals))
+        if request.param == "direct":
+            return back
+        return Chain(start_otlpd(chain_config(back.endpoint, signals)), back)
+
+    return start
 
 
 def read_json_lines(path):

@@ -4,7 +4,6 @@ import base64
 import logging
 
 from conftest import read_json_lines
-from otlpd_process import file_pipeline_config
 from opentelemetry import trace
 from opentelemetry.exporter.otlp.proto.grpc._log_exporter import OTLPLogExporter
 from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import OTLPMetricExporter
@@ -64,9 +63,9 @@ def normalize(value):
     return list(value) if isinstance(value, tuple) else value
 
 
-def test_traces_round_trip_field_by_field(start_otlpd, tmp_path):
+def test_traces_round_trip_field_by_field(file_collector, tmp_path):
     out = tmp_path / "out.jsonl"
-    otlpd = start_otlpd(file_pipeline_config(out, signals=("traces",)))
+    otlpd = file_collector(out, ("traces",))
     memory = InMemorySpanExporter()
     provider = TracerProvider(resource=RESOURCE)
     provider.add_span_processor(SimpleSpanProcessor(memory))
@@ -138,9 +137,9 @@ def test_traces_round_trip_field_by_field(start_otlpd, tmp_path):
     assert "receiver otlp\ttraces: accepted 4 spans, refused 0;" in otlpd.log()
 
 
-def test_metrics_round_trip(start_otlpd, tmp_path):
+def test_metrics_round_trip(file_collector, tmp_path):
     out = tmp_path / "metrics.jsonl"
-    otlpd = start_otlpd(file_pipeline_config(out, signals=("metrics",)))
+    otlpd = file_collector(out, ("metrics",))
     reader = PeriodicExportingMetricReader(OTLPMetricExporter(endpoint=otlpd.endpoint, insecure=True),
                                            export_interval_millis=3_600_000)
     provider = MeterProvider(resource=RESOURCE, metric_readers=[reader])
@@ -195,9 +194,9 @@ def test_metrics_round_trip(start_otlpd, tmp_path):
     assert gauge["asDouble"] == 42.5 and attrs(gauge["attributes"]) == {"q": "main"}
 
 
-def test_logs_round_trip_with_trace_correlation(start_otlpd, tmp_path):
+def test_logs_round_trip_with_trace_correlation(file_collector, tmp_path):
     out = tmp_path / "logs.jsonl"
-    otlpd = start_otlpd(file_pipeline_config(out, signals=("logs",)))
+    otlpd = file_collector(out, ("logs",))
     provider = LoggerProvider(resource=RESOURCE)
     provider.add_log_record_processor(BatchLogRecordProcessor(OTLPLogExporter(endpoint=otlpd.endpoint, insecure=True)))
     logger = logging.getLogger("todo.e2e")
