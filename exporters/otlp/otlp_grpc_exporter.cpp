@@ -91,7 +91,7 @@ std::string hint_for(grpc::StatusCode code) {
 class OtlpGrpcSender final : public BatchSender {
  public:
   OtlpGrpcSender(const OtlpGrpcExporterConfig& config, CreateSettings settings)
-      : config_(config), settings_(std::move(settings)), rng_(std::random_device{}()) {}
+      : config_(config), settings_(std::move(settings)), retrier_(config.retry, settings_.logger) {}
 
   bool start(std::string* error) override {
     std::shared_ptr<grpc::ChannelCredentials> credentials;
@@ -137,12 +137,7 @@ class OtlpGrpcSender final : public BatchSender {
     }
     const grpc::ByteBuffer body(slices.data(), slices.size());
 
-    using Clock = std::chrono::steady_clock;
-    const auto give_up = config_.retry.max_elapsed_time.count() > 0
-                             ? Clock::now() + config_.retry.max_elapsed_time
-                             : Clock::time_point::max();
-    auto interval = config_.retry.initial_interval;
-    for (int attempt = 1;; ++attempt) {
+    return retrier_.run([&]() -> Attempt {
       grpc::ByteBuffer response;
       const grpc::Status status = call(batch.signal, body, &response);
       if (status.ok()) {
@@ -150,34 +145,19 @@ class OtlpGrpcSender final : public BatchSender {
           settings_.logger->warn("{} rejected {} of {} {} (partial success, not retried): {}", config_.target,
                                  rejected, batch.item_count(), item_name(batch.signal), message);
         }
-        return ConsumeResult::ok();
+        return Attempt::ok();
       }
       const auto retry_info = retry_delay_of(status);
-      const std::string what = fmt::format("export to {} failed: {}: {}", config_.target,
-                                           code_name(status.error_code()), status.error_message());
+      std::string what = fmt::format("export to {} failed: {}: {}", config_.target, code_name(status.error_code()),
+                                     status.error_message());
       if (!otlp_retryable(status.error_code(), retry_info.has_value())) {
-        return ConsumeResult::permanent(what + " (not retryable)" + hint_for(status.error_code()));
+        return Attempt::permanent(what + hint_for(status.error_code()));
       }
-      if (!config_.retry.enabled) return ConsumeResult::permanent(what + " (retry_on_failure is disabled)");
-      auto delay = retry_info.value_or(jitter(interval));
-      if (Clock::now() + delay > give_up) {
-        return ConsumeResult::permanent(fmt::format("{}; giving up after {} attempts (max_elapsed_time {} s)", what,
-                                                    attempt, config_.retry.max_elapsed_time.count() / 1000));
-      }
-      settings_.logger->warn("{}; retrying in {} ms (attempt {})", what, delay.count(), attempt);
-      if (!sleep_unless_stopped(delay)) {
-        return ConsumeResult::permanent(what + "; otlpd is stopping, not retrying further");
-      }
-      interval = std::min(std::chrono::duration_cast<std::chrono::milliseconds>(interval * config_.retry.multiplier),
-                          config_.retry.max_interval);
-    }
+      return Attempt::retryable(std::move(what), retry_info);
+    });
   }
 
-  void stop() noexcept override {
-    std::lock_guard lock(mutex_);
-    stopping_ = true;
-    wake_.notify_all();
-  }
+  void stop() noexcept override { retrier_.stop(); }
 
  private:
   static std::string code_name(grpc::StatusCode code) {
@@ -199,27 +179,11 @@ class OtlpGrpcSender final : public BatchSender {
     return done.get_future().get();
   }
 
-  std::chrono::milliseconds jitter(std::chrono::milliseconds interval) {
-    const double r = config_.retry.randomization_factor;
-    std::uniform_real_distribution<double> d(1 - r, 1 + r);
-    std::lock_guard lock(mutex_);
-    return std::chrono::milliseconds(static_cast<std::int64_t>(static_cast<double>(interval.count()) * d(rng_)));
-  }
-
-  // False when stop() interrupted the wait.
-  bool sleep_unless_stopped(std::chrono::milliseconds delay) {
-    std::unique_lock lock(mutex_);
-    return !wake_.wait_for(lock, delay, [&] { return stopping_; });
-  }
-
   OtlpGrpcExporterConfig config_;
   CreateSettings settings_;
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<grpc::GenericStub> stub_;
-  std::mutex mutex_;
-  std::condition_variable wake_;
-  bool stopping_ = false;
-  std::mt19937 rng_;
+  Retrier retrier_;
 };
 
 }  // namespace
@@ -238,24 +202,6 @@ bool otlp_retryable(int grpc_code, bool has_retry_info) {
     default:
       return false;
   }
-}
-
-RetryConfig RetryConfig::parse(ConfigNode& node) {
-  RetryConfig c;
-  ConfigNode r = node.child("retry_on_failure");
-  c.enabled = r.get_bool("enabled", c.enabled);
-  c.initial_interval = r.get_duration("initial_interval", c.initial_interval);
-  c.randomization_factor = r.get_double("randomization_factor", c.randomization_factor);
-  c.multiplier = r.get_double("multiplier", c.multiplier);
-  c.max_interval = r.get_duration("max_interval", c.max_interval);
-  c.max_elapsed_time = r.get_duration("max_elapsed_time", c.max_elapsed_time);
-  if (c.initial_interval.count() <= 0) r.error("initial_interval", "must be greater than zero");
-  if (c.randomization_factor < 0 || c.randomization_factor > 1) r.error("randomization_factor", "must be between 0 and 1");
-  if (c.multiplier < 1) r.error("multiplier", "must be >= 1");
-  if (c.max_interval < c.initial_interval) r.error("max_interval", "must be >= initial_interval");
-  if (c.max_elapsed_time.count() < 0) r.error("max_elapsed_time", "must be >= 0 (0: no limit)");
-  r.finish();
-  return c;
 }
 
 std::unique_ptr<OtlpGrpcExporterConfig> OtlpGrpcExporterConfig::parse(ConfigNode& node) {

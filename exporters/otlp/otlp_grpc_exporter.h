@@ -6,21 +6,10 @@
 #include <string>
 
 #include "exporters/common/queued_exporter.h"
+#include "exporters/common/retry.h"
 #include "pipeline/component.h"
 
 namespace otlpd {
-
-// retry_on_failure, with otelcol's names and defaults.
-struct RetryConfig {
-  bool enabled = true;
-  std::chrono::milliseconds initial_interval{5000};
-  double randomization_factor = 0.5;
-  double multiplier = 1.5;
-  std::chrono::milliseconds max_interval{30000};
-  std::chrono::milliseconds max_elapsed_time{300000};  // 0: retry for as long as otlpd runs
-
-  static RetryConfig parse(ConfigNode& node);
-};
 
 // exporters::otlp_grpc (alias otlp): OTLP over gRPC to another collector or a backend.
 struct OtlpGrpcExporterConfig final : ComponentConfig {

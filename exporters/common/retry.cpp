@@ -1,0 +1,67 @@
+#include "exporters/common/retry.h"
+
+#include <fmt/format.h>
+#include <spdlog/logger.h>
+
+namespace otlpd {
+
+RetryConfig RetryConfig::parse(ConfigNode& node) {
+  RetryConfig c;
+  ConfigNode r = node.child("retry_on_failure");
+  c.enabled = r.get_bool("enabled", c.enabled);
+  c.initial_interval = r.get_duration("initial_interval", c.initial_interval);
+  c.randomization_factor = r.get_double("randomization_factor", c.randomization_factor);
+  c.multiplier = r.get_double("multiplier", c.multiplier);
+  c.max_interval = r.get_duration("max_interval", c.max_interval);
+  c.max_elapsed_time = r.get_duration("max_elapsed_time", c.max_elapsed_time);
+  if (c.initial_interval.count() <= 0) r.error("initial_interval", "must be greater than zero");
+  if (c.randomization_factor < 0 || c.randomization_factor > 1) r.error("randomization_factor", "must be between 0 and 1");
+  if (c.multiplier < 1) r.error("multiplier", "must be >= 1");
+  if (c.max_interval < c.initial_interval) r.error("max_interval", "must be >= initial_interval");
+  if (c.max_elapsed_time.count() < 0) r.error("max_elapsed_time", "must be >= 0 (0: no limit)");
+  r.finish();
+  return c;
+}
+
+ConsumeResult Retrier::run(const std::function<Attempt()>& attempt) {
+  using Clock = std::chrono::steady_clock;
+  const auto give_up = config_.max_elapsed_time.count() > 0 ? Clock::now() + config_.max_elapsed_time
+                                                            : Clock::time_point::max();
+  auto interval = config_.initial_interval;
+  for (int n = 1;; ++n) {
+    Attempt a = attempt();
+    if (a.outcome == Attempt::Outcome::ok) return ConsumeResult::ok();
+    if (a.outcome == Attempt::Outcome::permanent) return ConsumeResult::permanent(a.error + " (not retryable)");
+    if (!config_.enabled) return ConsumeResult::permanent(a.error + " (retry_on_failure is disabled)");
+    const auto delay = a.retry_after.value_or(jitter(interval));
+    if (Clock::now() + delay > give_up) {
+      return ConsumeResult::permanent(fmt::format("{}; giving up after {} attempts (max_elapsed_time {} s)", a.error,
+                                                  n, config_.max_elapsed_time.count() / 1000));
+    }
+    logger_->warn("{}; retrying in {} ms (attempt {})", a.error, delay.count(), n);
+    if (!sleep_unless_stopped(delay)) {
+      return ConsumeResult::permanent(a.error + "; otlpd is stopping, not retrying further");
+    }
+    interval = std::min(std::chrono::duration_cast<std::chrono::milliseconds>(interval * config_.multiplier),
+                        config_.max_interval);
+  }
+}
+
+void Retrier::stop() {
+  std::lock_guard lock(mutex_);
+  stopping_ = true;
+  wake_.notify_all();
+}
+
+std::chrono::milliseconds Retrier::jitter(std::chrono::milliseconds interval) {
+  std::uniform_real_distribution<double> d(1 - config_.randomization_factor, 1 + config_.randomization_factor);
+  std::lock_guard lock(mutex_);
+  return std::chrono::milliseconds(static_cast<std::int64_t>(static_cast<double>(interval.count()) * d(rng_)));
+}
+
+bool Retrier::sleep_unless_stopped(std::chrono::milliseconds delay) {
+  std::unique_lock lock(mutex_);
+  return !wake_.wait_for(lock, delay, [&] { return stopping_; });
+}
+
+}  // namespace otlpd
