@@ -5,6 +5,7 @@
 #include "exporters/file/file_exporter.h"
 #include "exporters/nop/nop_exporter.h"
 #include "exporters/otlp/otlp_grpc_exporter.h"
+#include "exporters/otlp/otlp_http_exporter.h"
 #include "processors/batch/batch_processor.h"
 #include "processors/memory_limiter/memory_limiter_processor.h"
 #include "receiver/otlp/otlp_receiver.h"
@@ -21,6 +22,7 @@ Factories make_factories() {
   f.exporters.push_back(std::make_unique<FileExporterFactory>());
   f.exporters.push_back(std::make_unique<NopExporterFactory>());
   f.exporters.push_back(std::make_unique<OtlpGrpcExporterFactory>());
+  f.exporters.push_back(std::make_unique<OtlpHttpExporterFactory>());
   return f;
 }
 

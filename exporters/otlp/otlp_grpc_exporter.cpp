@@ -12,10 +12,8 @@
 #include <random>
 #include <sstream>
 
+#include "exporters/otlp/otlp_response.h"
 #include "google/rpc/status.pb.h"
-#include "opentelemetry/proto/collector/logs/v1/logs_service.pb.h"
-#include "opentelemetry/proto/collector/metrics/v1/metrics_service.pb.h"
-#include "opentelemetry/proto/collector/trace/v1/trace_service.pb.h"
 
 namespace otlpd {
 namespace {
@@ -46,35 +44,6 @@ std::optional<std::chrono::milliseconds> retry_delay_of(const grpc::Status& stat
     }
   }
   return std::nullopt;
-}
-
-// Rejected items reported in a partial_success response (all three responses share the
-// shape: field 1 partial_success{1 rejected count, 2 error_message}).
-std::pair<std::int64_t, std::string> partial_success(Signal signal, const grpc::ByteBuffer& response) {
-  std::vector<grpc::Slice> slices;
-  std::string bytes;
-  if (response.Dump(&slices).ok()) {
-    for (const auto& s : slices) bytes.append(reinterpret_cast<const char*>(s.begin()), s.size());
-  }
-  namespace c = opentelemetry::proto::collector;
-  switch (signal) {
-    case Signal::traces: {
-      c::trace::v1::ExportTraceServiceResponse r;
-      if (r.ParseFromString(bytes)) return {r.partial_success().rejected_spans(), r.partial_success().error_message()};
-      break;
-    }
-    case Signal::metrics: {
-      c::metrics::v1::ExportMetricsServiceResponse r;
-      if (r.ParseFromString(bytes)) return {r.partial_success().rejected_data_points(), r.partial_success().error_message()};
-      break;
-    }
-    case Signal::logs: {
-      c::logs::v1::ExportLogsServiceResponse r;
-      if (r.ParseFromString(bytes)) return {r.partial_success().rejected_log_records(), r.partial_success().error_message()};
-      break;
-    }
-  }
-  return {0, {}};
 }
 
 std::string hint_for(grpc::StatusCode code) {
@@ -141,7 +110,11 @@ class OtlpGrpcSender final : public BatchSender {
       grpc::ByteBuffer response;
       const grpc::Status status = call(batch.signal, body, &response);
       if (status.ok()) {
-        if (auto [rejected, message] = partial_success(batch.signal, response); rejected > 0 || !message.empty()) {
+        std::string bytes;
+        if (std::vector<grpc::Slice> parts; response.Dump(&parts).ok()) {
+          for (const auto& part : parts) bytes.append(reinterpret_cast<const char*>(part.begin()), part.size());
+        }
+        if (auto [rejected, message] = partial_success(batch.signal, bytes); rejected > 0 || !message.empty()) {
           settings_.logger->warn("{} rejected {} of {} {} (partial success, not retried): {}", config_.target,
                                  rejected, batch.item_count(), item_name(batch.signal), message);
         }

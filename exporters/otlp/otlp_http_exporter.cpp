@@ -1,0 +1,250 @@
+#include "exporters/otlp/otlp_http_exporter.h"
+
+#include <curl/curl.h>
+#include <fmt/format.h>
+#include <zlib.h>
+
+#include <cctype>
+#include <mutex>
+
+#include "exporters/common/otlp_json.h"
+#include "exporters/otlp/otlp_response.h"
+#include "google/rpc/status.pb.h"
+
+namespace otlpd {
+namespace {
+
+constexpr const char* kPaths[3] = {"/v1/traces", "/v1/metrics", "/v1/logs"};
+constexpr std::string_view kJsonArrays[3] = {R"({"resourceSpans":[)", R"({"resourceMetrics":[)", R"({"resourceLogs":[)"};
+
+// One JSON request for the whole batch: each request transcodes to {"resource...":[...]};
+// their arrays are joined.
+std::string batch_json(const Batch& batch) {
+  const std::string_view prefix = kJsonArrays[static_cast<std::size_t>(batch.signal)];
+  std::string out(prefix);
+  bool first = true;
+  std::string one;
+  for (const RequestPtr& request : batch.requests) {
+    one.clear();
+    append_otlp_json(one, *request);
+    if (one.size() <= prefix.size() + 2) continue;  // "{}": no resources
+    if (!first) out += ',';
+    first = false;
+    out.append(one, prefix.size(), one.size() - prefix.size() - 2);
+  }
+  return out + "]}";
+}
+
+size_t collect(char* data, size_t size, size_t count, void* user) {
+  static_cast<std::string*>(user)->append(data, size * count);
+  return size * count;
+}
+
+// Retry-After in seconds (RFC 9110 also allows a date; collectors send seconds).
+size_t read_header(char* data, size_t size, size_t count, void* user) {
+  std::string_view line(data, size * count);
+  constexpr std::string_view kName = "retry-after:";
+  if (line.size() > kName.size()) {
+    std::string lower(line.substr(0, kName.size()));
+    for (auto& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (lower == kName) {
+      try {
+        *static_cast<std::optional<std::chrono::milliseconds>*>(user) =
+            std::chrono::seconds(std::stol(std::string(line.substr(kName.size()))));
+      } catch (...) {
+      }
+    }
+  }
+  return size * count;
+}
+
+std::string status_message(const std::string& body, bool json) {
+  if (body.empty()) return "";
+  if (!json) {
+    google::rpc::Status status;
+    if (status.ParseFromString(body) && !status.message().empty()) return status.message();
+  }
+  return body.size() > 300 ? body.substr(0, 300) + "..." : body;
+}
+
+std::string hint_for(long status) {
+  switch (status) {
+    case 401: return " (the backend did not accept the credentials: check exporters::<id>::headers)";
+    case 403: return " (the credentials lack permission to write)";
+    case 404: return " (no OTLP endpoint at this URL: check endpoint or traces_endpoint/metrics_endpoint/logs_endpoint)";
+    case 413: return " (the request is too large for the backend: lower the batch processor's send_batch_max_size)";
+    case 415: return " (the backend does not accept this encoding: try encoding: proto)";
+    default: return "";
+  }
+}
+
+class OtlpHttpSender final : public BatchSender {
+ public:
+  OtlpHttpSender(const OtlpHttpExporterConfig& config, CreateSettings settings)
+      : config_(config), settings_(std::move(settings)), retrier_(config.retry, settings_.logger) {
+    static std::once_flag curl_init;
+    std::call_once(curl_init, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
+  }
+
+  bool start(std::string*) override {
+    settings_.logger->info("exporting OTLP/HTTP ({}{}) to {}", config_.json ? "json" : "protobuf",
+                           config_.gzip ? ", gzip" : "", config_.urls[0]);
+    return true;
+  }
+
+  ConsumeResult send(const Batch& batch) noexcept override {
+    std::string body;
+    if (config_.json) {
+      body = batch_json(batch);
+    } else {
+      for (const RequestPtr& request : batch.requests) {
+        const std::string_view wire = request->wire();
+        if (wire.empty()) body += request->message().SerializeAsString();
+        else body.append(wire);
+      }
+    }
+    if (config_.gzip) {
+      std::string compressed;
+      if (!gzip_compress(body, &compressed)) return ConsumeResult::permanent("gzip compression failed");
+      body = std::move(compressed);
+    }
+    const std::string& url = config_.urls[static_cast<std::size_t>(batch.signal)];
+    return retrier_.run([&]() -> Attempt {
+      std::string response;
+      std::optional<std::chrono::milliseconds> retry_after;
+      long status = 0;
+      const CURLcode rc = post(url, body, &response, &retry_after, &status);
+      if (rc != CURLE_OK) {
+        return Attempt::retryable(fmt::format("export to {} failed: {}", url, curl_easy_strerror(rc)));
+      }
+      if (status >= 200 && status < 300) {
+        if (!config_.json) {
+          if (auto [rejected, message] = partial_success(batch.signal, response); rejected > 0 || !message.empty()) {
+            settings_.logger->warn("{} rejected {} of {} {} (partial success, not retried): {}", url, rejected,
+                                   batch.item_count(), item_name(batch.signal), message);
+          }
+        }
+        return Attempt::ok();
+      }
+      std::string what = fmt::format("export to {} failed: HTTP {}: {}", url, status,
+                                     status_message(response, config_.json));
+      if (otlp_http_retryable(status)) return Attempt::retryable(std::move(what), retry_after);
+      return Attempt::permanent(what + hint_for(status));
+    });
+  }
+
+  void stop() noexcept override { retrier_.stop(); }
+
+ private:
+  // One connection per queue worker thread, kept alive between requests.
+  CURLcode post(const std::string& url, const std::string& body, std::string* response,
+                std::optional<std::chrono::milliseconds>* retry_after, long* status) {
+    thread_local std::unique_ptr<CURL, decltype(&curl_easy_cleanup)> handle(curl_easy_init(), &curl_easy_cleanup);
+    CURL* curl = handle.get();
+    curl_easy_reset(curl);
+    curl_slist* headers = nullptr;
+    headers = curl_slist_append(headers, config_.json ? "Content-Type: application/json"
+                                                      : "Content-Type: application/x-protobuf");
+    if (config_.gzip) headers = curl_slist_append(headers, "Content-Encoding: gzip");
+    headers = curl_slist_append(headers, "Expect:");  // no 100-continue round trip
+    for (const auto& [key, value] : config_.headers) {
+      headers = curl_slist_append(headers, fmt::format("{}: {}", key, value).c_str());
+    }
+    curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
+    curl_easy_setopt(curl, CURLOPT_POST, 1L);
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body.data());
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.size()));
+    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+    curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, static_cast<long>(config_.timeout.count()));
+    curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(curl, CURLOPT_USERAGENT, "otlpd");
+    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, collect);
+    curl_easy_setopt(curl, CURLOPT_WRITEDATA, response);
+    curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, read_header);
+    curl_easy_setopt(curl, CURLOPT_HEADERDATA, retry_after);
+    if (!config_.ca_file.empty()) curl_easy_setopt(curl, CURLOPT_CAINFO, config_.ca_file.c_str());
+    if (!config_.cert_file.empty()) curl_easy_setopt(curl, CURLOPT_SSLCERT, config_.cert_file.c_str());
+    if (!config_.key_file.empty()) curl_easy_setopt(curl, CURLOPT_SSLKEY, config_.key_file.c_str());
+    if (config_.insecure_skip_verify) {
+      curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 0L);
+      curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, 0L);
+    }
+    const CURLcode rc = curl_easy_perform(curl);
+    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, status);
+    curl_slist_free_all(headers);
+    return rc;
+  }
+
+  OtlpHttpExporterConfig config_;
+  CreateSettings settings_;
+  Retrier retrier_;
+};
+
+}  // namespace
+
+bool otlp_http_retryable(long status) { return status == 429 || status == 502 || status == 503 || status == 504; }
+
+bool gzip_compress(std::string_view data, std::string* out) {
+  z_stream z{};
+  if (deflateInit2(&z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) return false;
+  out->resize(deflateBound(&z, static_cast<uLong>(data.size())) + 32);
+  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
+  z.avail_in = static_cast<uInt>(data.size());
+  z.next_out = reinterpret_cast<Bytef*>(out->data());
+  z.avail_out = static_cast<uInt>(out->size());
+  const int rc = deflate(&z, Z_FINISH);
+  out->resize(z.total_out);
+  deflateEnd(&z);
+  return rc == Z_STREAM_END;
+}
+
+std::unique_ptr<OtlpHttpExporterConfig> OtlpHttpExporterConfig::parse(ConfigNode& node) {
+  auto c = std::make_unique<OtlpHttpExporterConfig>();
+  std::string endpoint = node.get_string("endpoint", "");
+  while (!endpoint.empty() && endpoint.back() == '/') endpoint.pop_back();
+  const char* overrides[3] = {"traces_endpoint", "metrics_endpoint", "logs_endpoint"};
+  bool all_overridden = true;
+  for (std::size_t i = 0; i < 3; ++i) {
+    c->urls[i] = node.get_string(overrides[i], "");
+    if (c->urls[i].empty()) {
+      all_overridden = false;
+      c->urls[i] = endpoint + kPaths[i];
+    }
+    if (c->urls[i].rfind("http://", 0) != 0 && c->urls[i].rfind("https://", 0) != 0 && !endpoint.empty()) {
+      node.error(c->urls[i] == endpoint + kPaths[i] ? "endpoint" : overrides[i],
+                 fmt::format("'{}' must be a URL starting with http:// or https://", c->urls[i]));
+      break;
+    }
+  }
+  if (endpoint.empty() && !all_overridden) {
+    node.error("endpoint", "is required (the base URL, e.g. http://collector:4318)");
+  }
+  c->json = node.get_enum("encoding", "proto", {"proto", "json"}) == "json";
+  const std::string compression = node.get_string("compression", "gzip");
+  if (compression == "gzip") c->gzip = true;
+  else if (compression == "none" || compression.empty()) c->gzip = false;
+  else node.error("compression", fmt::format("'{}' is not supported (gzip or none)", compression));
+  for (auto& [key, value] : node.get_string_map("headers")) c->headers[key] = value;
+  c->timeout = node.get_duration("timeout", c->timeout);
+  if (c->timeout.count() <= 0) node.error("timeout", "must be greater than zero");
+  ConfigNode tls = node.child("tls");
+  tls.get_bool("insecure", false);  // meaningful for gRPC only; http:// URLs are plain text anyway
+  c->ca_file = tls.get_string("ca_file", "");
+  c->cert_file = tls.get_string("cert_file", "");
+  c->key_file = tls.get_string("key_file", "");
+  c->insecure_skip_verify = tls.get_bool("insecure_skip_verify", false);
+  if (c->cert_file.empty() != c->key_file.empty()) tls.error("cert_file", "cert_file and key_file go together");
+  tls.finish();
+  c->retry = RetryConfig::parse(node);
+  c->queue = SendingQueueConfig::parse(node, SendingQueueConfig{true, 10, 1000, SendingQueueConfig::Sizer::requests, 64, false});
+  node.finish();
+  return c;
+}
+
+std::unique_ptr<Exporter> OtlpHttpExporterFactory::create(const CreateSettings& settings,
+                                                          const ComponentConfig& config) const {
+  const auto& c = static_cast<const OtlpHttpExporterConfig&>(config);
+  return std::make_unique<QueuedExporter>(settings, c.queue, std::make_unique<OtlpHttpSender>(c, settings));
+}
+
+}  // namespace otlpd

@@ -1,0 +1,49 @@
+#pragma once
+
+#include <array>
+#include <chrono>
+#include <map>
+#include <string>
+
+#include "exporters/common/queued_exporter.h"
+#include "exporters/common/retry.h"
+#include "pipeline/component.h"
+
+namespace otlpd {
+
+// exporters::otlp_http (alias otlphttp), with otelcol's options and defaults.
+struct OtlpHttpExporterConfig final : ComponentConfig {
+  std::array<std::string, 3> urls;  // per signal: endpoint + /v1/traces etc., or the *_endpoint override
+  bool json = false;                // encoding: proto (default) | json
+  bool gzip = true;                 // compression: gzip (default) | none
+  std::map<std::string, std::string> headers;
+  std::chrono::milliseconds timeout{30000};
+  std::string ca_file, cert_file, key_file;
+  bool insecure_skip_verify = false;
+  RetryConfig retry;
+  SendingQueueConfig queue;
+
+  static std::unique_ptr<OtlpHttpExporterConfig> parse(ConfigNode& node);
+};
+
+// POSTs each batch as one OTLP/HTTP request: protobuf (the received bytes, appended) or
+// OTLP/JSON (transcoded from them, the requests' resource arrays joined). Retries 429, 502,
+// 503, 504 and connection failures with backoff, honouring Retry-After; other statuses are
+// permanent and logged with the server's google.rpc.Status message.
+class OtlpHttpExporterFactory final : public ExporterFactory {
+ public:
+  std::string_view type() const override { return "otlp_http"; }
+  std::vector<std::string_view> aliases() const override { return {"otlphttp"}; }
+  std::unique_ptr<ComponentConfig> parse_config(ConfigNode& node) const override {
+    return OtlpHttpExporterConfig::parse(node);
+  }
+  std::unique_ptr<Exporter> create(const CreateSettings& settings, const ComponentConfig& config) const override;
+};
+
+// Whether an HTTP status is retryable for OTLP/HTTP.
+bool otlp_http_retryable(long status);
+
+// gzip-compresses `data` (zlib); false on failure.
+bool gzip_compress(std::string_view data, std::string* out);
+
+}  // namespace otlpd

@@ -1,0 +1,150 @@
+"""The otlp_http exporter against a real HTTP server (Python's http.server)."""
+import gzip
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import grpc
+from google.rpc import status_pb2
+from opentelemetry.proto.collector.trace.v1 import trace_service_pb2
+from test_bad_input import raw_export, request_with_spans
+
+
+class HttpBackend:
+    """Records every POST (decompressed); answers with respond(n) -> (status, headers, body)."""
+
+    def __init__(self, respond):
+        self.posts = []
+        backend = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                if self.headers.get("Content-Encoding") == "gzip":
+                    body = gzip.decompress(body)
+                backend.posts.append((self.path, dict(self.headers), body))
+                status, headers, reply = respond(len(backend.posts))
+                self.send_response(status)
+                for k, v in headers.items():
+                    self.send_header(k, v)
+                self.send_header("Content-Length", str(len(reply)))
+                self.end_headers()
+                self.wfile.write(reply)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def stop(self):
+        self.server.shutdown()
+
+
+def ok(_):
+    return 200, {"Content-Type": "application/x-protobuf"}, trace_service_pb2.ExportTraceServiceResponse().SerializeToString()
+
+
+def http_exporter_config(url, extra=""):
+    return f"""
+receivers:
+  otlp:
+    protocols:
+      grpc: {{endpoint: "127.0.0.1:0"}}
+processors:
+  batch: {{timeout: 20ms}}
+exporters:
+  otlphttp:
+    endpoint: {url}
+    retry_on_failure: {{initial_interval: 50ms, max_interval: 200ms}}
+{extra}
+service:
+  pipelines:
+    traces: {{receivers: [otlp], processors: [batch], exporters: [otlphttp]}}
+"""
+
+
+def send(otlpd, batches=3, spans=10):
+    channel = grpc.insecure_channel(otlpd.endpoint)
+    for b in range(batches):
+        code, details = raw_export(channel, request_with_spans(spans, trace_byte=b + 1).SerializeToString())
+        assert code == grpc.StatusCode.OK, details
+
+
+def test_protobuf_gzip_batches_arrive_whole(start_otlpd):
+    backend = HttpBackend(ok)
+    try:
+        otlpd = start_otlpd(http_exporter_config(backend.url))
+        send(otlpd)
+        assert otlpd.stop() == 0
+    finally:
+        backend.stop()
+    spans = []
+    for path, headers, body in backend.posts:
+        assert path == "/v1/traces"
+        assert headers["Content-Type"] == "application/x-protobuf"
+        assert headers["Content-Encoding"] == "gzip"
+        request = trace_service_pb2.ExportTraceServiceRequest.FromString(body)
+        spans += [s for rs in request.resource_spans for ss in rs.scope_spans for s in ss.spans]
+    assert len(spans) == 30
+    assert sorted(s.trace_id[0] for s in spans) == sorted(b + 1 for b in range(3) for _ in range(10))
+
+
+def test_json_encoding_joins_the_batch_into_one_request(start_otlpd):
+    backend = HttpBackend(lambda _: (200, {"Content-Type": "application/json"}, b"{}"))
+    try:
+        otlpd = start_otlpd(http_exporter_config(backend.url, "    encoding: json\n    compression: none"))
+        send(otlpd)
+        assert otlpd.stop() == 0
+    finally:
+        backend.stop()
+    trace_ids = []
+    for path, headers, body in backend.posts:
+        assert headers["Content-Type"] == "application/json" and "Content-Encoding" not in headers
+        request = json.loads(body)
+        trace_ids += [s["traceId"] for rs in request["resourceSpans"] for ss in rs["scopeSpans"] for s in ss["spans"]]
+    assert sorted(trace_ids) == sorted(f"{b + 1:02x}" * 16 for b in range(3) for _ in range(10))
+
+
+def test_503_is_retried_after_the_retry_after_delay(start_otlpd):
+    def first_unavailable(n):
+        return (503, {"Retry-After": "1"}, b"") if n == 1 else ok(n)
+
+    backend = HttpBackend(first_unavailable)
+    try:
+        otlpd = start_otlpd(http_exporter_config(backend.url))
+        send(otlpd, batches=1)
+        otlpd.wait_for_log(r"HTTP 503: ; retrying in 1000 ms")
+        assert otlpd.stop() == 0
+    finally:
+        backend.stop()
+    assert len(backend.posts) == 2 and backend.posts[0][2] == backend.posts[1][2]
+    assert "traces: sent 10 spans, failed 0" in otlpd.log()
+
+
+def test_400_is_permanent_and_reports_the_status_message(start_otlpd):
+    status = status_pb2.Status(code=3, message="span 7 has no name").SerializeToString()
+    backend = HttpBackend(lambda _: (400, {"Content-Type": "application/x-protobuf"}, status))
+    try:
+        otlpd = start_otlpd(http_exporter_config(backend.url))
+        send(otlpd, batches=1)
+        assert otlpd.stop() == 0
+    finally:
+        backend.stop()
+    assert len(backend.posts) == 1, "a 400 must not be retried"
+    log = otlpd.log()
+    assert "HTTP 400: span 7 has no name (not retryable)" in log
+    assert "traces: sent 0 spans, failed 10" in log
+
+
+def test_401_says_to_check_the_headers(start_otlpd):
+    backend = HttpBackend(lambda _: (401, {}, b"missing token"))
+    try:
+        otlpd = start_otlpd(http_exporter_config(backend.url, '    headers: {Authorization: "Bearer x"}'))
+        send(otlpd, batches=1)
+        assert otlpd.stop() == 0
+    finally:
+        backend.stop()
+    assert backend.posts[0][1]["Authorization"] == "Bearer x"
+    assert "HTTP 401: missing token (the backend did not accept the credentials: check exporters::<id>::headers)" in otlpd.log()
