@@ -3,6 +3,7 @@
 #include "exporters/console/console_exporter.h"
 #include "exporters/debug/debug_exporter.h"
 #include "exporters/file/file_exporter.h"
+#include "exporters/jaeger/jaeger_exporter.h"
 #include "exporters/nop/nop_exporter.h"
 #include "exporters/otlp/otlp_grpc_exporter.h"
 #include "exporters/otlp/otlp_http_exporter.h"
@@ -23,6 +24,7 @@ Factories make_factories() {
   f.exporters.push_back(std::make_unique<NopExporterFactory>());
   f.exporters.push_back(std::make_unique<OtlpGrpcExporterFactory>());
   f.exporters.push_back(std::make_unique<OtlpHttpExporterFactory>());
+  f.exporters.push_back(std::make_unique<JaegerExporterFactory>());
   return f;
 }
 

@@ -149,6 +149,12 @@ std::unique_ptr<Service> Service::build(const YAML::Node& yaml, const Factories&
     check(pipeline.receivers, "receivers", receivers, "receivers");
     check(pipeline.processors, "processors", processors, "processors");
     check(pipeline.exporters, "exporters", exporters, "exporters");
+    for (const auto& id : pipeline.exporters) {
+      if (auto it = exporters.find(id); it != exporters.end() && !it->second.factory->supports(pipeline.signal)) {
+        p.error("exporters", fmt::format("exporter '{}' cannot export {} (it exports traces only)", id,
+                                         to_string(pipeline.signal)));
+      }
+    }
     if (pipeline.receivers.empty()) p.error("receivers", "a pipeline needs at least one receiver");
     if (pipeline.exporters.empty()) p.error("exporters", "a pipeline needs at least one exporter");
     pipelines.push_back(std::move(pipeline));

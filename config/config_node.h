@@ -60,6 +60,9 @@ class ConfigNode {
   // Reports every key present but never read. Call once, after reading.
   void finish();
 
+  // The YAML this node reads (for components that hand their options on to another parser).
+  const YAML::Node& yaml() const { return node_; }
+
  private:
   // The value at `key`, marking the key as known; nullopt when absent or null.
   std::optional<YAML::Node> lookup(std::string_view key);

@@ -70,6 +70,8 @@ class ExporterFactory {
   virtual ~ExporterFactory() = default;
   virtual std::string_view type() const = 0;
   virtual std::vector<std::string_view> aliases() const { return {}; }
+  // Signals this exporter can export; a pipeline of another signal naming it is a config error.
+  virtual bool supports(Signal) const { return true; }
   virtual std::unique_ptr<ComponentConfig> parse_config(ConfigNode& node) const = 0;
   virtual std::unique_ptr<Exporter> create(const CreateSettings& settings,
                                            const ComponentConfig& config) const = 0;

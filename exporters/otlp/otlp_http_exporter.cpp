@@ -1,12 +1,10 @@
 #include "exporters/otlp/otlp_http_exporter.h"
 
-#include <curl/curl.h>
 #include <fmt/format.h>
 #include <zlib.h>
 
-#include <cctype>
-#include <mutex>
 
+#include "exporters/common/http_client.h"
 #include "exporters/common/otlp_json.h"
 #include "exporters/otlp/otlp_response.h"
 #include "google/rpc/status.pb.h"
@@ -35,29 +33,6 @@ std::string batch_json(const Batch& batch) {
   return out + "]}";
 }
 
-size_t collect(char* data, size_t size, size_t count, void* user) {
-  static_cast<std::string*>(user)->append(data, size * count);
-  return size * count;
-}
-
-// Retry-After in seconds (RFC 9110 also allows a date; collectors send seconds).
-size_t read_header(char* data, size_t size, size_t count, void* user) {
-  std::string_view line(data, size * count);
-  constexpr std::string_view kName = "retry-after:";
-  if (line.size() > kName.size()) {
-    std::string lower(line.substr(0, kName.size()));
-    for (auto& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    if (lower == kName) {
-      try {
-        *static_cast<std::optional<std::chrono::milliseconds>*>(user) =
-            std::chrono::seconds(std::stol(std::string(line.substr(kName.size()))));
-      } catch (...) {
-      }
-    }
-  }
-  return size * count;
-}
-
 std::string status_message(const std::string& body, bool json) {
   if (body.empty()) return "";
   if (!json) {
@@ -81,10 +56,7 @@ std::string hint_for(long status) {
 class OtlpHttpSender final : public BatchSender {
  public:
   OtlpHttpSender(const OtlpHttpExporterConfig& config, CreateSettings settings)
-      : config_(config), settings_(std::move(settings)), retrier_(config.retry, settings_.logger) {
-    static std::once_flag curl_init;
-    std::call_once(curl_init, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
-  }
+      : config_(config), settings_(std::move(settings)), retrier_(config.retry, settings_.logger) {}
 
   bool start(std::string*) override {
     settings_.logger->info("exporting OTLP/HTTP ({}{}) to {}", config_.json ? "json" : "protobuf",
@@ -110,13 +82,12 @@ class OtlpHttpSender final : public BatchSender {
     }
     const std::string& url = config_.urls[static_cast<std::size_t>(batch.signal)];
     return retrier_.run([&]() -> Attempt {
-      std::string response;
-      std::optional<std::chrono::milliseconds> retry_after;
-      long status = 0;
-      const CURLcode rc = post(url, body, &response, &retry_after, &status);
-      if (rc != CURLE_OK) {
-        return Attempt::retryable(fmt::format("export to {} failed: {}", url, curl_easy_strerror(rc)));
-      }
+      const HttpResponse r =
+          http_post(url, body, config_.json ? "application/json" : "application/x-protobuf", config_.gzip,
+                    config_.headers, config_.timeout, config_.tls);
+      if (!r.sent) return Attempt::retryable(fmt::format("export to {} failed: {}", url, r.error));
+      const long status = r.status;
+      const std::string& response = r.body;
       if (status >= 200 && status < 300) {
         if (!config_.json) {
           if (auto [rejected, message] = partial_success(batch.signal, response); rejected > 0 || !message.empty()) {
@@ -128,7 +99,7 @@ class OtlpHttpSender final : public BatchSender {
       }
       std::string what = fmt::format("export to {} failed: HTTP {}: {}", url, status,
                                      status_message(response, config_.json));
-      if (otlp_http_retryable(status)) return Attempt::retryable(std::move(what), retry_after);
+      if (otlp_http_retryable(status)) return Attempt::retryable(std::move(what), r.retry_after);
       return Attempt::permanent(what + hint_for(status));
     });
   }
@@ -136,45 +107,6 @@ class OtlpHttpSender final : public BatchSender {
   void stop() noexcept override { retrier_.stop(); }
 
  private:
-  // One connection per queue worker thread, kept alive between requests.
-  CURLcode post(const std::string& url, const std::string& body, std::string* response,
-                std::optional<std::chrono::milliseconds>* retry_after, long* status) {
-    thread_local std::unique_ptr<CURL, decltype(&curl_easy_cleanup)> handle(curl_easy_init(), &curl_easy_cleanup);
-    CURL* curl = handle.get();
-    curl_easy_reset(curl);
-    curl_slist* headers = nullptr;
-    headers = curl_slist_append(headers, config_.json ? "Content-Type: application/json"
-                                                      : "Content-Type: application/x-protobuf");
-    if (config_.gzip) headers = curl_slist_append(headers, "Content-Encoding: gzip");
-    headers = curl_slist_append(headers, "Expect:");  // no 100-continue round trip
-    for (const auto& [key, value] : config_.headers) {
-      headers = curl_slist_append(headers, fmt::format("{}: {}", key, value).c_str());
-    }
-    curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
-    curl_easy_setopt(curl, CURLOPT_POST, 1L);
-    curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body.data());
-    curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.size()));
-    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
-    curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, static_cast<long>(config_.timeout.count()));
-    curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(curl, CURLOPT_USERAGENT, "otlpd");
-    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, collect);
-    curl_easy_setopt(curl, CURLOPT_WRITEDATA, response);
-    curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, read_header);
-    curl_easy_setopt(curl, CURLOPT_HEADERDATA, retry_after);
-    if (!config_.ca_file.empty()) curl_easy_setopt(curl, CURLOPT_CAINFO, config_.ca_file.c_str());
-    if (!config_.cert_file.empty()) curl_easy_setopt(curl, CURLOPT_SSLCERT, config_.cert_file.c_str());
-    if (!config_.key_file.empty()) curl_easy_setopt(curl, CURLOPT_SSLKEY, config_.key_file.c_str());
-    if (config_.insecure_skip_verify) {
-      curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 0L);
-      curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, 0L);
-    }
-    const CURLcode rc = curl_easy_perform(curl);
-    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, status);
-    curl_slist_free_all(headers);
-    return rc;
-  }
-
   OtlpHttpExporterConfig config_;
   CreateSettings settings_;
   Retrier retrier_;
@@ -229,11 +161,11 @@ std::unique_ptr<OtlpHttpExporterConfig> OtlpHttpExporterConfig::parse(ConfigNode
   if (c->timeout.count() <= 0) node.error("timeout", "must be greater than zero");
   ConfigNode tls = node.child("tls");
   tls.get_bool("insecure", false);  // meaningful for gRPC only; http:// URLs are plain text anyway
-  c->ca_file = tls.get_string("ca_file", "");
-  c->cert_file = tls.get_string("cert_file", "");
-  c->key_file = tls.get_string("key_file", "");
-  c->insecure_skip_verify = tls.get_bool("insecure_skip_verify", false);
-  if (c->cert_file.empty() != c->key_file.empty()) tls.error("cert_file", "cert_file and key_file go together");
+  c->tls.ca_file = tls.get_string("ca_file", "");
+  c->tls.cert_file = tls.get_string("cert_file", "");
+  c->tls.key_file = tls.get_string("key_file", "");
+  c->tls.insecure_skip_verify = tls.get_bool("insecure_skip_verify", false);
+  if (c->tls.cert_file.empty() != c->tls.key_file.empty()) tls.error("cert_file", "cert_file and key_file go together");
   tls.finish();
   c->retry = RetryConfig::parse(node);
   c->queue = SendingQueueConfig::parse(node, SendingQueueConfig{true, 10, 1000, SendingQueueConfig::Sizer::requests, 64, false});

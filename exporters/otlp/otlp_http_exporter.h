@@ -5,6 +5,7 @@
 #include <map>
 #include <string>
 
+#include "exporters/common/http_client.h"
 #include "exporters/common/queued_exporter.h"
 #include "exporters/common/retry.h"
 #include "pipeline/component.h"
@@ -18,8 +19,7 @@ struct OtlpHttpExporterConfig final : ComponentConfig {
   bool gzip = true;                 // compression: gzip (default) | none
   std::map<std::string, std::string> headers;
   std::chrono::milliseconds timeout{30000};
-  std::string ca_file, cert_file, key_file;
-  bool insecure_skip_verify = false;
+  HttpTlsConfig tls;
   RetryConfig retry;
   SendingQueueConfig queue;
 

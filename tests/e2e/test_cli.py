@@ -28,7 +28,7 @@ def test_version_help_and_components():
     assert components.returncode == 0
     assert "receivers:\n  - otlp\n" in components.stdout
     assert "processors:\n  - batch\n  - memory_limiter\n" in components.stdout
-    assert "exporters:\n  - debug\n  - console\n  - file\n  - nop\n  - otlp_grpc (alias otlp)\n  - otlp_http (alias otlphttp)\n" in components.stdout
+    assert "exporters:\n  - debug\n  - console\n  - file\n  - nop\n  - otlp_grpc (alias otlp)\n  - otlp_http (alias otlphttp)\n  - jaeger\n" in components.stdout
 
 
 def test_validate_reports_every_mistake_with_its_path(tmp_path):
@@ -40,7 +40,7 @@ receivers:
       grpc: {endpoint: "localhost:99999"}
 exporters:
   file: {path: out.jsonl, rotation: {max_megabytes: -1}}
-  jaeger: {}
+  zipkin: {}
 service:
   pipelines:
     traces: {receivers: [otlp], exporters: [file, missing]}
@@ -50,7 +50,7 @@ service:
     assert "invalid configuration (4 errors)" in result.stderr
     assert "receivers::otlp::protocols::grpc::endpoint: 'localhost:99999' is not host:port" in result.stderr
     assert "exporters::file::rotation::max_megabytes: must be > 0" in result.stderr
-    assert "exporters::jaeger: unknown exporter type 'jaeger' (known types: debug, console, file, nop, otlp_grpc, otlp, otlp_http, otlphttp)" in result.stderr
+    assert "exporters::zipkin: unknown exporter type 'zipkin' (known types: debug, console, file, nop, otlp_grpc, otlp, otlp_http, otlphttp, jaeger)" in result.stderr
     assert "service::pipelines::traces::exporters: references exporter 'missing'" in result.stderr
     # Running with it fails the same way, before binding anything.
     assert run("--config", str(bad)).returncode == 1

@@ -1,0 +1,42 @@
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "exporters/common/http_client.h"
+#include "exporters/common/queued_exporter.h"
+#include "exporters/common/retry.h"
+#include "jaeger_types.h"
+#include "pipeline/component.h"
+
+namespace otlpd {
+
+// exporters::jaeger with protocol: thrift_http.
+struct JaegerThriftConfig final : ComponentConfig {
+  std::string url;  // the collector's /api/traces
+  std::map<std::string, std::string> headers;
+  std::chrono::milliseconds timeout{5000};
+  HttpTlsConfig tls;
+  RetryConfig retry;
+  SendingQueueConfig queue;
+
+  static std::unique_ptr<JaegerThriftConfig> parse(ConfigNode& node);
+};
+
+std::unique_ptr<Exporter> create_jaeger_thrift_exporter(const CreateSettings& settings,
+                                                        const JaegerThriftConfig& config);
+
+// The OpenTelemetry-to-Jaeger mapping: one jaeger.thrift Batch per ResourceSpans.
+// service.name -> Process.serviceName (other resource attributes -> process tags); trace id
+// bytes 0-7 -> traceIdHigh, 8-15 -> traceIdLow (big-endian); parent -> parentSpanId and a
+// CHILD_OF reference; links -> FOLLOWS_FROM; span.kind, otel.status_code / error /
+// otel.status_description, otel.scope.name / version, w3c.tracestate tags; events -> logs
+// (field "event" = name); arrays and maps -> JSON strings; nanoseconds -> microseconds.
+std::vector<jaegertracing::thrift::Batch> to_jaeger_batches(const otlp::TracesRequest& request);
+
+// The binary-protocol encoding of a Batch, as POST /api/traces expects it.
+std::string serialize_batch(const jaegertracing::thrift::Batch& batch);
+
+}  // namespace otlpd
