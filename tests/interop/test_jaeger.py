@@ -1,0 +1,165 @@
+"""otlpd's jaeger exporter, in each protocol, delivering the Python SDK's spans to a real Jaeger
+v2, read back from Jaeger's query API. Needs JAEGER_BIN (scripts/interop.sh builds Jaeger)."""
+import json
+import os
+import socket
+import subprocess
+import time
+import urllib.request
+
+import pytest
+from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.trace import SpanKind, Status, StatusCode
+
+JAEGER_BIN = os.environ.get("JAEGER_BIN")
+pytestmark = pytest.mark.skipif(not JAEGER_BIN, reason="JAEGER_BIN is not set: run scripts/interop.sh")
+
+
+def free_ports(n):
+    sockets = [socket.socket() for _ in range(n)]
+    for s in sockets:
+        s.bind(("127.0.0.1", 0))
+    ports = [s.getsockname()[1] for s in sockets]
+    for s in sockets:
+        s.close()
+    return ports
+
+
+@pytest.fixture(scope="module")
+def jaeger(tmp_path_factory):
+    grpc_port, http_port, thrift_port, query_port, query_grpc = free_ports(5)
+    workdir = tmp_path_factory.mktemp("jaeger")
+    config = workdir / "jaeger.yaml"
+    config.write_text(f"""
+service:
+  extensions: [jaeger_storage, jaeger_query]
+  pipelines:
+    traces: {{receivers: [otlp, jaeger], processors: [batch], exporters: [jaeger_storage_exporter]}}
+  telemetry: {{metrics: {{level: none}}}}
+extensions:
+  jaeger_query:
+    storage: {{traces: memstore}}
+    http: {{endpoint: "127.0.0.1:{query_port}"}}
+    grpc: {{endpoint: "127.0.0.1:{query_grpc}"}}
+  jaeger_storage:
+    backends: {{memstore: {{memory: {{max_traces: 100000}}}}}}
+receivers:
+  otlp:
+    protocols:
+      grpc: {{endpoint: "127.0.0.1:{grpc_port}"}}
+      http: {{endpoint: "127.0.0.1:{http_port}"}}
+  jaeger:
+    protocols:
+      thrift_http: {{endpoint: "127.0.0.1:{thrift_port}"}}
+processors:
+  batch: {{timeout: 50ms}}
+exporters:
+  jaeger_storage_exporter: {{trace_storage: memstore}}
+""")
+    log = open(workdir / "jaeger.log", "w")
+    proc = subprocess.Popen([JAEGER_BIN, "--config", str(config)], stdout=log, stderr=log)
+    api = f"http://127.0.0.1:{query_port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            urllib.request.urlopen(f"{api}/api/services", timeout=2).read()
+            break
+        except OSError:
+            assert proc.poll() is None and time.monotonic() < deadline, (workdir / "jaeger.log").read_text()
+            time.sleep(0.2)
+    endpoints = {
+        "otlp_grpc": f"127.0.0.1:{grpc_port}",
+        "otlp_http": f"http://127.0.0.1:{http_port}",
+        "thrift_http": f"http://127.0.0.1:{thrift_port}/api/traces",
+    }
+    yield api, endpoints
+    proc.terminate()
+    proc.wait(timeout=30)
+
+
+def get(api, path):
+    with urllib.request.urlopen(api + path, timeout=10) as r:
+        return json.load(r)
+
+
+def send_todo_trace(endpoint, service):
+    provider = TracerProvider(resource=Resource.create({"service.name": service, "host.name": "otlpd-test"}))
+    provider.add_span_processor(SimpleSpanProcessor(OTLPSpanExporter(endpoint=endpoint, insecure=True)))
+    tracer = provider.get_tracer("todo.app", "1.0")
+    with tracer.start_as_current_span("POST /add", kind=SpanKind.SERVER,
+                                      attributes={"http.target": "/add", "http.status_code": 302, "ratio": 0.5,
+                                                  "cached": True, "tags": ["a", "b"]}) as root:
+        with tracer.start_as_current_span("adding_task") as child:
+            child.add_event("task.saved", {"task.id": 7})
+        with tracer.start_as_current_span("db.insert", kind=SpanKind.CLIENT) as failing:
+            failing.set_status(Status(StatusCode.ERROR, "database is locked"))
+    provider.shutdown()
+    return root.get_span_context(), child.get_span_context(), failing.get_span_context()
+
+
+def tags(span_or_process):
+    return {t["key"]: (t["type"], t["value"]) for t in span_or_process.get("tags") or []}
+
+
+@pytest.mark.parametrize("protocol", ["otlp_grpc", "otlp_http", "thrift_http"])
+def test_jaeger_receives_the_sdk_spans(jaeger, start_otlpd, protocol):
+    api, endpoints = jaeger
+    service = f"todo-{protocol}"
+    otlpd = start_otlpd(f"""
+receivers: {{otlp: {{protocols: {{grpc: {{endpoint: "127.0.0.1:0"}}}}}}}}
+processors: {{batch: {{timeout: 20ms}}}}
+exporters:
+  jaeger:
+    protocol: {protocol}
+    endpoint: {endpoints[protocol]}
+service: {{pipelines: {{traces: {{receivers: [otlp], processors: [batch], exporters: [jaeger]}}}}}}
+""")
+    root_ctx, child_ctx, failing_ctx = send_todo_trace(otlpd.endpoint, service)
+    assert otlpd.stop() == 0
+    assert "traces: sent 3 spans, failed 0" in otlpd.log()
+
+    trace_id = format(root_ctx.trace_id, "032x")
+    deadline = time.monotonic() + 30
+    while True:  # Jaeger stores asynchronously; wait for all three spans (bounded)
+        found = get(api, f"/api/traces/{trace_id}")["data"] if service in (get(api, "/api/services")["data"] or []) else None
+        if found and len(found[0]["spans"]) == 3:
+            break
+        assert time.monotonic() < deadline, f"trace {trace_id} never arrived complete in Jaeger"
+        time.sleep(0.2)
+    assert sorted(get(api, f"/api/services/{service}/operations")["data"]) == ["POST /add", "adding_task", "db.insert"]
+    search = get(api, f"/api/traces?service={service}&limit=10")["data"]
+    assert [t["traceID"] for t in search] == [trace_id]
+
+    trace = found[0]
+    spans = {s["operationName"]: s for s in trace["spans"]}
+    root, child, failing = spans["POST /add"], spans["adding_task"], spans["db.insert"]
+    assert root["spanID"] == format(root_ctx.span_id, "016x")
+    assert root["references"] == []
+    for s in (child, failing):
+        assert s["references"] == [{"refType": "CHILD_OF", "traceID": trace_id, "spanID": root["spanID"]}]
+    process = trace["processes"][root["processID"]]
+    assert process["serviceName"] == service
+    assert tags(process)["host.name"] == ("string", "otlpd-test")
+
+    root_tags = tags(root)
+    assert root_tags["span.kind"] == ("string", "server")
+    assert root_tags["http.target"] == ("string", "/add")
+    assert root_tags["http.status_code"] == ("int64", 302)
+    assert root_tags["ratio"] == ("float64", 0.5)
+    assert root_tags["cached"] == ("bool", True)
+    assert root_tags["otel.scope.name"] == ("string", "todo.app")
+    assert json.loads(root_tags["tags"][1]) == ["a", "b"]
+    assert tags(failing)["span.kind"] == ("string", "client")
+    assert tags(failing)["otel.status_code"] == ("string", "ERROR")
+    assert tags(failing)["error"] == ("bool", True)
+    assert tags(failing)["otel.status_description"] == ("string", "database is locked")
+    assert "span.kind" not in tags(child) or tags(child)["span.kind"] == ("string", "internal")
+    assert "error" not in tags(child)
+
+    assert len(child["logs"]) == 1
+    fields = {f["key"]: f["value"] for f in child["logs"][0]["fields"]}
+    assert fields["event"] == "task.saved" and fields["task.id"] == 7
+    assert child["duration"] >= 0 and root["startTime"] <= child["startTime"]
