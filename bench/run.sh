@@ -6,6 +6,9 @@
 #   sat_file     the same into the file exporter (OTLP/JSON, rotated): otlp -> batch -> file
 #   file_250k    the file exporter at 250k spans/s, below its capacity: CPU per span without
 #                the cost of refusing the excess
+#   chain        as fast as possible: otlp -> batch -> otlp_grpc exporter (gzip, or
+#                CHAIN_COMPRESSION=none) -> a second
+#                otlpd (otlp -> nop); the figures are the first otlpd's
 #   overload     3x the measured sat_file throughput, memory_limiter at 64 MiB:
 #                otlp -> memory_limiter -> batch -> file
 # DURATION (seconds, default 20) sets the measured time of each run.
@@ -38,6 +41,10 @@ exporters:
   file:
     path: $WORK/out.jsonl
     rotation: {max_megabytes: 256, max_backups: 1}
+  otlp:
+    endpoint: ${CHAIN_TARGET:-127.0.0.1:1}
+    tls: {insecure: true}
+    compression: ${CHAIN_COMPRESSION:-gzip}
 service:
   pipelines:
     traces: {receivers: [otlp], processors: [$1], exporters: [$2]}
@@ -67,7 +74,7 @@ run_scenario() {
   rm -f "$WORK"/out*.jsonl
 }
 
-SCENARIOS=${*:-testbed sat_nop sat_file file_250k overload}
+SCENARIOS=${*:-testbed sat_nop sat_file file_250k chain overload}
 for s in $SCENARIOS; do
   case $s in
     testbed) run_scenario testbed batch nop --rate 10000 --spans-per-request 100 --attributes 3 --span-bytes 145 \
@@ -78,6 +85,20 @@ for s in $SCENARIOS; do
                --connections 4 --concurrency 4 ;;
     file_250k) run_scenario file_250k batch file --rate 250000 --spans-per-request 100 --attributes 10 --span-bytes 560 \
                --connections 4 --concurrency 4 ;;
+    chain)
+      # The second otlpd: receives what the first exports, and discards it.
+      config "" nop | sed 's/processors: \[\]/processors: []/' > "$WORK/sink.yaml"
+      "$OTLPD" --config "$WORK/sink.yaml" 2> "$WORK/sink.log" &
+      sink_pid=$!
+      for _ in $(seq 1 100); do
+        sink_port=$(grep -o 'listening on 127.0.0.1:[0-9]*' "$WORK/sink.log" | sed 's/.*://' || true)
+        [ -n "$sink_port" ] && break
+        sleep 0.1
+      done
+      CHAIN_TARGET="127.0.0.1:$sink_port" run_scenario chain batch otlp --rate 0 --spans-per-request 100 \
+        --attributes 10 --span-bytes 560 --connections 4 --concurrency 4
+      kill -TERM "$sink_pid"; wait "$sink_pid" || true
+      grep -E "discarded" "$WORK/sink.log" | sed 's/^/    sink: /' >&2 || true ;;
     overload)
       base=$(python3 -c "import json;print(json.load(open('$RESULTS/sat_file.json'))['accepted_spans_per_s'])" 2>/dev/null || echo 100000)
       rate=$(python3 -c "print(int(3*float('$base')))")

@@ -64,7 +64,59 @@ service:
 """
 
 
-@pytest.fixture(params=["direct", "via_otlp_grpc_exporter"])
+class HttpFileSink:
+    """A real HTTP server that takes OTLP/HTTP JSON POSTs (any signal) and appends each body to
+    a file as one line: what otlpd's file exporter would have written."""
+
+    def __init__(self, out):
+        import gzip
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        lock = threading.Lock()
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                if self.headers.get("Content-Encoding") == "gzip":
+                    body = gzip.decompress(body)
+                assert self.headers["Content-Type"] == "application/json" and b"\n" not in body
+                with lock, open(out, "ab") as f:
+                    f.write(body + b"\n")
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", "2")
+                self.end_headers()
+                self.wfile.write(b"{}")
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+
+class HttpChain:
+    """SDK -> otlpd (batch -> otlp_http exporter, JSON) -> HttpFileSink."""
+
+    def __init__(self, front, sink):
+        self.front, self.sink = front, sink
+
+    @property
+    def endpoint(self):
+        return self.front.endpoint
+
+    def stop(self):
+        code = self.front.stop()
+        self.sink.server.shutdown()
+        return code
+
+    def log(self):
+        return self.front.log()
+
+
+@pytest.fixture(params=["direct", "via_otlp_grpc_exporter", "via_otlp_http_exporter_json"])
 def file_collector(request, start_otlpd):
     """file_collector(out, signals) -> something with .endpoint, .stop(), .log() that writes
     what it receives to `out` as OTLP/JSON: otlpd itself, or otlpd forwarding to a second
@@ -72,6 +124,11 @@ def file_collector(request, start_otlpd):
     from otlpd_process import file_pipeline_config
 
     def start(out, signals):
+        if request.param == "via_otlp_http_exporter_json":
+            sink = HttpFileSink(out)
+            config = chain_config(sink.url, signals).replace("  otlp:\n    endpoint:", "  otlphttp:\n    encoding: json\n    endpoint:")
+            config = config.replace("    tls: {insecure: true}\n", "").replace("exporters: [otlp]", "exporters: [otlphttp]")
+            return HttpChain(start_otlpd(config), sink)
         back = start_otlpd(file_pipeline_config(out, signals=signals))
         if request.param == "direct":
             return back
