@@ -35,6 +35,19 @@ size_t read_header(char* data, size_t size, size_t count, void* user) {
 
 }  // namespace
 
+HttpTlsConfig HttpTlsConfig::parse(ConfigNode& exporter) {
+  HttpTlsConfig c;
+  ConfigNode tls = exporter.child("tls");
+  tls.get_bool("insecure", false);
+  c.ca_file = tls.get_string("ca_file", "");
+  c.cert_file = tls.get_string("cert_file", "");
+  c.key_file = tls.get_string("key_file", "");
+  c.insecure_skip_verify = tls.get_bool("insecure_skip_verify", false);
+  if (c.cert_file.empty() != c.key_file.empty()) tls.error("cert_file", "cert_file and key_file go together");
+  tls.finish();
+  return c;
+}
+
 HttpResponse http_post(const std::string& url, std::string_view body, std::string_view content_type,
                        bool gzip_encoded, const std::map<std::string, std::string>& headers,
                        std::chrono::milliseconds timeout, const HttpTlsConfig& tls) {

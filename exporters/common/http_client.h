@@ -6,12 +6,17 @@
 #include <string>
 #include <string_view>
 
+#include "config/config_node.h"
+
 namespace otlpd {
 
 // TLS options of an HTTP exporter (otelcol's tls block, the parts that apply to HTTP).
 struct HttpTlsConfig {
   std::string ca_file, cert_file, key_file;
   bool insecure_skip_verify = false;
+
+  // Reads the exporter's "tls" block (insecure is accepted and means nothing for http:// URLs).
+  static HttpTlsConfig parse(ConfigNode& exporter);
 };
 
 struct HttpResponse {

@@ -235,12 +235,7 @@ std::unique_ptr<JaegerThriftConfig> JaegerThriftConfig::parse(ConfigNode& node) 
   for (auto& [key, value] : node.get_string_map("headers")) c->headers[key] = value;
   c->timeout = node.get_duration("timeout", c->timeout);
   if (c->timeout.count() <= 0) node.error("timeout", "must be greater than zero");
-  ConfigNode tls = node.child("tls");
-  c->tls.ca_file = tls.get_string("ca_file", "");
-  c->tls.cert_file = tls.get_string("cert_file", "");
-  c->tls.key_file = tls.get_string("key_file", "");
-  c->tls.insecure_skip_verify = tls.get_bool("insecure_skip_verify", false);
-  tls.finish();
+  c->tls = HttpTlsConfig::parse(node);
   c->retry = RetryConfig::parse(node);
   c->queue = SendingQueueConfig::parse(node, SendingQueueConfig{true, 10, 1000, SendingQueueConfig::Sizer::requests, 64, false});
   node.finish();

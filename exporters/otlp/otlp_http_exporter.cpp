@@ -159,14 +159,7 @@ std::unique_ptr<OtlpHttpExporterConfig> OtlpHttpExporterConfig::parse(ConfigNode
   for (auto& [key, value] : node.get_string_map("headers")) c->headers[key] = value;
   c->timeout = node.get_duration("timeout", c->timeout);
   if (c->timeout.count() <= 0) node.error("timeout", "must be greater than zero");
-  ConfigNode tls = node.child("tls");
-  tls.get_bool("insecure", false);  // meaningful for gRPC only; http:// URLs are plain text anyway
-  c->tls.ca_file = tls.get_string("ca_file", "");
-  c->tls.cert_file = tls.get_string("cert_file", "");
-  c->tls.key_file = tls.get_string("key_file", "");
-  c->tls.insecure_skip_verify = tls.get_bool("insecure_skip_verify", false);
-  if (c->tls.cert_file.empty() != c->tls.key_file.empty()) tls.error("cert_file", "cert_file and key_file go together");
-  tls.finish();
+  c->tls = HttpTlsConfig::parse(node);
   c->retry = RetryConfig::parse(node);
   c->queue = SendingQueueConfig::parse(node, SendingQueueConfig{true, 10, 1000, SendingQueueConfig::Sizer::requests, 64, false});
   node.finish();

@@ -64,37 +64,18 @@ service:
 """
 
 
-class HttpFileSink:
+def http_file_sink(out):
     """A real HTTP server that takes OTLP/HTTP JSON POSTs (any signal) and appends each body to
     a file as one line: what otlpd's file exporter would have written."""
+    from peers import HttpBackend
 
-    def __init__(self, out):
-        import gzip
-        import threading
-        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+    def write_line(_n, _path, headers, body):
+        assert headers["Content-Type"] == "application/json" and b"\n" not in body
+        with open(out, "ab") as f:
+            f.write(body + b"\n")
+        return 200, {"Content-Type": "application/json"}, b"{}"
 
-        lock = threading.Lock()
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                if self.headers.get("Content-Encoding") == "gzip":
-                    body = gzip.decompress(body)
-                assert self.headers["Content-Type"] == "application/json" and b"\n" not in body
-                with lock, open(out, "ab") as f:
-                    f.write(body + b"\n")
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", "2")
-                self.end_headers()
-                self.wfile.write(b"{}")
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+    return HttpBackend(write_line)
 
 
 class HttpChain:
@@ -109,7 +90,7 @@ class HttpChain:
 
     def stop(self):
         code = self.front.stop()
-        self.sink.server.shutdown()
+        self.sink.stop()
         return code
 
     def log(self):
@@ -125,7 +106,7 @@ def file_collector(request, start_otlpd):
 
     def start(out, signals):
         if request.param == "via_otlp_http_exporter_json":
-            sink = HttpFileSink(out)
+            sink = http_file_sink(out)
             config = chain_config(sink.url, signals).replace("  otlp:\n    endpoint:", "  otlphttp:\n    encoding: json\n    endpoint:")
             config = config.replace("    tls: {insecure: true}\n", "").replace("exporters: [otlp]", "exporters: [otlphttp]")
             return HttpChain(start_otlpd(config), sink)

@@ -1,48 +1,14 @@
 """The otlp_http exporter against a real HTTP server (Python's http.server)."""
-import gzip
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import grpc
 from google.rpc import status_pb2
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2
+from peers import HttpBackend
 from test_bad_input import raw_export, request_with_spans
 
 
-class HttpBackend:
-    """Records every POST (decompressed); answers with respond(n) -> (status, headers, body)."""
-
-    def __init__(self, respond):
-        self.posts = []
-        backend = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                if self.headers.get("Content-Encoding") == "gzip":
-                    body = gzip.decompress(body)
-                backend.posts.append((self.path, dict(self.headers), body))
-                status, headers, reply = respond(len(backend.posts))
-                self.send_response(status)
-                for k, v in headers.items():
-                    self.send_header(k, v)
-                self.send_header("Content-Length", str(len(reply)))
-                self.end_headers()
-                self.wfile.write(reply)
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def stop(self):
-        self.server.shutdown()
-
-
-def ok(_):
+def ok(*_):
     return 200, {"Content-Type": "application/x-protobuf"}, trace_service_pb2.ExportTraceServiceResponse().SerializeToString()
 
 
@@ -92,7 +58,7 @@ def test_protobuf_gzip_batches_arrive_whole(start_otlpd):
 
 
 def test_json_encoding_joins_the_batch_into_one_request(start_otlpd):
-    backend = HttpBackend(lambda _: (200, {"Content-Type": "application/json"}, b"{}"))
+    backend = HttpBackend(lambda *_: (200, {"Content-Type": "application/json"}, b"{}"))
     try:
         otlpd = start_otlpd(http_exporter_config(backend.url, "    encoding: json\n    compression: none"))
         send(otlpd)
@@ -108,8 +74,8 @@ def test_json_encoding_joins_the_batch_into_one_request(start_otlpd):
 
 
 def test_503_is_retried_after_the_retry_after_delay(start_otlpd):
-    def first_unavailable(n):
-        return (503, {"Retry-After": "1"}, b"") if n == 1 else ok(n)
+    def first_unavailable(n, *_):
+        return (503, {"Retry-After": "1"}, b"") if n == 1 else ok()
 
     backend = HttpBackend(first_unavailable)
     try:
@@ -125,7 +91,7 @@ def test_503_is_retried_after_the_retry_after_delay(start_otlpd):
 
 def test_400_is_permanent_and_reports_the_status_message(start_otlpd):
     status = status_pb2.Status(code=3, message="span 7 has no name").SerializeToString()
-    backend = HttpBackend(lambda _: (400, {"Content-Type": "application/x-protobuf"}, status))
+    backend = HttpBackend(lambda *_: (400, {"Content-Type": "application/x-protobuf"}, status))
     try:
         otlpd = start_otlpd(http_exporter_config(backend.url))
         send(otlpd, batches=1)
@@ -139,7 +105,7 @@ def test_400_is_permanent_and_reports_the_status_message(start_otlpd):
 
 
 def test_401_says_to_check_the_headers(start_otlpd):
-    backend = HttpBackend(lambda _: (401, {}, b"missing token"))
+    backend = HttpBackend(lambda *_: (401, {}, b"missing token"))
     try:
         otlpd = start_otlpd(http_exporter_config(backend.url, '    headers: {Authorization: "Bearer x"}'))
         send(otlpd, batches=1)
