@@ -94,20 +94,16 @@ ConsumeResult QueuedExporter::consume(Batch&& batch) noexcept {
     return result;
   }
   const std::size_t items = batch.item_count();
-  if (!queue_config_.block_on_overflow && !reserve(batch)) {
-    refused_[signal].fetch_add(items, std::memory_order_relaxed);
-    return queue_full();
-  }
-  if (queue_config_.block_on_overflow) {
-    while (!reserve(batch)) {
-      if (!accepting_.load(std::memory_order_acquire)) return queue_full();
-      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  // Room in the size and byte budgets; with block_on_overflow, wait for it.
+  while (!reserve(batch)) {
+    if (!queue_config_.block_on_overflow || !accepting_.load(std::memory_order_acquire)) {
+      refused_[signal].fetch_add(items, std::memory_order_relaxed);
+      return queue_full();
     }
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
-  Batch kept = batch;  // pointers only: to release its budget if the push fails
-  const bool queued = queue_config_.block_on_overflow ? queue_.push(std::move(batch))
-                                                      : queue_.try_push(std::move(batch));
-  if (!queued) {
+  Batch kept = batch;  // pointers only: to give its budget back if the push fails
+  if (!queue_.try_push(std::move(batch))) {
     release(kept);
     refused_[signal].fetch_add(items, std::memory_order_relaxed);
     return queue_full();
