@@ -1,5 +1,7 @@
 #include "receiver/otlp/otlp_grpc_server.h"
 
+#include "receiver/otlp/ingest.h"
+
 #include <arpa/inet.h>
 #include <fmt/format.h>
 #include <grpcpp/grpcpp.h>
@@ -55,35 +57,19 @@ class OtlpGrpcServer::Handler {
       : consumers_(consumers), counters_(counters), logger_(std::move(logger)) {}
 
   grpc::Status handle(Signal signal, const grpc::ByteBuffer& in, grpc::ByteBuffer* out) noexcept {
-    const auto index = static_cast<std::size_t>(signal);
-    Consumer* consumer = consumer_for(consumers_, signal);
-    // Ask the pipeline first, so a full or over-budget pipeline costs no decoding.
-    if (ConsumeResult admitted = consumer->admit(signal, in.Length()); !admitted.is_ok()) {
-      counters_->refused_requests[index].fetch_add(1, std::memory_order_relaxed);
-      return to_status(admitted);
-    }
     // One contiguous, reference-counted slice (copied only if gRPC received it in pieces),
     // kept alive by the request for lazy decoding and byte forwarding.
     auto slice = std::make_shared<grpc::Slice>();
     if (!in.DumpToSingleSlice(slice.get()).ok()) {
       return {grpc::StatusCode::INTERNAL, "could not read the request body"};
     }
-    const std::size_t size = slice->size();
-    std::string error;
-    RequestPtr request = Request::receive(signal, WireBytes{slice->begin(), size, slice}, &error);
-    if (!request) {
-      counters_->malformed_requests[index].fetch_add(1, std::memory_order_relaxed);
-      logger_->debug("rejected malformed {} request ({} bytes): {}", to_string(signal), size, error);
-      return {grpc::StatusCode::INVALID_ARGUMENT, error};
-    }
-    const std::size_t items = request->item_count();
-    if (items > 0) {
-      ConsumeResult result = consumer->consume(Batch::of(std::move(request)));
-      if (!result.is_ok()) {
-        counters_->refused[index].fetch_add(items, std::memory_order_relaxed);
-        return to_status(result);
-      }
-      counters_->accepted[index].fetch_add(items, std::memory_order_relaxed);
+    const IngestResult result = ingest(signal, WireBytes{slice->begin(), slice->size(), slice},
+                                       *consumer_for(consumers_, signal), *counters_, *logger_);
+    switch (result.code) {
+      case IngestResult::Code::ok: break;
+      case IngestResult::Code::retryable: return {grpc::StatusCode::UNAVAILABLE, result.message};
+      case IngestResult::Code::invalid:
+      case IngestResult::Code::permanent: return {grpc::StatusCode::INVALID_ARGUMENT, result.message};
     }
     // Full success: an empty Export*ServiceResponse (partial_success unset) is zero bytes.
     grpc::Slice empty;
@@ -92,13 +78,6 @@ class OtlpGrpcServer::Handler {
   }
 
  private:
-  // Retryable refusals become UNAVAILABLE, so that every OTLP client retries them.
-  static grpc::Status to_status(const ConsumeResult& result) {
-    return {result.code == ConsumeResult::Code::retryable ? grpc::StatusCode::UNAVAILABLE
-                                                         : grpc::StatusCode::INVALID_ARGUMENT,
-            result.message};
-  }
-
   SignalConsumers consumers_;
   ReceiverCounters* counters_;
   std::shared_ptr<spdlog::logger> logger_;

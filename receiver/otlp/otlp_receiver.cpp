@@ -8,16 +8,27 @@ OtlpReceiver::OtlpReceiver(const CreateSettings& settings, const OtlpReceiverCon
   if (config.grpc) {
     grpc_ = std::make_unique<OtlpGrpcServer>(*config.grpc, consumers, &counters_, settings.logger);
   }
+  if (config.http) {
+    http_ = std::make_unique<OtlpHttpServer>(*config.http, consumers, &counters_, settings.logger);
+  }
 }
 
 OtlpReceiver::~OtlpReceiver() { shutdown(); }
 
-bool OtlpReceiver::start(std::string* error) { return !grpc_ || grpc_->start(error); }
+bool OtlpReceiver::start(std::string* error) {
+  if (grpc_ && !grpc_->start(error)) return false;
+  if (http_ && !http_->start(error)) {
+    if (grpc_) grpc_->shutdown();
+    return false;
+  }
+  return true;
+}
 
 void OtlpReceiver::shutdown() noexcept {
   if (stopped_) return;
   stopped_ = true;
   if (grpc_) grpc_->shutdown();
+  if (http_) http_->shutdown();
   for (Signal s : kAllSignals) {
     const auto i = static_cast<std::size_t>(s);
     const auto accepted = counters_.accepted[i].load();

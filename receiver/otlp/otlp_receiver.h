@@ -4,6 +4,7 @@
 
 #include "pipeline/component.h"
 #include "receiver/otlp/otlp_grpc_server.h"
+#include "receiver/otlp/otlp_http_server.h"
 #include "receiver/otlp/otlp_receiver_config.h"
 
 namespace otlpd {
@@ -20,11 +21,13 @@ class OtlpReceiver final : public Receiver {
 
   const ReceiverCounters& counters() const { return counters_; }
   int grpc_port() const { return grpc_ ? grpc_->bound_port() : 0; }
+  int http_port() const { return http_ ? http_->bound_port() : 0; }
 
  private:
   CreateSettings settings_;
   ReceiverCounters counters_;
   std::unique_ptr<OtlpGrpcServer> grpc_;
+  std::unique_ptr<OtlpHttpServer> http_;
   bool stopped_ = false;
 };
 

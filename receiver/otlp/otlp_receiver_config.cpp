@@ -23,7 +23,7 @@ std::unique_ptr<OtlpReceiverConfig> OtlpReceiverConfig::parse(ConfigNode& node) 
   auto config = std::make_unique<OtlpReceiverConfig>();
   ConfigNode protocols = node.child("protocols");
   if (protocols.is_null() || protocols.keys().empty()) {
-    protocols.error("", "must enable at least one protocol (grpc)");
+    protocols.error("", "must enable at least one protocol (grpc, http)");
   }
   // "grpc:" with no options is null in YAML and means: all defaults.
   for (const std::string& key : protocols.keys()) {
@@ -47,9 +47,24 @@ std::unique_ptr<OtlpReceiverConfig> OtlpReceiverConfig::parse(ConfigNode& node) 
       grpc.finish();
       config->grpc = g;
     } else if (key == "http") {
-      protocols.error("http",
-                      "OTLP/HTTP is not implemented yet in this version of otlpd; use grpc "
-                      "(port 4317) or remove this protocol");
+      ConfigNode http = protocols.child("http");
+      OtlpHttpConfig h;
+      h.endpoint = http.get_string("endpoint", h.endpoint);
+      std::string host;
+      int port = 0;
+      if (!split_endpoint(h.endpoint, &host, &port)) {
+        http.error("endpoint", fmt::format("'{}' is not host:port", h.endpoint));
+      }
+      const auto max = http.get_int("max_request_body_size", static_cast<std::int64_t>(h.max_request_body_size));
+      if (max <= 0) http.error("max_request_body_size", "must be > 0 (bytes)");
+      h.max_request_body_size = static_cast<std::uint64_t>(std::max<std::int64_t>(max, 1));
+      const char* keys[3] = {"traces_url_path", "metrics_url_path", "logs_url_path"};
+      for (std::size_t i = 0; i < 3; ++i) {
+        h.paths[i] = http.get_string(keys[i], h.paths[i]);
+        if (h.paths[i].empty() || h.paths[i][0] != '/') h.paths[i] = "/" + h.paths[i];
+      }
+      http.finish();
+      config->http = h;
     } else {
       protocols.error(key, "unknown protocol (known protocols: grpc, http)");
     }

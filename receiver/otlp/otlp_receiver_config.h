@@ -1,5 +1,6 @@
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -18,9 +19,16 @@ struct OtlpGrpcConfig {
   std::int64_t num_threads = 1;
 };
 
+struct OtlpHttpConfig {
+  std::string endpoint = "localhost:4318";
+  std::uint64_t max_request_body_size = 20 * 1024 * 1024;  // otelcol's default; after decompression too
+  std::array<std::string, 3> paths = {"/v1/traces", "/v1/metrics", "/v1/logs"};  // *_url_path
+};
+
 // receivers::otlp: the same keys as the OpenTelemetry Collector's otlp receiver.
 struct OtlpReceiverConfig final : ComponentConfig {
   std::optional<OtlpGrpcConfig> grpc;
+  std::optional<OtlpHttpConfig> http;
 
   // Reads and validates; problems go to node.errors() with their paths.
   static std::unique_ptr<OtlpReceiverConfig> parse(ConfigNode& node);

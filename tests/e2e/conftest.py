@@ -97,7 +97,8 @@ class HttpChain:
         return self.front.log()
 
 
-@pytest.fixture(params=["direct", "via_otlp_grpc_exporter", "via_otlp_http_exporter_json"])
+@pytest.fixture(params=["direct", "via_otlp_grpc_exporter", "via_otlp_http_exporter_json",
+                        "via_otlp_http_exporter_to_otlpd"])
 def file_collector(request, start_otlpd):
     """file_collector(out, signals) -> something with .endpoint, .stop(), .log() that writes
     what it receives to `out` as OTLP/JSON: otlpd itself, or otlpd forwarding to a second
@@ -110,6 +111,13 @@ def file_collector(request, start_otlpd):
             config = chain_config(sink.url, signals).replace("  otlp:\n    endpoint:", "  otlphttp:\n    encoding: json\n    endpoint:")
             config = config.replace("    tls: {insecure: true}\n", "").replace("exporters: [otlp]", "exporters: [otlphttp]")
             return HttpChain(start_otlpd(config), sink)
+        if request.param == "via_otlp_http_exporter_to_otlpd":
+            back = start_otlpd(file_pipeline_config(out, signals=signals,
+                                                    grpc_extra="      http:\n        endpoint: 127.0.0.1:0"))
+            url = f"http://127.0.0.1:{back.http_port()}"
+            config = chain_config(url, signals).replace("  otlp:\n    endpoint:", "  otlphttp:\n    endpoint:")
+            config = config.replace("    tls: {insecure: true}\n", "").replace("exporters: [otlp]", "exporters: [otlphttp]")
+            return Chain(start_otlpd(config), back)
         back = start_otlpd(file_pipeline_config(out, signals=signals))
         if request.param == "direct":
             return back

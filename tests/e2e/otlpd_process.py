@@ -69,6 +69,9 @@ class Otlpd:
     def grpc_port(self, start=0) -> int:
         return int(self.wait_for_log(LISTENING.pattern, start).group(2))
 
+    def http_port(self, start=0) -> int:
+        return int(self.wait_for_log(r"OTLP/HTTP receiver listening on [^\s]+:(\d+)", start).group(1))
+
     @property
     def endpoint(self) -> str:
         return f"127.0.0.1:{self.grpc_port()}"

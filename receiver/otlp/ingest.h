@@ -1,0 +1,25 @@
+#pragma once
+
+#include <string>
+
+#include <spdlog/logger.h>
+
+#include "pipeline/component.h"
+#include "receiver/otlp/otlp_grpc_server.h"
+
+namespace otlpd {
+
+// What a receiver answers for one Export request, whatever the transport.
+struct IngestResult {
+  enum class Code { ok, invalid, retryable, permanent };
+  Code code = Code::ok;
+  std::string message;
+};
+
+// The receive path shared by OTLP/gRPC and OTLP/HTTP: asks the pipeline first (admit, before
+// any decoding), checks the bytes (Request::receive), hands them on and counts the outcome.
+// `bytes` must stay alive as long as the request does (its owner is kept by the request).
+IngestResult ingest(Signal signal, WireBytes bytes, Consumer& consumer, ReceiverCounters& counters,
+                    spdlog::logger& logger) noexcept;
+
+}  // namespace otlpd

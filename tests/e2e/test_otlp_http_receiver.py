@@ -1,0 +1,69 @@
+"""otlpd's OTLP/HTTP receiver, with real HTTP clients (http.client, raw sockets)."""
+import gzip
+import http.client
+import socket
+
+from conftest import read_json_lines
+from google.rpc import status_pb2
+from otlpd_process import file_pipeline_config
+from test_bad_input import request_with_spans
+
+HTTP = "      http:\n        endpoint: 127.0.0.1:0\n        max_request_body_size: 100000"
+
+
+def post(conn, body, path="/v1/traces", headers=None):
+    conn.request("POST", path, body=body, headers={"Content-Type": "application/x-protobuf", **(headers or {})})
+    response = conn.getresponse()
+    return response.status, dict(response.getheaders()), response.read()
+
+
+def status_message(body):
+    return status_pb2.Status.FromString(body).message
+
+
+def test_statuses_keep_alive_and_gzip(start_otlpd, tmp_path):
+    out = tmp_path / "out.jsonl"
+    otlpd = start_otlpd(file_pipeline_config(out, signals=("traces",), grpc_extra=HTTP))
+    conn = http.client.HTTPConnection("127.0.0.1", otlpd.http_port(), timeout=30)  # one keep-alive connection
+
+    assert post(conn, request_with_spans(3, trace_byte=1).SerializeToString())[0] == 200
+    assert post(conn, gzip.compress(request_with_spans(4, trace_byte=2).SerializeToString()),
+                headers={"Content-Encoding": "gzip"})[0] == 200
+    status, _, body = post(conn, b"\xff\xff\xff")
+    assert status == 400 and status_message(body).startswith("malformed ExportTraceServiceRequest")
+    status, _, body = post(conn, b"not gzip", headers={"Content-Encoding": "gzip"})
+    assert status == 400 and status_message(body) == "the body is not valid gzip data"
+    status, _, body = post(conn, gzip.compress(b"\0" * 1_000_000), headers={"Content-Encoding": "gzip"})
+    assert status == 413 and "decompressed body larger than max_request_body_size" in status_message(body)
+    status, _, body = post(conn, b"{}", headers={"Content-Type": "application/json"})
+    assert status == 415 and "application/json is not supported yet" in status_message(body)
+    status, _, _ = post(conn, b"", path="/v1/unknown")
+    assert status == 404
+    conn.request("GET", "/v1/traces")
+    response = conn.getresponse()
+    response.read()
+    assert response.status == 405 and response.getheader("Allow") == "POST"
+    conn.close()
+
+    big = http.client.HTTPConnection("127.0.0.1", otlpd.http_port(), timeout=30)
+    assert post(big, b"\0" * 200_000)[0] == 413
+    assert otlpd.stop() == 0
+    spans = [s for r in read_json_lines(out) for rs in r["resourceSpans"] for ss in rs["scopeSpans"] for s in ss["spans"]]
+    assert sorted(s["traceId"][:2] for s in spans) == ["01"] * 3 + ["02"] * 4
+    assert "traces: accepted 7 spans, refused 0; refused 0 requests before decoding, rejected 1 malformed" in otlpd.log()
+
+
+def test_a_stalled_client_does_not_block_others(start_otlpd, tmp_path):
+    otlpd = start_otlpd(file_pipeline_config(tmp_path / "out.jsonl", signals=("traces",), grpc_extra=HTTP))
+    port = otlpd.http_port()
+    stalled = socket.create_connection(("127.0.0.1", port))
+    stalled.sendall(b"POST /v1/traces HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-protobuf\r\n"
+                    b"Content-Length: 1000\r\n\r\npartial")  # and never the rest
+    garbage = socket.create_connection(("127.0.0.1", port))
+    garbage.sendall(b"\x16\x03\x01 this is not HTTP\r\n\r\n")
+    assert garbage.recv(100).startswith(b"HTTP/1.1 400")
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    assert post(conn, request_with_spans(2).SerializeToString())[0] == 200
+    stalled.close()
+    garbage.close()
+    assert otlpd.stop() == 0
