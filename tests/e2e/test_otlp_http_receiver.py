@@ -67,3 +67,33 @@ def test_a_stalled_client_does_not_block_others(start_otlpd, tmp_path):
     stalled.close()
     garbage.close()
     assert otlpd.stop() == 0
+
+
+def test_random_bytes_and_truncated_requests_never_crash_it(start_otlpd, tmp_path):
+    import random
+
+    otlpd = start_otlpd(file_pipeline_config(tmp_path / "out.jsonl", signals=("traces",), grpc_extra=HTTP))
+    port = otlpd.http_port()
+    rng = random.Random(5)
+    valid = (b"POST /v1/traces HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-protobuf\r\n"
+             b"Content-Encoding: gzip\r\nContent-Length: %d\r\n\r\n")
+    body = gzip.compress(request_with_spans(3).SerializeToString())
+    for i in range(300):
+        with socket.create_connection(("127.0.0.1", port)) as s:
+            s.settimeout(10)
+            if i % 3 == 0:  # random bytes
+                s.sendall(bytes(rng.getrandbits(8) for _ in range(rng.randint(1, 2000))))
+            else:  # a valid request, mutated or cut short
+                data = bytearray(valid % len(body) + body)
+                for _ in range(rng.randint(0, 4)):
+                    data[rng.randrange(len(data))] = rng.getrandbits(8)
+                s.sendall(bytes(data[: rng.randint(1, len(data))]))
+            s.shutdown(socket.SHUT_WR)
+            try:
+                s.recv(4096)
+            except OSError:
+                pass
+    assert otlpd.proc.poll() is None, "otlpd died"
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    assert post(conn, request_with_spans(2).SerializeToString())[0] == 200
+    assert otlpd.stop() == 0
