@@ -5,6 +5,7 @@
 #include <thrift/transport/TBufferTransports.h>
 
 #include "exporters/common/json_writer.h"
+#include "exporters/common/network_options.h"
 #include "exporters/common/otlp_json.h"
 
 namespace otlpd {
@@ -232,12 +233,12 @@ std::unique_ptr<JaegerThriftConfig> JaegerThriftConfig::parse(ConfigNode& node) 
   if (c->url.rfind("http://", 0) != 0 && c->url.rfind("https://", 0) != 0) {
     node.error("endpoint", fmt::format("'{}' must be a URL such as http://jaeger:14268/api/traces", c->url));
   }
-  for (auto& [key, value] : node.get_string_map("headers")) c->headers[key] = value;
-  c->timeout = node.get_duration("timeout", c->timeout);
-  if (c->timeout.count() <= 0) node.error("timeout", "must be greater than zero");
+  const auto options = NetworkExporterOptions::parse(node, c->timeout, false);
+  c->headers = options.headers;
+  c->timeout = options.timeout;
+  c->retry = options.retry;
+  c->queue = options.queue;
   c->tls = HttpTlsConfig::parse(node);
-  c->retry = RetryConfig::parse(node);
-  c->queue = SendingQueueConfig::parse(node, SendingQueueConfig{true, 10, 1000, SendingQueueConfig::Sizer::requests, 64, false});
   node.finish();
   return c;
 }

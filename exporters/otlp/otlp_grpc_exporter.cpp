@@ -12,6 +12,7 @@
 #include <random>
 #include <sstream>
 
+#include "exporters/common/network_options.h"
 #include "exporters/otlp/otlp_response.h"
 #include "google/rpc/status.pb.h"
 
@@ -205,19 +206,16 @@ std::unique_ptr<OtlpGrpcExporterConfig> OtlpGrpcExporterConfig::parse(ConfigNode
   }
   if (c->cert_file.empty() != c->key_file.empty()) tls.error("cert_file", "cert_file and key_file go together");
   tls.finish();
-  for (auto& [key, value] : node.get_string_map("headers")) {
-    std::string lower = key;
+  const auto options = NetworkExporterOptions::parse(node, c->timeout, true);
+  for (const auto& [key, value] : options.headers) {
+    std::string lower = key;  // gRPC metadata keys must be lowercase
     for (auto& ch : lower) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
     c->headers[lower] = value;
   }
-  const std::string compression = node.get_string("compression", "gzip");
-  if (compression == "gzip") c->gzip = true;
-  else if (compression == "none" || compression.empty()) c->gzip = false;
-  else node.error("compression", fmt::format("'{}' is not supported (gzip or none)", compression));
-  c->timeout = node.get_duration("timeout", c->timeout);
-  if (c->timeout.count() <= 0) node.error("timeout", "must be greater than zero");
-  c->retry = RetryConfig::parse(node);
-  c->queue = SendingQueueConfig::parse(node, SendingQueueConfig{true, 10, 1000, SendingQueueConfig::Sizer::requests, 64, false});
+  c->gzip = options.gzip;
+  c->timeout = options.timeout;
+  c->retry = options.retry;
+  c->queue = options.queue;
   node.finish();
   return c;
 }

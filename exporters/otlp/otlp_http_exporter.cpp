@@ -5,6 +5,7 @@
 
 
 #include "exporters/common/http_client.h"
+#include "exporters/common/network_options.h"
 #include "exporters/common/otlp_json.h"
 #include "exporters/otlp/otlp_response.h"
 #include "google/rpc/status.pb.h"
@@ -152,16 +153,13 @@ std::unique_ptr<OtlpHttpExporterConfig> OtlpHttpExporterConfig::parse(ConfigNode
     node.error("endpoint", "is required (the base URL, e.g. http://collector:4318)");
   }
   c->json = node.get_enum("encoding", "proto", {"proto", "json"}) == "json";
-  const std::string compression = node.get_string("compression", "gzip");
-  if (compression == "gzip") c->gzip = true;
-  else if (compression == "none" || compression.empty()) c->gzip = false;
-  else node.error("compression", fmt::format("'{}' is not supported (gzip or none)", compression));
-  for (auto& [key, value] : node.get_string_map("headers")) c->headers[key] = value;
-  c->timeout = node.get_duration("timeout", c->timeout);
-  if (c->timeout.count() <= 0) node.error("timeout", "must be greater than zero");
+  const auto options = NetworkExporterOptions::parse(node, c->timeout, true);
+  c->headers = options.headers;
+  c->gzip = options.gzip;
+  c->timeout = options.timeout;
+  c->retry = options.retry;
+  c->queue = options.queue;
   c->tls = HttpTlsConfig::parse(node);
-  c->retry = RetryConfig::parse(node);
-  c->queue = SendingQueueConfig::parse(node, SendingQueueConfig{true, 10, 1000, SendingQueueConfig::Sizer::requests, 64, false});
   node.finish();
   return c;
 }

@@ -19,6 +19,21 @@ bool split_endpoint(const std::string& endpoint, std::string* host, int* port) {
   return ec == std::errc() && ptr == last && *port >= 0 && *port <= 65535;
 }
 
+namespace {
+
+// endpoint: host:port, checked.
+std::string read_endpoint(ConfigNode& protocol, const std::string& fallback) {
+  std::string endpoint = protocol.get_string("endpoint", fallback);
+  std::string host;
+  int port = 0;
+  if (!split_endpoint(endpoint, &host, &port)) {
+    protocol.error("endpoint", fmt::format("'{}' is not host:port", endpoint));
+  }
+  return endpoint;
+}
+
+}  // namespace
+
 std::unique_ptr<OtlpReceiverConfig> OtlpReceiverConfig::parse(ConfigNode& node) {
   auto config = std::make_unique<OtlpReceiverConfig>();
   ConfigNode protocols = node.child("protocols");
@@ -30,12 +45,7 @@ std::unique_ptr<OtlpReceiverConfig> OtlpReceiverConfig::parse(ConfigNode& node) 
     if (key == "grpc") {
       ConfigNode grpc = protocols.child("grpc");
       OtlpGrpcConfig g;
-      g.endpoint = grpc.get_string("endpoint", g.endpoint);
-      std::string host;
-      int port = 0;
-      if (!split_endpoint(g.endpoint, &host, &port)) {
-        grpc.error("endpoint", fmt::format("'{}' is not host:port", g.endpoint));
-      }
+      g.endpoint = read_endpoint(grpc, g.endpoint);
       g.max_recv_msg_size_mib = grpc.get_int("max_recv_msg_size_mib", g.max_recv_msg_size_mib);
       if (g.max_recv_msg_size_mib <= 0 || g.max_recv_msg_size_mib > 2047) {
         grpc.error("max_recv_msg_size_mib", "must be between 1 and 2047");
@@ -49,12 +59,7 @@ std::unique_ptr<OtlpReceiverConfig> OtlpReceiverConfig::parse(ConfigNode& node) 
     } else if (key == "http") {
       ConfigNode http = protocols.child("http");
       OtlpHttpConfig h;
-      h.endpoint = http.get_string("endpoint", h.endpoint);
-      std::string host;
-      int port = 0;
-      if (!split_endpoint(h.endpoint, &host, &port)) {
-        http.error("endpoint", fmt::format("'{}' is not host:port", h.endpoint));
-      }
+      h.endpoint = read_endpoint(http, h.endpoint);
       const auto max = http.get_int("max_request_body_size", static_cast<std::int64_t>(h.max_request_body_size));
       if (max <= 0) http.error("max_request_body_size", "must be > 0 (bytes)");
       h.max_request_body_size = static_cast<std::uint64_t>(std::max<std::int64_t>(max, 1));
