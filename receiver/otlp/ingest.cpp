@@ -1,23 +1,29 @@
 #include "receiver/otlp/ingest.h"
 
+#include "pipeline/otlp_json_decoder.h"
+
 namespace otlpd {
 
-IngestResult ingest(Signal signal, WireBytes bytes, Consumer& consumer, ReceiverCounters& counters,
-                    spdlog::logger& logger) noexcept {
-  const auto index = static_cast<std::size_t>(signal);
-  auto refused = [](const ConsumeResult& r) {
-    return IngestResult{r.code == ConsumeResult::Code::retryable ? IngestResult::Code::retryable
-                                                                 : IngestResult::Code::permanent,
-                        r.message};
-  };
-  // Ask the pipeline first, so a full or over-budget pipeline costs no decoding.
-  if (ConsumeResult admitted = consumer.admit(signal, bytes.size); !admitted.is_ok()) {
-    counters.refused_requests[index].fetch_add(1, std::memory_order_relaxed);
+namespace {
+
+IngestResult refused(const ConsumeResult& r) {
+  return {r.code == ConsumeResult::Code::retryable ? IngestResult::Code::retryable : IngestResult::Code::permanent,
+          r.message};
+}
+
+// Asks the pipeline before anything is decoded for a request of `size` bytes.
+IngestResult admit(Signal signal, std::size_t size, Consumer& consumer, ReceiverCounters& counters) {
+  if (ConsumeResult admitted = consumer.admit(signal, size); !admitted.is_ok()) {
+    counters.refused_requests[static_cast<std::size_t>(signal)].fetch_add(1, std::memory_order_relaxed);
     return refused(admitted);
   }
-  const std::size_t size = bytes.size;
-  std::string error;
-  RequestPtr request = Request::receive(signal, std::move(bytes), &error);
+  return {};
+}
+
+// Hands a checked request on, or explains why there is none; counts the outcome.
+IngestResult hand_on(Signal signal, RequestPtr request, const std::string& error, std::size_t size,
+                     Consumer& consumer, ReceiverCounters& counters, spdlog::logger& logger) {
+  const auto index = static_cast<std::size_t>(signal);
   if (!request) {
     counters.malformed_requests[index].fetch_add(1, std::memory_order_relaxed);
     logger.debug("rejected malformed {} request ({} bytes): {}", to_string(signal), size, error);
@@ -32,6 +38,25 @@ IngestResult ingest(Signal signal, WireBytes bytes, Consumer& consumer, Receiver
   }
   counters.accepted[index].fetch_add(items, std::memory_order_relaxed);
   return {};
+}
+
+}  // namespace
+
+IngestResult ingest(Signal signal, WireBytes bytes, Consumer& consumer, ReceiverCounters& counters,
+                    spdlog::logger& logger) noexcept {
+  const std::size_t size = bytes.size;
+  if (IngestResult r = admit(signal, size, consumer, counters); r.code != IngestResult::Code::ok) return r;
+  std::string error;
+  RequestPtr request = Request::receive(signal, std::move(bytes), &error);
+  return hand_on(signal, std::move(request), error, size, consumer, counters, logger);
+}
+
+IngestResult ingest_json(Signal signal, std::string_view json, Consumer& consumer, ReceiverCounters& counters,
+                         spdlog::logger& logger) noexcept {
+  if (IngestResult r = admit(signal, json.size(), consumer, counters); r.code != IngestResult::Code::ok) return r;
+  std::string error;
+  RequestPtr request = decode_otlp_json(signal, json, &error);
+  return hand_on(signal, std::move(request), error, json.size(), consumer, counters, logger);
 }
 
 }  // namespace otlpd

@@ -22,4 +22,8 @@ struct IngestResult {
 IngestResult ingest(Signal signal, WireBytes bytes, Consumer& consumer, ReceiverCounters& counters,
                     spdlog::logger& logger) noexcept;
 
+// The same for an OTLP/JSON body (see decode_otlp_json).
+IngestResult ingest_json(Signal signal, std::string_view json, Consumer& consumer, ReceiverCounters& counters,
+                         spdlog::logger& logger) noexcept;
+
 }  // namespace otlpd

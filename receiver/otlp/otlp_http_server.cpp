@@ -7,6 +7,7 @@
 #include <asio.hpp>
 #include <set>
 
+#include "exporters/common/json_writer.h"
 #include "google/rpc/status.pb.h"
 #include "receiver/otlp/ingest.h"
 
@@ -167,6 +168,7 @@ class OtlpHttpServer::Impl {
       headers_.clear();
       body_.clear();
       too_large_ = false;
+      json_ = false;
       return 0;
     }
     void store_header() {
@@ -208,12 +210,10 @@ class OtlpHttpServer::Impl {
       if (!signal) return error(404, 5, fmt::format("no OTLP endpoint at {}", path));
       if (parser_.method != HTTP_POST) return error(405, 12, "only POST is accepted", "Allow: POST\r\n");
       const std::string type = lower(headers_["content-type"].substr(0, headers_["content-type"].find(';')));
-      if (type == "application/json") {
-        return error(415, 3, "application/json is not supported yet by otlpd's OTLP/HTTP receiver; "
-                             "send application/x-protobuf");
-      }
-      if (type != "application/x-protobuf") {
-        return error(415, 3, fmt::format("unsupported content type '{}' (application/x-protobuf)", type));
+      json_ = type == "application/json";
+      if (!json_ && type != "application/x-protobuf") {
+        return error(415, 3, fmt::format("unsupported content type '{}' (application/x-protobuf or application/json)",
+                                         type));
       }
       if (too_large_) {
         return error(413, 8, fmt::format("request body larger than max_request_body_size ({} bytes)",
@@ -234,19 +234,28 @@ class OtlpHttpServer::Impl {
       } else {
         return error(415, 3, fmt::format("unsupported content encoding '{}' (gzip, deflate)", encoding));
       }
+      Consumer& consumer = *consumer_for(server_.consumers_, *signal);
       const IngestResult r =
-          ingest(*signal, WireBytes{reinterpret_cast<const std::uint8_t*>(bytes->data()), bytes->size(), bytes},
-                 *consumer_for(server_.consumers_, *signal), *server_.counters_, *server_.logger_);
+          json_ ? ingest_json(*signal, *bytes, consumer, *server_.counters_, *server_.logger_)
+                : ingest(*signal, WireBytes{reinterpret_cast<const std::uint8_t*>(bytes->data()), bytes->size(), bytes},
+                         consumer, *server_.counters_, *server_.logger_);
       switch (r.code) {
-        case IngestResult::Code::ok: return respond(200, "application/x-protobuf", "");
+        // The response uses the request's encoding: an empty Export*ServiceResponse.
+        case IngestResult::Code::ok: return json_ ? respond(200, "application/json", "{}")
+                                                  : respond(200, "application/x-protobuf", "");
         case IngestResult::Code::retryable: return error(503, 14, r.message, "Retry-After: 1\r\n");
         case IngestResult::Code::invalid:
         case IngestResult::Code::permanent: return error(400, 3, r.message);
       }
     }
 
-    // An error answer: a google.rpc.Status in protobuf, as OTLP/HTTP specifies.
+    // An error answer: a google.rpc.Status in the request's encoding, as OTLP/HTTP specifies.
     void error(int status, int grpc_code, const std::string& message, const std::string& extra = "") {
+      if (json_) {
+        std::string body = fmt::format(R"({{"code":{},"message":")", grpc_code);
+        JsonWriter::escape(body, message);
+        return respond(status, "application/json", body + "\"}", extra);
+      }
       google::rpc::Status s;
       s.set_code(grpc_code);
       s.set_message(message);
@@ -267,6 +276,7 @@ class OtlpHttpServer::Impl {
     std::string url_, field_, value_, body_, output_;
     std::map<std::string, std::string> headers_;
     bool too_large_ = false;
+    bool json_ = false;  // the request (and so the response) is OTLP/JSON
     bool keep_alive_ = true;
     bool in_request_ = false;
   };

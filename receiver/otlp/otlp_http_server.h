@@ -12,13 +12,13 @@
 
 namespace otlpd {
 
-// OTLP/HTTP: POST /v1/traces, /v1/metrics, /v1/logs with application/x-protobuf bodies
-// (gzip or deflate encoded or not), on standalone Asio with http-parser doing the HTTP/1.1
+// OTLP/HTTP: POST /v1/traces, /v1/metrics, /v1/logs with application/x-protobuf or
+// application/json bodies (gzip or deflate encoded or not), on standalone Asio with http-parser doing the HTTP/1.1
 // parsing; keep-alive and pipelining. Answers 200 with an empty Export*ServiceResponse,
 // 400 (malformed, with a google.rpc.Status body), 404, 405, 413 (over max_request_body_size,
 // after decompression too), 415, 503 + Retry-After when the pipeline is full. A connection
 // idle for 30 s in the middle of a request is closed. One thread serves every connection.
-// Not yet: application/json bodies (answered 415), CORS, TLS.
+// Not yet: CORS, TLS.
 class OtlpHttpServer {
  public:
   OtlpHttpServer(OtlpHttpConfig config, SignalConsumers consumers, ReceiverCounters* counters,

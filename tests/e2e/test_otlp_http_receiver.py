@@ -1,6 +1,7 @@
 """otlpd's OTLP/HTTP receiver, with real HTTP clients (http.client, raw sockets)."""
 import gzip
 import http.client
+import json
 import socket
 
 from conftest import read_json_lines
@@ -35,8 +36,8 @@ def test_statuses_keep_alive_and_gzip(start_otlpd, tmp_path):
     assert status == 400 and status_message(body) == "the body is not valid gzip data"
     status, _, body = post(conn, gzip.compress(b"\0" * 1_000_000), headers={"Content-Encoding": "gzip"})
     assert status == 413 and "decompressed body larger than max_request_body_size" in status_message(body)
-    status, _, body = post(conn, b"{}", headers={"Content-Type": "application/json"})
-    assert status == 415 and "application/json is not supported yet" in status_message(body)
+    status, _, body = post(conn, b"{}", headers={"Content-Type": "text/plain"})
+    assert status == 415 and "unsupported content type 'text/plain'" in status_message(body)
     status, _, _ = post(conn, b"", path="/v1/unknown")
     assert status == 404
     conn.request("GET", "/v1/traces")
@@ -97,3 +98,59 @@ def test_random_bytes_and_truncated_requests_never_crash_it(start_otlpd, tmp_pat
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
     assert post(conn, request_with_spans(2).SerializeToString())[0] == 200
     assert otlpd.stop() == 0
+
+
+FACTS_EXAMPLE = {"resourceSpans": [{"resource": {"attributes": [{"key": "service.name", "value": {
+    "stringValue": "todo"}}]}, "scopeSpans": [{"scope": {"name": "x"}, "spans": [{
+    "traceId": "5b8efff798038103d269b633813fc60c", "spanId": "eee19b7ec3c1b174", "name": "GET /", "kind": 2,
+    "startTimeUnixNano": "1544712660000000000", "endTimeUnixNano": "1544712661000000000"}]}]}]}
+
+
+def post_json(conn, document, path="/v1/traces"):
+    body = document if isinstance(document, (bytes, str)) else json.dumps(document)
+    conn.request("POST", path, body=body, headers={"Content-Type": "application/json"})
+    response = conn.getresponse()
+    return response.status, response.getheader("Content-Type"), response.read()
+
+
+def test_json_bodies_in_every_form_clients_send(start_otlpd, tmp_path):
+    out = tmp_path / "out.jsonl"
+    otlpd = start_otlpd(file_pipeline_config(out, signals=("traces", "logs"), grpc_extra=HTTP))
+    conn = http.client.HTTPConnection("127.0.0.1", otlpd.http_port(), timeout=30)
+
+    assert post_json(conn, FACTS_EXAMPLE) == (200, "application/json", b"{}")
+    lenient = {"resource_spans": [{"scope_spans": [{"spans": [{
+        "trace_id": "0AF7651916CD43DD8448EB211C80319C", "span_id": "b7ad6b7169203331",
+        "parent_span_id": "", "name": "lenient", "kind": "SPAN_KIND_CLIENT",
+        "start_time_unix_nano": 1544712660000000000, "end_time_unix_nano": "1544712661000000000",
+        "attributes": [{"key": "n", "value": {"intValue": 42}}, {"key": "s", "value": {"int_value": "7"}}],
+        "status": {"code": "STATUS_CODE_ERROR", "message": "boom"},
+        "some_future_field": {"nested": [1, 2, 3]}}]}]}], "unknownTopLevel": True}
+    assert post_json(conn, lenient)[0] == 200
+    logs = {"resourceLogs": [{"scopeLogs": [{"logRecords": [{"timeUnixNano": "1", "severityNumber": "SEVERITY_NUMBER_WARN",
+                                                             "body": {"stringValue": "disk full"},
+                                                             "traceId": "5b8efff798038103d269b633813fc60c"}]}]}]}
+    assert post_json(conn, logs, path="/v1/logs")[0] == 200
+
+    status, content_type, body = post_json(conn, {"resourceSpans": [{"scopeSpans": [{"spans": [{"traceId": "xyz1"}]}]}]})
+    assert status == 400 and content_type == "application/json"
+    assert json.loads(body) == {"code": 3, "message": "field resourceSpans[0].scopeSpans[0].spans[0].traceId: "
+                                                      "'xyz1' is not a hex id"}
+    status, _, body = post_json(conn, {"resourceSpans": [{"scopeSpans": [{"spans": [{"spanId": "0102"}]}]}]})
+    assert status == 400 and "spans[0].span_id: must be 8 bytes or empty, got 2" in json.loads(body)["message"]
+    status, _, body = post_json(conn, b'{"resourceSpans": [')
+    assert status == 400 and json.loads(body)["message"].startswith("invalid JSON")
+    status, _, body = post_json(conn, {"resourceSpans": [{"scopeSpans": [{"spans": [{"kind": "SIDEWAYS"}]}]}]})
+    assert status == 400 and json.loads(body)["message"] == ("field resourceSpans[0].scopeSpans[0].spans[0].kind: "
+                                                             "'SIDEWAYS' is not a SpanKind value")
+    assert otlpd.stop() == 0
+
+    lines = read_json_lines(out)
+    assert lines[0] == FACTS_EXAMPLE  # JSON in, the same JSON out
+    span = lines[1]["resourceSpans"][0]["scopeSpans"][0]["spans"][0]
+    assert span["traceId"] == "0af7651916cd43dd8448eb211c80319c" and span["kind"] == 3
+    assert span["startTimeUnixNano"] == "1544712660000000000"
+    assert span["attributes"] == [{"key": "n", "value": {"intValue": "42"}}, {"key": "s", "value": {"intValue": "7"}}]
+    assert span["status"] == {"message": "boom", "code": 2}
+    record = lines[2]["resourceLogs"][0]["scopeLogs"][0]["logRecords"][0]
+    assert record["severityNumber"] == 13 and record["traceId"] == "5b8efff798038103d269b633813fc60c"
