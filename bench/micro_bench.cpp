@@ -8,6 +8,7 @@
 #include "exporters/common/otlp_json.h"
 #include "exporters/common/otlp_json_transcoder.h"
 #include "exporters/console/pretty_json.h"
+#include "pipeline/otlp_json_decoder.h"
 #include "pipeline/telemetry.h"
 #include "pipeline/wire_scan.h"
 
@@ -73,6 +74,22 @@ void BM_Scan(benchmark::State& state) {
                                                  benchmark::Counter::kIsRate);
 }
 BENCHMARK(BM_Scan)->Args({100, 2})->Args({100, 10});
+
+// OTLP/HTTP with application/json: OTLP/JSON text (as the transcoder writes it) to a request.
+void BM_DecodeOtlpJson(benchmark::State& state) {
+  const std::string bytes = make_request(static_cast<int>(state.range(0)), static_cast<int>(state.range(1)));
+  std::string json;
+  transcode_otlp_json(json, Signal::traces, reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size());
+  std::string error;
+  for (auto _ : state) {
+    auto request = decode_otlp_json(Signal::traces, json, &error);
+    benchmark::DoNotOptimize(request);
+  }
+  state.SetBytesProcessed(state.iterations() * static_cast<std::int64_t>(json.size()));
+  state.counters["spans/s"] = benchmark::Counter(static_cast<double>(state.iterations() * state.range(0)),
+                                                 benchmark::Counter::kIsRate);
+}
+BENCHMARK(BM_DecodeOtlpJson)->Args({100, 10});
 
 template <void (*Encode)(std::string&, const Batch&)>
 void BM_Encode(benchmark::State& state) {

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <http_parser.h>
 #include <zlib.h>
+#include <zstd.h>
 
 #include <asio.hpp>
 #include <set>
@@ -54,9 +55,26 @@ Inflate inflate_body(const std::string& in, std::size_t limit, std::string* out)
   return Inflate::ok;
 }
 
+Inflate zstd_body(const std::string& in, std::size_t limit, std::string* out) {
+  std::unique_ptr<ZSTD_DStream, decltype(&ZSTD_freeDStream)> stream(ZSTD_createDStream(), &ZSTD_freeDStream);
+  ZSTD_inBuffer input{in.data(), in.size(), 0};
+  char chunk[64 * 1024];
+  std::size_t rc = 1;
+  while (input.pos < input.size || rc != 0) {
+    ZSTD_outBuffer output{chunk, sizeof chunk, 0};
+    rc = ZSTD_decompressStream(stream.get(), &output, &input);
+    if (ZSTD_isError(rc)) return Inflate::invalid;
+    out->append(chunk, output.pos);
+    if (out->size() > limit) return Inflate::too_large;
+    if (input.pos == input.size && output.pos == 0 && rc != 0) return Inflate::invalid;  // truncated
+  }
+  return Inflate::ok;
+}
+
 const char* reason(int status) {
   switch (status) {
     case 200: return "OK";
+    case 204: return "No Content";
     case 400: return "Bad Request";
     case 404: return "Not Found";
     case 405: return "Method Not Allowed";
@@ -169,6 +187,7 @@ class OtlpHttpServer::Impl {
       body_.clear();
       too_large_ = false;
       json_ = false;
+      cors_.clear();
       return 0;
     }
     void store_header() {
@@ -208,6 +227,11 @@ class OtlpHttpServer::Impl {
         if (path == server_.config_.paths[i] && consumer_for(server_.consumers_, kSignals[i])) signal = &kSignals[i];
       }
       if (!signal) return error(404, 5, fmt::format("no OTLP endpoint at {}", path));
+      cors_ = cors_headers();
+      if (parser_.method == HTTP_OPTIONS && headers_.count("origin") &&
+          headers_.count("access-control-request-method")) {
+        return respond(204, "text/plain", "", preflight_headers());  // CORS preflight
+      }
       if (parser_.method != HTTP_POST) return error(405, 12, "only POST is accepted", "Allow: POST\r\n");
       const std::string type = lower(headers_["content-type"].substr(0, headers_["content-type"].find(';')));
       json_ = type == "application/json";
@@ -221,8 +245,9 @@ class OtlpHttpServer::Impl {
       }
       auto bytes = std::make_shared<std::string>();
       const std::string encoding = lower(headers_["content-encoding"]);
-      if (encoding == "gzip" || encoding == "deflate") {
-        switch (inflate_body(body_, server_.config_.max_request_body_size, bytes.get())) {
+      if (encoding == "gzip" || encoding == "deflate" || encoding == "zstd") {
+        const auto limit = server_.config_.max_request_body_size;
+        switch (encoding == "zstd" ? zstd_body(body_, limit, bytes.get()) : inflate_body(body_, limit, bytes.get())) {
           case Inflate::ok: break;
           case Inflate::invalid: return error(400, 3, fmt::format("the body is not valid {} data", encoding));
           case Inflate::too_large:
@@ -232,7 +257,7 @@ class OtlpHttpServer::Impl {
       } else if (encoding.empty() || encoding == "identity") {
         *bytes = std::move(body_);
       } else {
-        return error(415, 3, fmt::format("unsupported content encoding '{}' (gzip, deflate)", encoding));
+        return error(415, 3, fmt::format("unsupported content encoding '{}' (gzip, deflate, zstd)", encoding));
       }
       Consumer& consumer = *consumer_for(server_.consumers_, *signal);
       const IngestResult r =
@@ -263,9 +288,27 @@ class OtlpHttpServer::Impl {
     }
 
     void respond(int status, std::string_view type, const std::string& body, const std::string& extra = "") {
-      output_ += fmt::format("HTTP/1.1 {} {}\r\nContent-Type: {}\r\nContent-Length: {}\r\n{}{}\r\n", status,
-                             reason(status), type, body.size(), extra, keep_alive_ ? "" : "Connection: close\r\n");
+      output_ += fmt::format("HTTP/1.1 {} {}\r\nContent-Type: {}\r\nContent-Length: {}\r\n{}{}{}\r\n", status,
+                             reason(status), type, body.size(), extra, cors_,
+                             keep_alive_ ? "" : "Connection: close\r\n");
       output_ += body;
+    }
+
+    // Access-Control-Allow-Origin for an allowed Origin (every response to it carries it).
+    std::string cors_headers() {
+      const auto origin = headers_.find("origin");
+      if (origin == headers_.end() || !server_.config_.cors.origin_allowed(origin->second)) return "";
+      return fmt::format("Access-Control-Allow-Origin: {}\r\nVary: Origin\r\n", origin->second);
+    }
+
+    std::string preflight_headers() {
+      if (cors_.empty()) return "";  // origin not allowed: no CORS headers, the browser refuses
+      const auto& cors = server_.config_.cors;
+      std::string allowed = "Accept, Content-Type, Content-Encoding, X-Requested-With";
+      for (const auto& h : cors.allowed_headers) allowed += ", " + h;
+      std::string out = fmt::format("Access-Control-Allow-Methods: POST\r\nAccess-Control-Allow-Headers: {}\r\n", allowed);
+      if (cors.max_age > 0) out += fmt::format("Access-Control-Max-Age: {}\r\n", cors.max_age);
+      return out;
     }
 
     Impl& server_;
@@ -277,6 +320,7 @@ class OtlpHttpServer::Impl {
     std::map<std::string, std::string> headers_;
     bool too_large_ = false;
     bool json_ = false;  // the request (and so the response) is OTLP/JSON
+    std::string cors_;   // CORS headers for every response to this request
     bool keep_alive_ = true;
     bool in_request_ = false;
   };

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <charconv>
 
 namespace otlpd {
@@ -68,6 +69,17 @@ std::unique_ptr<OtlpReceiverConfig> OtlpReceiverConfig::parse(ConfigNode& node) 
         h.paths[i] = http.get_string(keys[i], h.paths[i]);
         if (h.paths[i].empty() || h.paths[i][0] != '/') h.paths[i] = "/" + h.paths[i];
       }
+      ConfigNode cors = http.child("cors");
+      h.cors.allowed_origins = cors.get_string_list("allowed_origins");
+      h.cors.allowed_headers = cors.get_string_list("allowed_headers");
+      h.cors.max_age = cors.get_int("max_age", 0);
+      if (h.cors.max_age < 0) cors.error("max_age", "must be >= 0 (seconds)");
+      for (const auto& origin : h.cors.allowed_origins) {
+        if (std::count(origin.begin(), origin.end(), '*') > 1) {
+          cors.error("allowed_origins", fmt::format("'{}' may hold at most one '*'", origin));
+        }
+      }
+      cors.finish();
       http.finish();
       config->http = h;
     } else {
@@ -76,6 +88,22 @@ std::unique_ptr<OtlpReceiverConfig> OtlpReceiverConfig::parse(ConfigNode& node) 
   }
   node.finish();
   return config;
+}
+
+bool CorsConfig::origin_allowed(const std::string& origin) const {
+  for (const auto& pattern : allowed_origins) {
+    const auto star = pattern.find('*');
+    if (star == std::string::npos) {
+      if (pattern == origin) return true;
+      continue;
+    }
+    const std::string_view prefix(pattern.data(), star), suffix(pattern.data() + star + 1, pattern.size() - star - 1);
+    if (origin.size() >= prefix.size() + suffix.size() && origin.compare(0, prefix.size(), prefix) == 0 &&
+        origin.compare(origin.size() - suffix.size(), suffix.size(), suffix) == 0) {
+      return true;
+    }
+  }
+  return false;
 }
 
 }  // namespace otlpd

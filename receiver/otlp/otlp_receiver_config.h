@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "config/config_node.h"
 #include "pipeline/component.h"
@@ -19,8 +20,18 @@ struct OtlpGrpcConfig {
   std::int64_t num_threads = 1;
 };
 
+// protocols::http::cors, as in otelcol (for browser SDKs).
+struct CorsConfig {
+  std::vector<std::string> allowed_origins;  // exact, "*", or one wildcard: "https://*.example.com"
+  std::vector<std::string> allowed_headers;  // besides Accept, Content-Type, X-Requested-With
+  std::int64_t max_age = 0;                  // seconds a preflight may be cached; 0: not sent
+
+  bool origin_allowed(const std::string& origin) const;
+};
+
 struct OtlpHttpConfig {
   std::string endpoint = "localhost:4318";
+  CorsConfig cors;
   std::uint64_t max_request_body_size = 20 * 1024 * 1024;  // otelcol's default; after decompression too
   std::array<std::string, 3> paths = {"/v1/traces", "/v1/metrics", "/v1/logs"};  // *_url_path
 };

@@ -154,3 +154,67 @@ def test_json_bodies_in_every_form_clients_send(start_otlpd, tmp_path):
     assert span["status"] == {"message": "boom", "code": 2}
     record = lines[2]["resourceLogs"][0]["scopeLogs"][0]["logRecords"][0]
     assert record["severityNumber"] == 13 and record["traceId"] == "5b8efff798038103d269b633813fc60c"
+
+
+def test_zstd_bodies(start_otlpd, tmp_path):
+    import subprocess
+
+    otlpd = start_otlpd(file_pipeline_config(tmp_path / "out.jsonl", signals=("traces",), grpc_extra=HTTP))
+    conn = http.client.HTTPConnection("127.0.0.1", otlpd.http_port(), timeout=30)
+    zstd = lambda data: subprocess.run(["zstd", "-c", "-q"], input=data, capture_output=True, check=True).stdout
+    assert post(conn, zstd(request_with_spans(5).SerializeToString()), headers={"Content-Encoding": "zstd"})[0] == 200
+    status, _, body = post(conn, zstd(b"\0" * 1_000_000), headers={"Content-Encoding": "zstd"})
+    assert status == 413
+    status, _, body = post(conn, b"\x28\xb5\x2f\xfd garbage", headers={"Content-Encoding": "zstd"})
+    assert status == 400 and status_message(body) == "the body is not valid zstd data"
+    assert otlpd.stop() == 0
+    assert "traces: accepted 5 spans" in otlpd.log()
+
+
+def test_cors_preflight_and_allowed_origins(start_otlpd, tmp_path):
+    cors = HTTP + ("\n        cors:\n          allowed_origins: [\"https://*.todo.example\", \"http://localhost:5000\"]"
+                   "\n          allowed_headers: [X-Tenant]\n          max_age: 600")
+    otlpd = start_otlpd(file_pipeline_config(tmp_path / "out.jsonl", signals=("traces",), grpc_extra=cors))
+    conn = http.client.HTTPConnection("127.0.0.1", otlpd.http_port(), timeout=30)
+
+    conn.request("OPTIONS", "/v1/traces", headers={"Origin": "https://app.todo.example",
+                                                   "Access-Control-Request-Method": "POST",
+                                                   "Access-Control-Request-Headers": "content-type,x-tenant"})
+    r = conn.getresponse()
+    r.read()
+    assert r.status == 204
+    assert r.getheader("Access-Control-Allow-Origin") == "https://app.todo.example"
+    assert r.getheader("Access-Control-Allow-Methods") == "POST"
+    assert "X-Tenant" in r.getheader("Access-Control-Allow-Headers")
+    assert r.getheader("Access-Control-Max-Age") == "600"
+
+    conn.request("OPTIONS", "/v1/traces", headers={"Origin": "https://evil.example",
+                                                   "Access-Control-Request-Method": "POST"})
+    r = conn.getresponse()
+    r.read()
+    assert r.status == 204 and r.getheader("Access-Control-Allow-Origin") is None
+
+    status, headers, _ = post(conn, request_with_spans(1).SerializeToString(), headers={"Origin": "http://localhost:5000"})
+    assert status == 200 and headers["Access-Control-Allow-Origin"] == "http://localhost:5000"
+    assert otlpd.stop() == 0
+
+
+def test_full_pipeline_answers_503_with_retry_after(start_otlpd, tmp_path):
+    import os
+
+    fifo = tmp_path / "stalled.fifo"
+    os.mkfifo(fifo)
+    reader = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)  # never read: the exporter stalls
+    config = file_pipeline_config(fifo, signals=("traces",), grpc_extra=HTTP).replace(
+        "    flush_interval: 50ms", "    flush_interval: 10ms\n    sending_queue: {queue_size: 1}")
+    otlpd = start_otlpd(config)
+    conn = http.client.HTTPConnection("127.0.0.1", otlpd.http_port(), timeout=30)
+    for batch in range(200):
+        status, headers, body = post(conn, request_with_spans(100, name_size=500, trace_byte=batch % 250 + 1).SerializeToString())
+        if status != 200:
+            break
+    assert status == 503 and headers["Retry-After"] == "1"
+    status_proto = status_pb2.Status.FromString(body)
+    assert status_proto.code == 14 and "is full" in status_proto.message
+    otlpd.kill()
+    os.close(reader)
