@@ -205,6 +205,8 @@ class OtlpHttpServer::Impl {
       if (parser_.content_length != ULLONG_MAX && parser_.content_length > server_.config_.max_request_body_size) {
         too_large_ = true;
       }
+      // curl and others wait for this before sending a larger body (about 1 s otherwise).
+      if (!too_large_ && lower(headers_["expect"]) == "100-continue") output_ += "HTTP/1.1 100 Continue\r\n\r\n";
       return 0;
     }
     int body(const char* at, size_t n) {

@@ -218,3 +218,17 @@ def test_full_pipeline_answers_503_with_retry_after(start_otlpd, tmp_path):
     assert status_proto.code == 14 and "is full" in status_proto.message
     otlpd.kill()
     os.close(reader)
+
+
+def test_expect_100_continue_is_answered_before_the_body(start_otlpd, tmp_path):
+    otlpd = start_otlpd(file_pipeline_config(tmp_path / "out.jsonl", signals=("traces",), grpc_extra=HTTP))
+    body = request_with_spans(50).SerializeToString()
+    with socket.create_connection(("127.0.0.1", otlpd.http_port())) as s:
+        s.settimeout(30)
+        s.sendall(b"POST /v1/traces HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-protobuf\r\n"
+                  b"Expect: 100-continue\r\nContent-Length: %d\r\n\r\n" % len(body))
+        assert s.recv(100) == b"HTTP/1.1 100 Continue\r\n\r\n"  # before any of the body was sent
+        s.sendall(body)
+        assert s.recv(100).startswith(b"HTTP/1.1 200 OK")
+    assert otlpd.stop() == 0
+    assert "traces: accepted 50 spans" in otlpd.log()
