@@ -10,7 +10,8 @@ APT_PACKAGES=(
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libasio-dev libyaml-cpp-dev libfmt-dev libspdlog-dev libcli11-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  libconcurrentqueue-dev libsimdjson-dev zlib1g-dev libzstd-dev libcurl4-openssl-dev libthrift-dev thrift-compiler zstd
+  libconcurrentqueue-dev libsimdjson-dev libhttp-parser-dev zlib1g-dev libzstd-dev libcurl4-openssl-dev
+  libthrift-dev thrift-compiler zstd
   python3 python3-venv
 )
 
