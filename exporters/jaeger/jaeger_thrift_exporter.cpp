@@ -161,7 +161,7 @@ jt::Span to_jaeger_span(const trace::Span& s, const common::InstrumentationScope
 class JaegerThriftSender final : public BatchSender {
  public:
   JaegerThriftSender(const JaegerThriftConfig& config, CreateSettings settings)
-      : config_(config), settings_(std::move(settings)), retrier_(config.retry, settings_.logger) {}
+      : config_(config), settings_(std::move(settings)), retrier_(config.net.retry, settings_.logger) {}
 
   bool start(std::string*) override {
     settings_.logger->info("exporting jaeger.thrift over HTTP to {}", config_.url);
@@ -173,8 +173,8 @@ class JaegerThriftSender final : public BatchSender {
       for (const jt::Batch& jaeger : to_jaeger_batches(request->traces())) {
         const std::string body = serialize_batch(jaeger);
         ConsumeResult result = retrier_.run([&]() -> Attempt {
-          const HttpResponse r = http_post(config_.url, body, "application/x-thrift", false, config_.headers,
-                                           config_.timeout, config_.tls);
+          const HttpResponse r = http_post(config_.url, body, "application/x-thrift", false, config_.net.headers,
+                                           config_.net.timeout, config_.tls);
           if (!r.sent) return Attempt::retryable(fmt::format("export to {} failed: {}", config_.url, r.error));
           if (r.status >= 200 && r.status < 300) return Attempt::ok();
           std::string what = fmt::format("export to {} failed: HTTP {}: {}", config_.url, r.status,
@@ -233,11 +233,7 @@ std::unique_ptr<JaegerThriftConfig> JaegerThriftConfig::parse(ConfigNode& node) 
   if (c->url.rfind("http://", 0) != 0 && c->url.rfind("https://", 0) != 0) {
     node.error("endpoint", fmt::format("'{}' must be a URL such as http://jaeger:14268/api/traces", c->url));
   }
-  const auto options = NetworkExporterOptions::parse(node, c->timeout, false);
-  c->headers = options.headers;
-  c->timeout = options.timeout;
-  c->retry = options.retry;
-  c->queue = options.queue;
+  c->net = NetworkExporterOptions::parse(node, std::chrono::seconds(5), false);
   c->tls = HttpTlsConfig::parse(node);
   node.finish();
   return c;
@@ -245,7 +241,7 @@ std::unique_ptr<JaegerThriftConfig> JaegerThriftConfig::parse(ConfigNode& node) 
 
 std::unique_ptr<Exporter> create_jaeger_thrift_exporter(const CreateSettings& settings,
                                                         const JaegerThriftConfig& config) {
-  return std::make_unique<QueuedExporter>(settings, config.queue, std::make_unique<JaegerThriftSender>(config, settings));
+  return std::make_unique<QueuedExporter>(settings, config.net.queue, std::make_unique<JaegerThriftSender>(config, settings));
 }
 
 }  // namespace otlpd

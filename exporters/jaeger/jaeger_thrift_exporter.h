@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "exporters/common/http_client.h"
+#include "exporters/common/network_options.h"
 #include "exporters/common/queued_exporter.h"
 #include "exporters/common/retry.h"
 #include "jaeger_types.h"
@@ -16,11 +17,8 @@ namespace otlpd {
 // exporters::jaeger with protocol: thrift_http.
 struct JaegerThriftConfig final : ComponentConfig {
   std::string url;  // the collector's /api/traces
-  std::map<std::string, std::string> headers;
-  std::chrono::milliseconds timeout{5000};
   HttpTlsConfig tls;
-  RetryConfig retry;
-  SendingQueueConfig queue;
+  NetworkExporterOptions net;  // headers, timeout, retry, queue (no compression)
 
   static std::unique_ptr<JaegerThriftConfig> parse(ConfigNode& node);
 };

@@ -61,7 +61,7 @@ std::string hint_for(grpc::StatusCode code) {
 class OtlpGrpcSender final : public BatchSender {
  public:
   OtlpGrpcSender(const OtlpGrpcExporterConfig& config, CreateSettings settings)
-      : config_(config), settings_(std::move(settings)), retrier_(config.retry, settings_.logger) {}
+      : config_(config), settings_(std::move(settings)), retrier_(config.net.retry, settings_.logger) {}
 
   bool start(std::string* error) override {
     std::shared_ptr<grpc::ChannelCredentials> credentials;
@@ -87,11 +87,11 @@ class OtlpGrpcSender final : public BatchSender {
     if (!config_.server_name_override.empty()) {
       args.SetSslTargetNameOverride(config_.server_name_override);
     }
-    if (config_.gzip) args.SetCompressionAlgorithm(GRPC_COMPRESS_GZIP);
+    if (config_.net.gzip) args.SetCompressionAlgorithm(GRPC_COMPRESS_GZIP);
     channel_ = grpc::CreateCustomChannel(config_.target, credentials, args);
     stub_ = std::make_unique<grpc::GenericStub>(channel_);
     settings_.logger->info("exporting OTLP/gRPC to {} ({}{})", config_.target,
-                           config_.insecure ? "insecure" : "TLS", config_.gzip ? ", gzip" : "");
+                           config_.insecure ? "insecure" : "TLS", config_.net.gzip ? ", gzip" : "");
     return true;
   }
 
@@ -145,8 +145,8 @@ class OtlpGrpcSender final : public BatchSender {
 
   grpc::Status call(Signal signal, const grpc::ByteBuffer& body, grpc::ByteBuffer* response) {
     grpc::ClientContext context;
-    context.set_deadline(std::chrono::system_clock::now() + config_.timeout);
-    for (const auto& [key, value] : config_.headers) context.AddMetadata(key, value);
+    context.set_deadline(std::chrono::system_clock::now() + config_.net.timeout);
+    for (const auto& [key, value] : config_.net.headers) context.AddMetadata(key, value);
     std::promise<grpc::Status> done;
     stub_->UnaryCall(&context, kMethods[static_cast<std::size_t>(signal)], grpc::StubOptions(), &body, response,
                      [&done](grpc::Status s) { done.set_value(std::move(s)); });
@@ -206,16 +206,14 @@ std::unique_ptr<OtlpGrpcExporterConfig> OtlpGrpcExporterConfig::parse(ConfigNode
   }
   if (c->cert_file.empty() != c->key_file.empty()) tls.error("cert_file", "cert_file and key_file go together");
   tls.finish();
-  const auto options = NetworkExporterOptions::parse(node, c->timeout, true);
-  for (const auto& [key, value] : options.headers) {
+  c->net = NetworkExporterOptions::parse(node, std::chrono::seconds(5), true);
+  std::map<std::string, std::string> headers;
+  for (const auto& [key, value] : c->net.headers) {
     std::string lower = key;  // gRPC metadata keys must be lowercase
     for (auto& ch : lower) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-    c->headers[lower] = value;
+    headers[lower] = value;
   }
-  c->gzip = options.gzip;
-  c->timeout = options.timeout;
-  c->retry = options.retry;
-  c->queue = options.queue;
+  c->net.headers = std::move(headers);
   node.finish();
   return c;
 }
@@ -223,7 +221,7 @@ std::unique_ptr<OtlpGrpcExporterConfig> OtlpGrpcExporterConfig::parse(ConfigNode
 std::unique_ptr<Exporter> OtlpGrpcExporterFactory::create(const CreateSettings& settings,
                                                           const ComponentConfig& config) const {
   const auto& c = static_cast<const OtlpGrpcExporterConfig&>(config);
-  return std::make_unique<QueuedExporter>(settings, c.queue, std::make_unique<OtlpGrpcSender>(c, settings));
+  return std::make_unique<QueuedExporter>(settings, c.net.queue, std::make_unique<OtlpGrpcSender>(c, settings));
 }
 
 }  // namespace otlpd

@@ -6,7 +6,7 @@
 #include <string>
 
 #include "exporters/common/queued_exporter.h"
-#include "exporters/common/retry.h"
+#include "exporters/common/network_options.h"
 #include "pipeline/component.h"
 
 namespace otlpd {
@@ -16,11 +16,7 @@ struct OtlpGrpcExporterConfig final : ComponentConfig {
   std::string target;  // host:port for gRPC
   bool insecure = false;
   std::string ca_file, cert_file, key_file, server_name_override;
-  std::map<std::string, std::string> headers;  // keys lowercased, as gRPC metadata requires
-  bool gzip = true;                            // compression: gzip (default) | none
-  std::chrono::milliseconds timeout{5000};
-  RetryConfig retry;
-  SendingQueueConfig queue;
+  NetworkExporterOptions net;  // headers (keys lowercased, as gRPC metadata requires), compression, ...
 
   static std::unique_ptr<OtlpGrpcExporterConfig> parse(ConfigNode& node);
 };

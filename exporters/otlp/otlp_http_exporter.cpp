@@ -57,11 +57,11 @@ std::string hint_for(long status) {
 class OtlpHttpSender final : public BatchSender {
  public:
   OtlpHttpSender(const OtlpHttpExporterConfig& config, CreateSettings settings)
-      : config_(config), settings_(std::move(settings)), retrier_(config.retry, settings_.logger) {}
+      : config_(config), settings_(std::move(settings)), retrier_(config.net.retry, settings_.logger) {}
 
   bool start(std::string*) override {
     settings_.logger->info("exporting OTLP/HTTP ({}{}) to {}", config_.json ? "json" : "protobuf",
-                           config_.gzip ? ", gzip" : "", config_.urls[0]);
+                           config_.net.gzip ? ", gzip" : "", config_.urls[0]);
     return true;
   }
 
@@ -76,7 +76,7 @@ class OtlpHttpSender final : public BatchSender {
         else body.append(wire);
       }
     }
-    if (config_.gzip) {
+    if (config_.net.gzip) {
       std::string compressed;
       if (!gzip_compress(body, &compressed)) return ConsumeResult::permanent("gzip compression failed");
       body = std::move(compressed);
@@ -84,8 +84,8 @@ class OtlpHttpSender final : public BatchSender {
     const std::string& url = config_.urls[static_cast<std::size_t>(batch.signal)];
     return retrier_.run([&]() -> Attempt {
       const HttpResponse r =
-          http_post(url, body, config_.json ? "application/json" : "application/x-protobuf", config_.gzip,
-                    config_.headers, config_.timeout, config_.tls);
+          http_post(url, body, config_.json ? "application/json" : "application/x-protobuf", config_.net.gzip,
+                    config_.net.headers, config_.net.timeout, config_.tls);
       if (!r.sent) return Attempt::retryable(fmt::format("export to {} failed: {}", url, r.error));
       const long status = r.status;
       const std::string& response = r.body;
@@ -153,12 +153,7 @@ std::unique_ptr<OtlpHttpExporterConfig> OtlpHttpExporterConfig::parse(ConfigNode
     node.error("endpoint", "is required (the base URL, e.g. http://collector:4318)");
   }
   c->json = node.get_enum("encoding", "proto", {"proto", "json"}) == "json";
-  const auto options = NetworkExporterOptions::parse(node, c->timeout, true);
-  c->headers = options.headers;
-  c->gzip = options.gzip;
-  c->timeout = options.timeout;
-  c->retry = options.retry;
-  c->queue = options.queue;
+  c->net = NetworkExporterOptions::parse(node, std::chrono::seconds(30), true);
   c->tls = HttpTlsConfig::parse(node);
   node.finish();
   return c;
@@ -167,7 +162,7 @@ std::unique_ptr<OtlpHttpExporterConfig> OtlpHttpExporterConfig::parse(ConfigNode
 std::unique_ptr<Exporter> OtlpHttpExporterFactory::create(const CreateSettings& settings,
                                                           const ComponentConfig& config) const {
   const auto& c = static_cast<const OtlpHttpExporterConfig&>(config);
-  return std::make_unique<QueuedExporter>(settings, c.queue, std::make_unique<OtlpHttpSender>(c, settings));
+  return std::make_unique<QueuedExporter>(settings, c.net.queue, std::make_unique<OtlpHttpSender>(c, settings));
 }
 
 }  // namespace otlpd

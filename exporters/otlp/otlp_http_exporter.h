@@ -6,6 +6,7 @@
 #include <string>
 
 #include "exporters/common/http_client.h"
+#include "exporters/common/network_options.h"
 #include "exporters/common/queued_exporter.h"
 #include "exporters/common/retry.h"
 #include "pipeline/component.h"
@@ -16,12 +17,8 @@ namespace otlpd {
 struct OtlpHttpExporterConfig final : ComponentConfig {
   std::array<std::string, 3> urls;  // per signal: endpoint + /v1/traces etc., or the *_endpoint override
   bool json = false;                // encoding: proto (default) | json
-  bool gzip = true;                 // compression: gzip (default) | none
-  std::map<std::string, std::string> headers;
-  std::chrono::milliseconds timeout{30000};
   HttpTlsConfig tls;
-  RetryConfig retry;
-  SendingQueueConfig queue;
+  NetworkExporterOptions net;       // headers, compression, timeout (30 s here), retry, queue
 
   static std::unique_ptr<OtlpHttpExporterConfig> parse(ConfigNode& node);
 };

@@ -21,14 +21,14 @@ TEST(OtlpGrpcExporterConfigTest, OtelcolDefaults) {
   EXPECT_TRUE(errors.empty()) << errors.joined();
   EXPECT_EQ(c->target, "collector:4317");
   EXPECT_FALSE(c->insecure);
-  EXPECT_TRUE(c->gzip);
-  EXPECT_EQ(c->timeout.count(), 5000);
-  EXPECT_TRUE(c->retry.enabled);
-  EXPECT_EQ(c->retry.initial_interval.count(), 5000);
-  EXPECT_EQ(c->retry.max_interval.count(), 30000);
-  EXPECT_EQ(c->retry.max_elapsed_time.count(), 300000);
-  EXPECT_EQ(c->queue.num_consumers, 10);
-  EXPECT_EQ(c->queue.queue_size, 1000);
+  EXPECT_TRUE(c->net.gzip);
+  EXPECT_EQ(c->net.timeout.count(), 5000);
+  EXPECT_TRUE(c->net.retry.enabled);
+  EXPECT_EQ(c->net.retry.initial_interval.count(), 5000);
+  EXPECT_EQ(c->net.retry.max_interval.count(), 30000);
+  EXPECT_EQ(c->net.retry.max_elapsed_time.count(), 300000);
+  EXPECT_EQ(c->net.queue.num_consumers, 10);
+  EXPECT_EQ(c->net.queue.queue_size, 1000);
 }
 
 TEST(OtlpGrpcExporterConfigTest, UrlEndpointsHeadersAndTls) {
@@ -38,8 +38,8 @@ TEST(OtlpGrpcExporterConfigTest, UrlEndpointsHeadersAndTls) {
   EXPECT_TRUE(errors.empty()) << errors.joined();
   EXPECT_EQ(c->target, "jaeger:4317");
   EXPECT_TRUE(c->insecure);  // http:// means no TLS
-  EXPECT_EQ(c->headers.at("authorization"), "Bearer s3cret");  // gRPC metadata keys are lowercase
-  EXPECT_FALSE(c->gzip);
+  EXPECT_EQ(c->net.headers.at("authorization"), "Bearer s3cret");  // gRPC metadata keys are lowercase
+  EXPECT_FALSE(c->net.gzip);
   EXPECT_EQ(c->server_name_override, "apm.example");
 }
 
