@@ -137,7 +137,7 @@ def test_json_bodies_in_every_form_clients_send(start_otlpd, tmp_path):
     assert json.loads(body) == {"code": 3, "message": "field resourceSpans[0].scopeSpans[0].spans[0].traceId: "
                                                       "'xyz1' is not a hex id"}
     status, _, body = post_json(conn, {"resourceSpans": [{"scopeSpans": [{"spans": [{"spanId": "0102"}]}]}]})
-    assert status == 400 and "spans[0].span_id: must be 8 bytes or empty, got 2" in json.loads(body)["message"]
+    assert status == 400 and "spans[0].spanId: must be 8 bytes or empty, got 2" in json.loads(body)["message"]
     status, _, body = post_json(conn, b'{"resourceSpans": [')
     assert status == 400 and json.loads(body)["message"].startswith("invalid JSON")
     status, _, body = post_json(conn, {"resourceSpans": [{"scopeSpans": [{"spans": [{"kind": "SIDEWAYS"}]}]}]})
