@@ -12,6 +12,8 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <fstream>
+#include <sstream>
 
 #include "opentelemetry/proto/collector/logs/v1/logs_service.grpc.pb.h"
 #include "opentelemetry/proto/collector/metrics/v1/metrics_service.grpc.pb.h"
@@ -176,8 +178,31 @@ bool OtlpGrpcServer::start(std::string* error) {
   // ":4317" means every interface, as in otelcol.
   const std::string address = host.empty() ? fmt::format("0.0.0.0:{}", port) : config_.endpoint;
 
+  std::shared_ptr<grpc::ServerCredentials> credentials = grpc::InsecureServerCredentials();
+  if (config_.tls) {
+    const auto read = [&](const char* what, const std::string& path, std::string* out) {
+      std::ifstream in(path, std::ios::binary);
+      std::stringstream content;
+      content << in.rdbuf();
+      *out = content.str();
+      if (!in || out->empty()) *error = fmt::format("OTLP/gRPC TLS: cannot read {} '{}'", what, path);
+      return error->empty();
+    };
+    grpc::SslServerCredentialsOptions options;
+    grpc::SslServerCredentialsOptions::PemKeyCertPair pair;
+    if (!read("key_file", config_.tls->key_file, &pair.private_key) ||
+        !read("cert_file", config_.tls->cert_file, &pair.cert_chain)) {
+      return false;
+    }
+    options.pem_key_cert_pairs.push_back(std::move(pair));
+    if (!config_.tls->client_ca_file.empty()) {
+      if (!read("client_ca_file", config_.tls->client_ca_file, &options.pem_root_certs)) return false;
+      options.client_certificate_request = GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY;
+    }
+    credentials = grpc::SslServerCredentials(options);
+  }
   grpc::ServerBuilder builder;
-  builder.AddListeningPort(address, grpc::InsecureServerCredentials(), &bound_port_);
+  builder.AddListeningPort(address, credentials, &bound_port_);
   // gRPC sets SO_REUSEPORT by default: a second collector on the same port would then start
   // "successfully" and take half of the traffic. A port conflict must be an error instead.
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);

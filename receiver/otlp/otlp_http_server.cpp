@@ -1,89 +1,22 @@
 #include "receiver/otlp/otlp_http_server.h"
 
 #include <fmt/format.h>
-#include <http_parser.h>
-#include <zlib.h>
-#include <zstd.h>
 
 #include <asio.hpp>
+#include <asio/ssl.hpp>
 #include <set>
 
-#include "exporters/common/json_writer.h"
-#include "google/rpc/status.pb.h"
-#include "receiver/otlp/ingest.h"
+#include "receiver/otlp/http_request_reader.h"
+#include "receiver/otlp/otlp_http_handler.h"
 
 namespace otlpd {
 namespace {
 
 using asio::ip::tcp;
-constexpr auto kIdleTimeout = std::chrono::seconds(30);
+using TlsStream = asio::ssl::stream<tcp::socket>;
 
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
-// Inflates a gzip or zlib ("deflate") body; false if it is not one, or grows past `limit`.
-enum class Inflate { ok, invalid, too_large };
-Inflate inflate_body(const std::string& in, std::size_t limit, std::string* out) {
-  z_stream z{};
-  if (inflateInit2(&z, 15 + 32) != Z_OK) return Inflate::invalid;  // +32: gzip or zlib header
-  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
-  z.avail_in = static_cast<uInt>(in.size());
-  char chunk[64 * 1024];
-  int rc = Z_OK;
-  while (rc != Z_STREAM_END) {
-    z.next_out = reinterpret_cast<Bytef*>(chunk);
-    z.avail_out = sizeof chunk;
-    rc = inflate(&z, Z_NO_FLUSH);
-    if (rc != Z_OK && rc != Z_STREAM_END) {
-      inflateEnd(&z);
-      return Inflate::invalid;
-    }
-    out->append(chunk, sizeof chunk - z.avail_out);
-    if (out->size() > limit) {
-      inflateEnd(&z);
-      return Inflate::too_large;
-    }
-    if (rc == Z_OK && z.avail_in == 0 && z.avail_out != 0) {  // input ended before the stream did
-      inflateEnd(&z);
-      return Inflate::invalid;
-    }
-  }
-  inflateEnd(&z);
-  return Inflate::ok;
-}
-
-Inflate zstd_body(const std::string& in, std::size_t limit, std::string* out) {
-  std::unique_ptr<ZSTD_DStream, decltype(&ZSTD_freeDStream)> stream(ZSTD_createDStream(), &ZSTD_freeDStream);
-  ZSTD_inBuffer input{in.data(), in.size(), 0};
-  char chunk[64 * 1024];
-  std::size_t rc = 1;
-  while (input.pos < input.size || rc != 0) {
-    ZSTD_outBuffer output{chunk, sizeof chunk, 0};
-    rc = ZSTD_decompressStream(stream.get(), &output, &input);
-    if (ZSTD_isError(rc)) return Inflate::invalid;
-    out->append(chunk, output.pos);
-    if (out->size() > limit) return Inflate::too_large;
-    if (input.pos == input.size && output.pos == 0 && rc != 0) return Inflate::invalid;  // truncated
-  }
-  return Inflate::ok;
-}
-
-const char* reason(int status) {
-  switch (status) {
-    case 200: return "OK";
-    case 204: return "No Content";
-    case 400: return "Bad Request";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 413: return "Payload Too Large";
-    case 415: return "Unsupported Media Type";
-    case 503: return "Service Unavailable";
-    default: return "Internal Server Error";
-  }
-}
+tcp::socket& socket_of(tcp::socket& s) { return s; }
+tcp::socket& socket_of(TlsStream& s) { return s.next_layer(); }
 
 }  // namespace
 
@@ -91,54 +24,84 @@ class OtlpHttpServer::Impl {
  public:
   Impl(OtlpHttpConfig config, SignalConsumers consumers, ReceiverCounters* counters,
        std::shared_ptr<spdlog::logger> logger)
-      : config_(std::move(config)), consumers_(consumers), counters_(counters), logger_(std::move(logger)),
-        acceptor_(io_) {}
+      : config_(std::move(config)), handler_(config_, consumers, counters, logger), logger_(std::move(logger)),
+        acceptor_(io_), tls_(asio::ssl::context::tls_server) {}
 
-  // One connection: parses requests as bytes arrive and answers them in order.
-  class Session : public std::enable_shared_from_this<Session> {
+  struct SessionBase {
+    virtual ~SessionBase() = default;
+    virtual void close() = 0;
+  };
+
+  // One connection: reads requests as bytes arrive and answers them in order. `Stream` is a
+  // plain socket or a TLS stream over one.
+  template <typename Stream>
+  class Session : public SessionBase, public std::enable_shared_from_this<Session<Stream>> {
    public:
-    Session(Impl& server, tcp::socket socket) : server_(server), socket_(std::move(socket)), timer_(server.io_) {
-      http_parser_init(&parser_, HTTP_REQUEST);
-      parser_.data = this;
-    }
+    template <typename... Args>
+    Session(Impl& server, Args&&... stream_args)
+        : server_(server), stream_(std::forward<Args>(stream_args)...), timer_(server.io_),
+          reader_(server.config_.max_request_body_size) {}
 
     void start() {
-      server_.sessions_.insert(shared_from_this());
-      read();
+      server_.sessions_.insert(this->shared_from_this());
+      if constexpr (std::is_same_v<Stream, TlsStream>) {
+        arm(server_.config_.read_timeout);  // the handshake is part of the first request
+        stream_.async_handshake(asio::ssl::stream_base::server, [self = this->shared_from_this()](const asio::error_code& ec) {
+          if (ec) {
+            self->server_.logger_->debug("OTLP/HTTP TLS handshake failed: {}", ec.message());
+            return self->close();
+          }
+          self->read();
+        });
+      } else {
+        read();
+      }
     }
 
-    void close() {
+    void close() override {
+      if (closed_) return;
+      closed_ = true;
       asio::error_code ignored;
       timer_.cancel();
-      socket_.shutdown(tcp::socket::shutdown_both, ignored);
-      socket_.close(ignored);
-      server_.sessions_.erase(shared_from_this());
+      socket_of(stream_).shutdown(tcp::socket::shutdown_both, ignored);
+      socket_of(stream_).close(ignored);
+      server_.sessions_.erase(this->shared_from_this());
     }
 
    private:
-    void read() {
-      // A request that stalls half-way (slow or stuck client) is cut off after kIdleTimeout.
-      timer_.expires_after(kIdleTimeout);
-      timer_.async_wait([self = shared_from_this()](const asio::error_code& ec) {
-        if (!ec && self->in_request_) self->close();
-      });
-      socket_.async_read_some(asio::buffer(buffer_), [self = shared_from_this()](const asio::error_code& ec, std::size_t n) {
-        if (ec) {
-          self->close();
-          return;
+    // Closes the connection when `timeout` passes without the timer being re-armed.
+    void arm(std::chrono::milliseconds timeout) {
+      timer_.expires_after(timeout);
+      timer_.async_wait([self = this->shared_from_this()](const asio::error_code& ec) {
+        if (ec) return;  // re-armed or cancelled
+        if (self->reader_.in_request()) {
+          self->server_.logger_->debug("OTLP/HTTP request not complete after read_timeout; connection closed");
         }
-        self->parse(n);
+        self->close();
       });
     }
 
-    void parse(std::size_t n) {
-      const std::size_t used = http_parser_execute(&parser_, &settings(), buffer_.data(), n);
-      if (parser_.http_errno != HPE_OK || used != n) {
-        if (parser_.http_errno != HPE_PAUSED) {
-          respond(400, "text/plain", fmt::format("malformed HTTP request: {}",
-                                                 http_errno_description(static_cast<http_errno>(parser_.http_errno))));
-          keep_alive_ = false;
-        }
+    void read() {
+      // Between requests the idle timeout runs; a request must end read_timeout after it began.
+      if (!reader_.in_request()) arm(server_.config_.idle_timeout);
+      stream_.async_read_some(asio::buffer(buffer_), [self = this->shared_from_this()](const asio::error_code& ec, std::size_t n) {
+        if (ec) return self->close();
+        self->received(n);
+      });
+    }
+
+    void received(std::size_t n) {
+      const std::uint64_t begun = reader_.begun();
+      std::string error;
+      const bool ok = reader_.feed(buffer_.data(), n, [this](HttpRequest& request) {
+        server_.handler_.handle(request, &output_);
+        if (!request.keep_alive) keep_alive_ = false;
+      }, &output_, &error);
+      if (!ok) {
+        OtlpHttpHandler::malformed(error, &output_);
+        keep_alive_ = false;
+      } else if (reader_.in_request() && reader_.begun() != begun) {
+        arm(server_.config_.read_timeout);  // a request began: it has read_timeout to end
       }
       if (output_.empty()) {
         if (keep_alive_) read();
@@ -147,201 +110,61 @@ class OtlpHttpServer::Impl {
       }
       auto out = std::make_shared<std::string>(std::move(output_));
       output_.clear();
-      asio::async_write(socket_, asio::buffer(*out), [self = shared_from_this(), out](const asio::error_code& ec, std::size_t) {
-        if (ec || !self->keep_alive_) {
-          self->close();
-          return;
-        }
+      asio::async_write(stream_, asio::buffer(*out), [self = this->shared_from_this(), out](const asio::error_code& ec, std::size_t) {
+        if (ec || !self->keep_alive_) return self->close();
         self->read();
       });
     }
 
-    static const http_parser_settings& settings() {
-      static const http_parser_settings s = [] {
-        http_parser_settings x{};
-        x.on_message_begin = [](http_parser* p) { return self(p)->begin(); };
-        x.on_url = [](http_parser* p, const char* at, size_t n) {
-          self(p)->url_.append(at, n);
-          return 0;
-        };
-        x.on_header_field = [](http_parser* p, const char* at, size_t n) { return self(p)->header_field(at, n); };
-        x.on_header_value = [](http_parser* p, const char* at, size_t n) {
-          self(p)->value_.append(at, n);
-          return 0;
-        };
-        x.on_headers_complete = [](http_parser* p) { return self(p)->headers_complete(); };
-        x.on_body = [](http_parser* p, const char* at, size_t n) { return self(p)->body(at, n); };
-        x.on_message_complete = [](http_parser* p) { return self(p)->complete(); };
-        return x;
-      }();
-      return s;
-    }
-    static Session* self(http_parser* p) { return static_cast<Session*>(p->data); }
-
-    int begin() {
-      in_request_ = true;
-      url_.clear();
-      field_.clear();
-      value_.clear();
-      headers_.clear();
-      body_.clear();
-      too_large_ = false;
-      json_ = false;
-      cors_.clear();
-      return 0;
-    }
-    void store_header() {
-      if (!field_.empty()) headers_[lower(field_)] = value_;
-      field_.clear();
-      value_.clear();
-    }
-    int header_field(const char* at, size_t n) {
-      if (!value_.empty()) store_header();
-      field_.append(at, n);
-      return 0;
-    }
-    int headers_complete() {
-      store_header();
-      if (parser_.content_length != ULLONG_MAX && parser_.content_length > server_.config_.max_request_body_size) {
-        too_large_ = true;
-      }
-      // curl and others wait for this before sending a larger body (about 1 s otherwise).
-      if (!too_large_ && lower(headers_["expect"]) == "100-continue") output_ += "HTTP/1.1 100 Continue\r\n\r\n";
-      return 0;
-    }
-    int body(const char* at, size_t n) {
-      if (body_.size() + n > server_.config_.max_request_body_size) too_large_ = true;
-      if (!too_large_) body_.append(at, n);
-      return 0;
-    }
-    int complete() {
-      in_request_ = false;
-      keep_alive_ = http_should_keep_alive(&parser_) != 0;
-      handle();
-      return 0;
-    }
-
-    void handle() {
-      const Signal* signal = nullptr;
-      static constexpr Signal kSignals[3] = {Signal::traces, Signal::metrics, Signal::logs};
-      const std::string path = url_.substr(0, url_.find('?'));
-      for (std::size_t i = 0; i < 3; ++i) {
-        if (path == server_.config_.paths[i] && consumer_for(server_.consumers_, kSignals[i])) signal = &kSignals[i];
-      }
-      if (!signal) return error(404, 5, fmt::format("no OTLP endpoint at {}", path));
-      cors_ = cors_headers();
-      if (parser_.method == HTTP_OPTIONS && headers_.count("origin") &&
-          headers_.count("access-control-request-method")) {
-        return respond(204, "text/plain", "", preflight_headers());  // CORS preflight
-      }
-      if (parser_.method != HTTP_POST) return error(405, 12, "only POST is accepted", "Allow: POST\r\n");
-      const std::string type = lower(headers_["content-type"].substr(0, headers_["content-type"].find(';')));
-      json_ = type == "application/json";
-      if (!json_ && type != "application/x-protobuf") {
-        return error(415, 3, fmt::format("unsupported content type '{}' (application/x-protobuf or application/json)",
-                                         type));
-      }
-      if (too_large_) {
-        return error(413, 8, fmt::format("request body larger than max_request_body_size ({} bytes)",
-                                         server_.config_.max_request_body_size));
-      }
-      auto bytes = std::make_shared<std::string>();
-      const std::string encoding = lower(headers_["content-encoding"]);
-      if (encoding == "gzip" || encoding == "deflate" || encoding == "zstd") {
-        const auto limit = server_.config_.max_request_body_size;
-        switch (encoding == "zstd" ? zstd_body(body_, limit, bytes.get()) : inflate_body(body_, limit, bytes.get())) {
-          case Inflate::ok: break;
-          case Inflate::invalid: return error(400, 3, fmt::format("the body is not valid {} data", encoding));
-          case Inflate::too_large:
-            return error(413, 8, fmt::format("decompressed body larger than max_request_body_size ({} bytes)",
-                                             server_.config_.max_request_body_size));
-        }
-      } else if (encoding.empty() || encoding == "identity") {
-        *bytes = std::move(body_);
-      } else {
-        return error(415, 3, fmt::format("unsupported content encoding '{}' (gzip, deflate, zstd)", encoding));
-      }
-      Consumer& consumer = *consumer_for(server_.consumers_, *signal);
-      const IngestResult r =
-          json_ ? ingest_json(*signal, *bytes, consumer, *server_.counters_, *server_.logger_)
-                : ingest(*signal, WireBytes{reinterpret_cast<const std::uint8_t*>(bytes->data()), bytes->size(), bytes},
-                         consumer, *server_.counters_, *server_.logger_);
-      switch (r.code) {
-        // The response uses the request's encoding: an empty Export*ServiceResponse.
-        case IngestResult::Code::ok: return json_ ? respond(200, "application/json", "{}")
-                                                  : respond(200, "application/x-protobuf", "");
-        case IngestResult::Code::retryable: return error(503, 14, r.message, "Retry-After: 1\r\n");
-        case IngestResult::Code::invalid:
-        case IngestResult::Code::permanent: return error(400, 3, r.message);
-      }
-    }
-
-    // An error answer: a google.rpc.Status in the request's encoding, as OTLP/HTTP specifies.
-    void error(int status, int grpc_code, const std::string& message, const std::string& extra = "") {
-      if (json_) {
-        std::string body = fmt::format(R"({{"code":{},"message":")", grpc_code);
-        JsonWriter::escape(body, message);
-        return respond(status, "application/json", body + "\"}", extra);
-      }
-      google::rpc::Status s;
-      s.set_code(grpc_code);
-      s.set_message(message);
-      respond(status, "application/x-protobuf", s.SerializeAsString(), extra);
-    }
-
-    void respond(int status, std::string_view type, const std::string& body, const std::string& extra = "") {
-      output_ += fmt::format("HTTP/1.1 {} {}\r\nContent-Type: {}\r\nContent-Length: {}\r\n{}{}{}\r\n", status,
-                             reason(status), type, body.size(), extra, cors_,
-                             keep_alive_ ? "" : "Connection: close\r\n");
-      output_ += body;
-    }
-
-    // Access-Control-Allow-Origin for an allowed Origin (every response to it carries it).
-    std::string cors_headers() {
-      const auto origin = headers_.find("origin");
-      if (origin == headers_.end() || !server_.config_.cors.origin_allowed(origin->second)) return "";
-      return fmt::format("Access-Control-Allow-Origin: {}\r\nVary: Origin\r\n", origin->second);
-    }
-
-    std::string preflight_headers() {
-      if (cors_.empty()) return "";  // origin not allowed: no CORS headers, the browser refuses
-      const auto& cors = server_.config_.cors;
-      std::string allowed = "Accept, Content-Type, Content-Encoding, X-Requested-With";
-      for (const auto& h : cors.allowed_headers) allowed += ", " + h;
-      std::string out = fmt::format("Access-Control-Allow-Methods: POST\r\nAccess-Control-Allow-Headers: {}\r\n", allowed);
-      if (cors.max_age > 0) out += fmt::format("Access-Control-Max-Age: {}\r\n", cors.max_age);
-      return out;
-    }
-
     Impl& server_;
-    tcp::socket socket_;
+    Stream stream_;
     asio::steady_timer timer_;
-    http_parser parser_;
+    HttpRequestReader reader_;
     std::array<char, 64 * 1024> buffer_;
-    std::string url_, field_, value_, body_, output_;
-    std::map<std::string, std::string> headers_;
-    bool too_large_ = false;
-    bool json_ = false;  // the request (and so the response) is OTLP/JSON
-    std::string cors_;   // CORS headers for every response to this request
+    std::string output_;
     bool keep_alive_ = true;
-    bool in_request_ = false;
+    bool closed_ = false;
   };
+
+  bool setup_tls(std::string* error) {
+    const ServerTlsConfig& tls = *config_.tls;
+    asio::error_code ec;
+    tls_.set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
+                         asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 | asio::ssl::context::no_tlsv1_1 |
+                         (tls.min_version == "1.3" ? asio::ssl::context::no_tlsv1_2 : 0),
+                     ec);
+    const auto fail = [&](std::string_view what, const std::string& file) {
+      *error = fmt::format("OTLP/HTTP TLS: cannot use {} '{}': {}", what, file, ec.message());
+      return false;
+    };
+    if (tls_.use_certificate_chain_file(tls.cert_file, ec); ec) return fail("cert_file", tls.cert_file);
+    if (tls_.use_private_key_file(tls.key_file, asio::ssl::context::pem, ec); ec) return fail("key_file", tls.key_file);
+    if (!tls.client_ca_file.empty()) {
+      if (tls_.load_verify_file(tls.client_ca_file, ec); ec) return fail("client_ca_file", tls.client_ca_file);
+      tls_.set_verify_mode(asio::ssl::verify_peer | asio::ssl::verify_fail_if_no_peer_cert, ec);
+    }
+    return true;
+  }
 
   void accept() {
     acceptor_.async_accept([this](const asio::error_code& ec, tcp::socket socket) {
       if (ec) return;  // closed at shutdown
-      std::make_shared<Session>(*this, std::move(socket))->start();
+      if (config_.tls) {
+        std::make_shared<Session<TlsStream>>(*this, std::move(socket), tls_)->start();
+      } else {
+        std::make_shared<Session<tcp::socket>>(*this, std::move(socket))->start();
+      }
       accept();
     });
   }
 
   OtlpHttpConfig config_;
-  SignalConsumers consumers_;
-  ReceiverCounters* counters_;
+  OtlpHttpHandler handler_;  // io thread only
   std::shared_ptr<spdlog::logger> logger_;
   asio::io_context io_;
   tcp::acceptor acceptor_;
-  std::set<std::shared_ptr<Session>> sessions_;  // io thread only
+  asio::ssl::context tls_;
+  std::set<std::shared_ptr<SessionBase>> sessions_;  // io thread only
   std::thread thread_;
 };
 
@@ -352,6 +175,7 @@ OtlpHttpServer::OtlpHttpServer(OtlpHttpConfig config, SignalConsumers consumers,
 OtlpHttpServer::~OtlpHttpServer() { shutdown(); }
 
 bool OtlpHttpServer::start(std::string* error) {
+  if (impl_->config_.tls && !impl_->setup_tls(error)) return false;
   std::string host;
   int port = 0;
   split_endpoint(impl_->config_.endpoint, &host, &port);
@@ -375,7 +199,8 @@ bool OtlpHttpServer::start(std::string* error) {
   bound_port_ = acceptor.local_endpoint().port();
   impl_->accept();
   impl_->thread_ = std::thread([impl = impl_.get()] { impl->io_.run(); });
-  impl_->logger_->info("OTLP/HTTP receiver listening on {}:{}", endpoint.address().to_string(), bound_port_);
+  impl_->logger_->info("OTLP/HTTP receiver listening on {}:{}{}", endpoint.address().to_string(), bound_port_,
+                       impl_->config_.tls ? " (TLS)" : "");
   return true;
 }
 

@@ -12,13 +12,11 @@
 
 namespace otlpd {
 
-// OTLP/HTTP: POST /v1/traces, /v1/metrics, /v1/logs with application/x-protobuf or
-// application/json bodies (gzip, deflate or zstd encoded or not), CORS for browsers, on standalone Asio with http-parser doing the HTTP/1.1
-// parsing; keep-alive and pipelining. Answers 200 with an empty Export*ServiceResponse,
-// 400 (malformed, with a google.rpc.Status body), 404, 405, 413 (over max_request_body_size,
-// after decompression too), 415, 503 + Retry-After when the pipeline is full. A connection
-// idle for 30 s in the middle of a request is closed. One thread serves every connection.
-// Not yet: TLS.
+// OTLP/HTTP's connections: standalone Asio, plain or TLS (OpenSSL), keep-alive and
+// pipelining; HttpRequestReader (http-parser) reads the requests and OtlpHttpHandler answers
+// them. A request must arrive whole within read_timeout of its first byte and an idle
+// kept-alive connection is closed after idle_timeout, so slow or stuck clients cannot hold
+// connections forever. One thread serves every connection.
 class OtlpHttpServer {
  public:
   OtlpHttpServer(OtlpHttpConfig config, SignalConsumers consumers, ReceiverCounters* counters,

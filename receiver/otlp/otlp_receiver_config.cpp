@@ -3,7 +3,10 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <charconv>
+#include <cstdio>
+#include <cstring>
 
 namespace otlpd {
 
@@ -33,6 +36,33 @@ std::string read_endpoint(ConfigNode& protocol, const std::string& fallback) {
   return endpoint;
 }
 
+// tls: absent or null means plain text.
+std::optional<ServerTlsConfig> read_tls(ConfigNode& protocol, bool grpc) {
+  ConfigNode node = protocol.child("tls");
+  if (node.is_null()) return std::nullopt;
+  ServerTlsConfig tls;
+  for (auto [key, file] : {std::pair{"cert_file", &tls.cert_file}, std::pair{"key_file", &tls.key_file},
+                           std::pair{"client_ca_file", &tls.client_ca_file}}) {
+    *file = node.get_string(key, "");
+    if (file->empty()) continue;
+    if (std::FILE* f = std::fopen(file->c_str(), "rb")) {
+      std::fclose(f);
+    } else {
+      node.error(key, fmt::format("cannot read '{}': {}", *file, std::strerror(errno)));
+    }
+  }
+  if (tls.cert_file.empty()) node.error("cert_file", "is required to serve TLS");
+  if (tls.key_file.empty()) node.error("key_file", "is required to serve TLS");
+  tls.min_version = node.get_string("min_version", tls.min_version);
+  if (tls.min_version != "1.2" && tls.min_version != "1.3") {
+    node.error("min_version", fmt::format("'{}' is not a TLS version otlpd serves (1.2, 1.3)", tls.min_version));
+  } else if (grpc && tls.min_version != "1.2") {
+    node.error("min_version", "gRPC negotiates TLS 1.2 or 1.3 itself; only \"1.2\" is accepted here");
+  }
+  node.finish();
+  return tls;
+}
+
 }  // namespace
 
 std::unique_ptr<OtlpReceiverConfig> OtlpReceiverConfig::parse(ConfigNode& node) {
@@ -55,6 +85,7 @@ std::unique_ptr<OtlpReceiverConfig> OtlpReceiverConfig::parse(ConfigNode& node) 
       if (g.max_concurrent_streams < 0) grpc.error("max_concurrent_streams", "must be >= 0");
       g.num_threads = grpc.get_int("num_threads", g.num_threads);
       if (g.num_threads < 1 || g.num_threads > 64) grpc.error("num_threads", "must be between 1 and 64");
+      g.tls = read_tls(grpc, /*grpc=*/true);
       grpc.finish();
       config->grpc = g;
     } else if (key == "http") {
@@ -69,6 +100,11 @@ std::unique_ptr<OtlpReceiverConfig> OtlpReceiverConfig::parse(ConfigNode& node) 
         h.paths[i] = http.get_string(keys[i], h.paths[i]);
         if (h.paths[i].empty() || h.paths[i][0] != '/') h.paths[i] = "/" + h.paths[i];
       }
+      h.tls = read_tls(http, /*grpc=*/false);
+      h.read_timeout = http.get_duration("read_timeout", h.read_timeout);
+      h.idle_timeout = http.get_duration("idle_timeout", h.idle_timeout);
+      if (h.read_timeout.count() <= 0) http.error("read_timeout", "must be > 0 (a request must end some time)");
+      if (h.idle_timeout.count() <= 0) http.error("idle_timeout", "must be > 0");
       ConfigNode cors = http.child("cors");
       h.cors.allowed_origins = cors.get_string_list("allowed_origins");
       h.cors.allowed_headers = cors.get_string_list("allowed_headers");

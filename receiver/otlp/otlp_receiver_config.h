@@ -1,6 +1,7 @@
 #pragma once
 
 #include <array>
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -11,6 +12,15 @@
 
 namespace otlpd {
 
+// protocols::{grpc,http}::tls, as otelcol's configtls server settings. Certificates and keys
+// are PEM files, read when the receiver starts.
+struct ServerTlsConfig {
+  std::string cert_file;
+  std::string key_file;
+  std::string client_ca_file;  // set: every client must present a certificate signed by it
+  std::string min_version = "1.2";  // "1.2" or "1.3" (OTLP/HTTP; gRPC always negotiates >= 1.2)
+};
+
 struct OtlpGrpcConfig {
   std::string endpoint = "localhost:4317";
   std::int64_t max_recv_msg_size_mib = 4;  // gRPC's and otelcol's default
@@ -18,6 +28,7 @@ struct OtlpGrpcConfig {
   // otlpd: threads polling gRPC and handling calls. One is the most CPU-efficient (several
   // pollers contend inside gRPC; measured in bench/); more add throughput on big machines.
   std::int64_t num_threads = 1;
+  std::optional<ServerTlsConfig> tls;
 };
 
 // protocols::http::cors, as in otelcol (for browser SDKs).
@@ -34,6 +45,12 @@ struct OtlpHttpConfig {
   CorsConfig cors;
   std::uint64_t max_request_body_size = 20 * 1024 * 1024;  // otelcol's default; after decompression too
   std::array<std::string, 3> paths = {"/v1/traces", "/v1/metrics", "/v1/logs"};  // *_url_path
+  std::optional<ServerTlsConfig> tls;
+  // A request must arrive whole within read_timeout of its first byte (a slow or stuck client
+  // is cut off; otelcol has no limit by default); a kept-alive connection with no request
+  // for idle_timeout is closed (otelcol's default, 1 minute).
+  std::chrono::milliseconds read_timeout{30000};
+  std::chrono::milliseconds idle_timeout{60000};
 };
 
 // receivers::otlp: the same keys as the OpenTelemetry Collector's otlp receiver.

@@ -1,0 +1,40 @@
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include <spdlog/logger.h>
+
+#include "pipeline/component.h"
+#include "receiver/otlp/http_request_reader.h"
+#include "receiver/otlp/otlp_grpc_server.h"
+#include "receiver/otlp/otlp_receiver_config.h"
+
+namespace otlpd {
+
+// What OTLP/HTTP means, apart from the connection: routes POST /v1/traces, /v1/metrics and
+// /v1/logs (or the configured *_url_path), decompresses (gzip, deflate, zstd; the size limit
+// applies after decompression too), decodes application/x-protobuf or application/json, hands
+// the request to the pipeline and writes the response in the request's encoding: 200 with an
+// empty Export*ServiceResponse, or 400/404/405/413/415/503 (+ Retry-After) with a
+// google.rpc.Status body; CORS headers and preflights for browsers. Thread-compatible: one
+// handler per serving thread, or calls from one thread.
+class OtlpHttpHandler {
+ public:
+  OtlpHttpHandler(const OtlpHttpConfig& config, SignalConsumers consumers, ReceiverCounters* counters,
+                  std::shared_ptr<spdlog::logger> logger);
+
+  // Appends the whole HTTP/1.1 response to *out. The request's body may be moved from.
+  void handle(HttpRequest& request, std::string* out);
+
+  // The answer to bytes that are not HTTP (then the connection is closed).
+  static void malformed(const std::string& message, std::string* out);
+
+ private:
+  const OtlpHttpConfig& config_;
+  SignalConsumers consumers_;
+  ReceiverCounters* counters_;
+  std::shared_ptr<spdlog::logger> logger_;
+};
+
+}  // namespace otlpd
