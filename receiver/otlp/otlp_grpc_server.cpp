@@ -6,6 +6,9 @@
 #include <fmt/format.h>
 #include <grpcpp/grpcpp.h>
 #include <netdb.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -148,6 +151,50 @@ constexpr OtlpGrpcServer::Call::RequestFn kRequestFns[3] = {
     &request_export<collector::logs::v1::LogsService>,
 };
 
+std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream content;
+  content << in.rdbuf();
+  return content.str();
+}
+
+// Reads the PEM files and checks them with OpenSSL, because gRPC reports a bad certificate or
+// key only as a failure to bind the port.
+bool read_pem_files(const ServerTlsConfig& tls, std::string* cert, std::string* key, std::string* client_ca,
+                    std::string* error) {
+  *cert = read_file(tls.cert_file);
+  *key = read_file(tls.key_file);
+  if (!tls.client_ca_file.empty()) *client_ca = read_file(tls.client_ca_file);
+  const auto bio = [](const std::string& pem) {
+    return std::unique_ptr<BIO, decltype(&BIO_free)>(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())),
+                                                     &BIO_free);
+  };
+  std::unique_ptr<X509, decltype(&X509_free)> x509(PEM_read_bio_X509(bio(*cert).get(), nullptr, nullptr, nullptr),
+                                                   &X509_free);
+  if (!x509) {
+    *error = fmt::format("cannot use cert_file '{}': not a PEM certificate", tls.cert_file);
+    return false;
+  }
+  std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)> pkey(
+      PEM_read_bio_PrivateKey(bio(*key).get(), nullptr, nullptr, nullptr), &EVP_PKEY_free);
+  if (!pkey) {
+    *error = fmt::format("cannot use key_file '{}': not a PEM private key", tls.key_file);
+    return false;
+  }
+  if (X509_check_private_key(x509.get(), pkey.get()) != 1) {
+    *error = fmt::format("key_file '{}' does not belong to cert_file '{}'", tls.key_file, tls.cert_file);
+    return false;
+  }
+  if (!tls.client_ca_file.empty() &&
+      !std::unique_ptr<X509, decltype(&X509_free)>(PEM_read_bio_X509(bio(*client_ca).get(), nullptr, nullptr, nullptr),
+                                                   &X509_free)) {
+    *error = fmt::format("cannot use client_ca_file '{}': not a PEM certificate", tls.client_ca_file);
+    return false;
+  }
+  ERR_clear_error();
+  return true;
+}
+
 }  // namespace
 
 OtlpGrpcServer::OtlpGrpcServer(OtlpGrpcConfig config, SignalConsumers consumers,
@@ -180,23 +227,14 @@ bool OtlpGrpcServer::start(std::string* error) {
 
   std::shared_ptr<grpc::ServerCredentials> credentials = grpc::InsecureServerCredentials();
   if (config_.tls) {
-    const auto read = [&](const char* what, const std::string& path, std::string* out) {
-      std::ifstream in(path, std::ios::binary);
-      std::stringstream content;
-      content << in.rdbuf();
-      *out = content.str();
-      if (!in || out->empty()) *error = fmt::format("OTLP/gRPC TLS: cannot read {} '{}'", what, path);
-      return error->empty();
-    };
     grpc::SslServerCredentialsOptions options;
     grpc::SslServerCredentialsOptions::PemKeyCertPair pair;
-    if (!read("key_file", config_.tls->key_file, &pair.private_key) ||
-        !read("cert_file", config_.tls->cert_file, &pair.cert_chain)) {
+    if (!read_pem_files(*config_.tls, &pair.cert_chain, &pair.private_key, &options.pem_root_certs, error)) {
+      *error = "OTLP/gRPC TLS: " + *error;
       return false;
     }
     options.pem_key_cert_pairs.push_back(std::move(pair));
     if (!config_.tls->client_ca_file.empty()) {
-      if (!read("client_ca_file", config_.tls->client_ca_file, &options.pem_root_certs)) return false;
       options.client_certificate_request = GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY;
     }
     credentials = grpc::SslServerCredentials(options);
