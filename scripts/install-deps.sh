@@ -11,7 +11,8 @@ APT_PACKAGES=(
   libasio-dev libyaml-cpp-dev libfmt-dev libspdlog-dev libcli11-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   libconcurrentqueue-dev libsimdjson-dev libhttp-parser-dev zlib1g-dev libzstd-dev libcurl4-openssl-dev
-  libthrift-dev thrift-compiler zstd
+  libthrift-dev thrift-compiler zstd libssl-dev openssl
+  clang libclang-rt-14-dev
   python3 python3-venv
 )
 

@@ -232,3 +232,20 @@ def test_expect_100_continue_is_answered_before_the_body(start_otlpd, tmp_path):
         assert s.recv(100).startswith(b"HTTP/1.1 200 OK")
     assert otlpd.stop() == 0
     assert "traces: accepted 50 spans" in otlpd.log()
+
+
+def test_error_messages_quoting_the_request_are_valid_utf8(start_otlpd, tmp_path):
+    """Found by fuzz/fuzz_http_request.cpp: a path or content type of non-UTF-8 bytes was echoed
+    into the google.rpc.Status message, which then was not valid protobuf for strict clients."""
+    otlpd = start_otlpd(file_pipeline_config(tmp_path / "out.jsonl", signals=("traces",), grpc_extra=HTTP))
+    sock = socket.create_connection(("127.0.0.1", otlpd.http_port()), timeout=30)
+    sock.sendall(b"POST /v1/\xff\xfetraces HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-protobuf\r\n"
+                 b"Content-Length: 0\r\nConnection: close\r\n\r\n")
+    response = b""
+    while chunk := sock.recv(4096):
+        response += chunk
+    head, body = response.split(b"\r\n\r\n", 1)
+    assert head.startswith(b"HTTP/1.1 404")
+    assert status_message(body) == "no OTLP endpoint at /v1/??traces"  # parses: valid UTF-8
+    sock.close()
+    assert otlpd.stop() == 0
