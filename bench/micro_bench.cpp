@@ -1,7 +1,11 @@
-// Micro benchmarks of the per-request work on otlpd's data path: protobuf decode (into an
-// arena, with id validation) and the JSON encoders of the file and console exporters.
+// Micro benchmarks of the per-request work on otlpd's data path: protobuf scan and decode,
+// OTLP/JSON decode, the OTLP/HTTP request path, and the JSON encoders of the exporters.
 // Run: ./build/bench/otlpd_micro_bench   (see README "Benchmarks")
 #include <benchmark/benchmark.h>
+
+#include <fmt/format.h>
+#include <spdlog/sinks/null_sink.h>
+#include <zlib.h>
 
 #include <random>
 
@@ -11,6 +15,8 @@
 #include "pipeline/otlp_json_decoder.h"
 #include "pipeline/telemetry.h"
 #include "pipeline/wire_scan.h"
+#include "receiver/otlp/http_request_reader.h"
+#include "receiver/otlp/otlp_http_handler.h"
 
 namespace otlpd {
 namespace {
@@ -89,7 +95,64 @@ void BM_DecodeOtlpJson(benchmark::State& state) {
   state.counters["spans/s"] = benchmark::Counter(static_cast<double>(state.iterations() * state.range(0)),
                                                  benchmark::Counter::kIsRate);
 }
-BENCHMARK(BM_DecodeOtlpJson)->Args({100, 10});
+BENCHMARK(BM_DecodeOtlpJson)->Args({100, 2})->Args({100, 10})->Args({1000, 10});
+
+// Takes every request (as a nop exporter would), so that the benchmarks below measure the
+// receiver's work alone.
+class Sink final : public Consumer {
+ public:
+  ConsumeResult consume(Batch&&) noexcept override { return ConsumeResult::ok(); }
+};
+
+// The whole OTLP/HTTP request path without the socket: HTTP/1.1 parsing (http-parser),
+// routing, decompression, decoding (protobuf scan, or OTLP/JSON), handing on, the response.
+// Arg 2: 0 = application/x-protobuf, 1 = application/json, 2 = protobuf + gzip.
+void BM_HttpRequest(benchmark::State& state) {
+  const std::string bytes = make_request(static_cast<int>(state.range(0)), static_cast<int>(state.range(1)));
+  std::string body = bytes, type = "application/x-protobuf", encoding;
+  if (state.range(2) == 1) {
+    body.clear();
+    transcode_otlp_json(body, Signal::traces, reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size());
+    type = "application/json";
+  } else if (state.range(2) == 2) {
+    uLongf size = compressBound(bytes.size());
+    body.resize(size);
+    // zlib format with a gzip header (windowBits 31), as OTLP exporters send.
+    z_stream z{};
+    deflateInit2(&z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 31, 8, Z_DEFAULT_STRATEGY);
+    z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(bytes.data()));
+    z.avail_in = static_cast<uInt>(bytes.size());
+    z.next_out = reinterpret_cast<Bytef*>(body.data());
+    z.avail_out = static_cast<uInt>(body.size());
+    deflate(&z, Z_FINISH);
+    body.resize(z.total_out);
+    deflateEnd(&z);
+    encoding = "Content-Encoding: gzip\r\n";
+  }
+  const std::string request = fmt::format(
+      "POST /v1/traces HTTP/1.1\r\nHost: localhost:4318\r\nUser-Agent: OTel-OTLP-Exporter-Python/1.45.1\r\n"
+      "Content-Type: {}\r\n{}Content-Length: {}\r\n\r\n",
+      type, encoding, body.size()) + body;
+  OtlpHttpConfig config;
+  Sink sink;
+  ReceiverCounters counters;
+  OtlpHttpHandler handler(config, {&sink, &sink, &sink}, &counters,
+                          std::make_shared<spdlog::logger>("bench", std::make_shared<spdlog::sinks::null_sink_mt>()));
+  HttpRequestReader reader(config.max_request_body_size);
+  std::string out, error;
+  const HttpRequestReader::OnRequest on_request = [&](HttpRequest& r) { handler.handle(r, &out); };
+  for (auto _ : state) {
+    out.clear();
+    if (!reader.feed(request.data(), request.size(), on_request, &out, &error) || !out.starts_with("HTTP/1.1 200")) {
+      state.SkipWithError(("request refused: " + error + out).c_str());
+      break;
+    }
+  }
+  state.SetBytesProcessed(state.iterations() * static_cast<std::int64_t>(request.size()));
+  state.counters["spans/s"] = benchmark::Counter(static_cast<double>(state.iterations() * state.range(0)),
+                                                 benchmark::Counter::kIsRate);
+}
+BENCHMARK(BM_HttpRequest)->ArgNames({"spans", "attrs", "json"})->Args({100, 10, 0})->Args({100, 10, 1})->Args({100, 10, 2});
 
 template <void (*Encode)(std::string&, const Batch&)>
 void BM_Encode(benchmark::State& state) {
