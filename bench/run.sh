@@ -3,7 +3,9 @@
 # writes the figures as JSON under bench/results/. Usage: bench/run.sh [scenario ...]
 #   testbed      10k spans/s, 100 spans/request, ~145-byte spans: otlp -> batch -> nop
 #   sat_nop      as fast as possible, 10-attribute spans (~560 bytes): otlp -> batch -> nop
-#   sat_file     the same into the file exporter (OTLP/JSON, rotated): otlp -> batch -> file
+#   sat_http     sat_nop over OTLP/HTTP with protobuf bodies (2 workers x 4 keep-alive connections)
+#   sat_http_json  the same with OTLP/JSON bodies
+#   sat_file     sat_nop into the file exporter (OTLP/JSON, rotated): otlp -> batch -> file
 #   file_250k    the file exporter at 250k spans/s, below its capacity: CPU per span without
 #                the cost of refusing the excess
 #   chain        as fast as possible: otlp -> batch -> otlp_grpc exporter (gzip, or
@@ -33,6 +35,8 @@ receivers:
     protocols:
       grpc:
         endpoint: 127.0.0.1:0
+      http:
+        endpoint: 127.0.0.1:0
 processors:
   batch: {}
   memory_limiter: {check_interval: 100ms, limit_mib: 64, spike_limit_mib: 12}
@@ -58,9 +62,10 @@ run_scenario() {
   config "$processors" "$exporter" > "$WORK/$name.yaml"
   "$OTLPD" --config "$WORK/$name.yaml" 2> "$WORK/$name.log" &
   local pid=$!
-  local port=""
+  local port="" receiver="gRPC"
+  [[ "$*" == *"--protocol http"* ]] && receiver="HTTP"
   for _ in $(seq 1 100); do
-    port=$(grep -o 'listening on 127.0.0.1:[0-9]*' "$WORK/$name.log" | sed 's/.*://' || true)
+    port=$(grep -o "OTLP/$receiver receiver listening on 127.0.0.1:[0-9]*" "$WORK/$name.log" | sed 's/.*://' || true)
     [ -n "$port" ] && break
     sleep 0.1
   done
@@ -74,13 +79,17 @@ run_scenario() {
   rm -f "$WORK"/out*.jsonl
 }
 
-SCENARIOS=${*:-testbed sat_nop sat_file file_250k chain overload}
+SCENARIOS=${*:-testbed sat_nop sat_http sat_http_json sat_file file_250k chain overload}
 for s in $SCENARIOS; do
   case $s in
     testbed) run_scenario testbed batch nop --rate 10000 --spans-per-request 100 --attributes 3 --span-bytes 145 \
                --connections 1 --concurrency 1 ;;
     sat_nop) run_scenario sat_nop batch nop --rate 0 --spans-per-request 100 --attributes 10 --span-bytes 560 \
                --connections 4 --concurrency 4 ;;
+    sat_http) run_scenario sat_http batch nop --protocol http/protobuf --rate 0 --spans-per-request 100 \
+               --attributes 10 --span-bytes 560 --connections 2 --concurrency 4 ;;
+    sat_http_json) run_scenario sat_http_json batch nop --protocol http/json --rate 0 --spans-per-request 100 \
+               --attributes 10 --span-bytes 560 --connections 2 --concurrency 4 ;;
     sat_file) run_scenario sat_file batch file --rate 0 --spans-per-request 100 --attributes 10 --span-bytes 560 \
                --connections 4 --concurrency 4 ;;
     file_250k) run_scenario file_250k batch file --rate 250000 --spans-per-request 100 --attributes 10 --span-bytes 560 \

@@ -1,11 +1,12 @@
-// otlpd-loadgen: sends pre-built OTLP/gRPC trace requests to any OTLP endpoint (otlpd, the
-// OpenTelemetry Collector, ...) at a fixed rate or as fast as possible, and reports what was
+// otlpd-loadgen: sends pre-built OTLP trace requests (gRPC, HTTP/protobuf or HTTP/JSON) to any
+// OTLP endpoint (otlpd, the OpenTelemetry Collector, ...) at a fixed rate or as fast as possible, and reports what was
 // accepted and refused, the export latency, and, given the collector's pid, its CPU time per
 // million spans and its peak RSS, read from /proc.
 //
 //   otlpd-loadgen --endpoint 127.0.0.1:4317 --rate 10000 --spans-per-request 100
 //                 --span-bytes 145 --duration 30 --pid $(pidof otlpd) --json out.json
 #include <CLI/CLI.hpp>
+#include <curl/curl.h>
 #include <fmt/format.h>
 #include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/grpcpp.h>
@@ -21,6 +22,7 @@
 #include <sstream>
 #include <thread>
 
+#include "exporters/common/otlp_json_transcoder.h"
 #include "opentelemetry/proto/collector/trace/v1/trace_service.pb.h"
 
 namespace {
@@ -30,6 +32,7 @@ namespace trace_service = opentelemetry::proto::collector::trace::v1;
 
 struct Options {
   std::string endpoint = "127.0.0.1:4317";
+  std::string protocol = "grpc";  // grpc, http/protobuf or http/json
   double rate = 0;  // spans per second; 0: as fast as possible
   int spans_per_request = 100;
   int attributes = 3;
@@ -124,52 +127,88 @@ struct Totals {
   std::vector<std::uint32_t> latencies_us;
 };
 
+// One connection's worth of load: claims request numbers from the shared counter at the
+// configured rate, keeps up to `concurrency` of them in flight, and counts the outcomes.
 class Worker {
  public:
-  Worker(const Options& o, const std::vector<grpc::ByteBuffer>& requests, std::atomic<std::uint64_t>* issued,
-         Clock::time_point start, Clock::time_point measure_from, Clock::time_point end)
-      : o_(o), requests_(requests), issued_(issued), start_(start), measure_from_(measure_from), end_(end) {
+  Worker(const Options& o, std::atomic<std::uint64_t>* issued, Clock::time_point start, Clock::time_point measure_from,
+         Clock::time_point end)
+      : o_(o), issued_(issued), start_(start), measure_from_(measure_from), end_(end) {}
+  virtual ~Worker() = default;
+
+  void run() {
+    const auto interval = o_.rate > 0 ? std::chrono::duration<double>(o_.spans_per_request / o_.rate)
+                                      : std::chrono::duration<double>(0);
+    for (;;) {
+      const auto now = Clock::now();
+      bool sending = now < end_;
+      // Claim and start calls that are due, up to the concurrency.
+      while (sending && in_flight_ < o_.concurrency) {
+        std::uint64_t n = issued_->load();
+        const auto due = start_ + std::chrono::duration_cast<Clock::duration>(interval * static_cast<double>(n));
+        if (o_.rate > 0 && due > Clock::now()) break;
+        if (!issued_->compare_exchange_weak(n, n + 1)) continue;
+        start_call(n, Clock::now());
+        ++in_flight_;
+      }
+      if (!sending && in_flight_ == 0) return;
+      // Wait for completions, or until the next call is due.
+      auto deadline = Clock::now() + std::chrono::milliseconds(50);
+      if (o_.rate > 0 && sending) {
+        const auto due = start_ + std::chrono::duration_cast<Clock::duration>(interval * static_cast<double>(issued_->load()));
+        deadline = std::min(deadline, std::max(due, Clock::now()));
+      }
+      wait(deadline);
+    }
+  }
+
+  Totals totals;
+
+ protected:
+  enum class Outcome { ok, refused, failed };
+
+  virtual void start_call(std::uint64_t n, Clock::time_point now) = 0;
+  // Waits until `deadline` at most, calling finished() for every call that ended.
+  virtual void wait(Clock::time_point deadline) = 0;
+
+  void finished(Clock::time_point started, Outcome outcome, const std::string& code) {
+    --in_flight_;
+    const auto done = Clock::now();
+    if (started < measure_from_ || started >= end_) return;
+    ++totals.requests;
+    const auto spans = static_cast<std::uint64_t>(o_.spans_per_request);
+    switch (outcome) {
+      case Outcome::ok:
+        totals.accepted_spans += spans;
+        totals.latencies_us.push_back(static_cast<std::uint32_t>(
+            std::chrono::duration_cast<std::chrono::microseconds>(done - started).count()));
+        break;
+      case Outcome::refused: totals.refused_spans += spans; break;
+      case Outcome::failed: totals.failed_spans += spans; break;
+    }
+    ++totals.codes[code];
+  }
+
+  const Options& o_;
+
+ private:
+  std::atomic<std::uint64_t>* issued_;
+  Clock::time_point start_, measure_from_, end_;
+  int in_flight_ = 0;
+};
+
+// OTLP/gRPC: one channel (TCP connection), calls on a completion queue.
+class GrpcWorker final : public Worker {
+ public:
+  GrpcWorker(const Options& o, const std::vector<grpc::ByteBuffer>& requests, std::atomic<std::uint64_t>* issued,
+             Clock::time_point start, Clock::time_point measure_from, Clock::time_point end)
+      : Worker(o, issued, start, measure_from, end), requests_(requests) {
     grpc::ChannelArguments args;
     args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);  // one TCP connection per worker
     args.SetMaxSendMessageSize(64 << 20);
     channel_ = grpc::CreateCustomChannel(o.endpoint, grpc::InsecureChannelCredentials(), args);
     stub_ = std::make_unique<grpc::GenericStub>(channel_);
   }
-
-  void run() {
-    const auto interval = o_.rate > 0 ? std::chrono::duration<double>(o_.spans_per_request / o_.rate)
-                                      : std::chrono::duration<double>(0);
-    int in_flight = 0;
-    for (;;) {
-      const auto now = Clock::now();
-      bool sending = now < end_;
-      // Claim and start calls that are due, up to the concurrency.
-      while (sending && in_flight < o_.concurrency) {
-        std::uint64_t n = issued_->load();
-        const auto due = start_ + std::chrono::duration_cast<Clock::duration>(interval * static_cast<double>(n));
-        if (o_.rate > 0 && due > Clock::now()) break;
-        if (!issued_->compare_exchange_weak(n, n + 1)) continue;
-        start_call(n);
-        ++in_flight;
-      }
-      if (!sending && in_flight == 0) return;
-      // Wait for a completion, or until the next call is due.
-      auto deadline = Clock::now() + std::chrono::milliseconds(50);
-      if (o_.rate > 0 && sending) {
-        const auto due = start_ + std::chrono::duration_cast<Clock::duration>(interval * static_cast<double>(issued_->load()));
-        deadline = std::min(deadline, std::max(due, Clock::now()));
-      }
-      void* tag;
-      bool ok;
-      const auto system_deadline = std::chrono::system_clock::now() + (deadline - Clock::now());
-      if (cq_.AsyncNext(&tag, &ok, system_deadline) == grpc::CompletionQueue::GOT_EVENT) {
-        finish_call(static_cast<Call*>(tag));
-        --in_flight;
-      }
-    }
-  }
-
-  Totals totals;
 
  private:
   struct Call {
@@ -180,43 +219,111 @@ class Worker {
     Clock::time_point started;
   };
 
-  void start_call(std::uint64_t n) {
+  void start_call(std::uint64_t n, Clock::time_point now) override {
     auto* call = new Call();
     call->context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
-    call->started = Clock::now();
+    call->started = now;
     call->reader = stub_->PrepareUnaryCall(&call->context, "/opentelemetry.proto.collector.trace.v1.TraceService/Export",
                                            requests_[n % requests_.size()], &cq_);
     call->reader->StartCall();
     call->reader->Finish(&call->response, &call->status, call);
   }
 
-  void finish_call(Call* call) {
-    const auto done = Clock::now();
-    if (call->started >= measure_from_ && call->started < end_) {
-      ++totals.requests;
-      const auto spans = static_cast<std::uint64_t>(o_.spans_per_request);
-      if (call->status.ok()) {
-        totals.accepted_spans += spans;
-        totals.latencies_us.push_back(static_cast<std::uint32_t>(
-            std::chrono::duration_cast<std::chrono::microseconds>(done - call->started).count()));
-      } else if (call->status.error_code() == grpc::StatusCode::UNAVAILABLE ||
-                 call->status.error_code() == grpc::StatusCode::RESOURCE_EXHAUSTED) {
-        totals.refused_spans += spans;
-      } else {
-        totals.failed_spans += spans;
-      }
-      ++totals.codes[std::to_string(static_cast<int>(call->status.error_code()))];
-    }
-    delete call;
+  void wait(Clock::time_point deadline) override {
+    void* tag;
+    bool ok;
+    const auto system_deadline = std::chrono::system_clock::now() + (deadline - Clock::now());
+    if (cq_.AsyncNext(&tag, &ok, system_deadline) != grpc::CompletionQueue::GOT_EVENT) return;
+    std::unique_ptr<Call> call(static_cast<Call*>(tag));
+    const auto code = call->status.error_code();
+    finished(call->started,
+             call->status.ok() ? Outcome::ok
+             : code == grpc::StatusCode::UNAVAILABLE || code == grpc::StatusCode::RESOURCE_EXHAUSTED ? Outcome::refused
+                                                                                                      : Outcome::failed,
+             std::to_string(static_cast<int>(code)));
   }
 
-  const Options& o_;
   const std::vector<grpc::ByteBuffer>& requests_;
-  std::atomic<std::uint64_t>* issued_;
-  Clock::time_point start_, measure_from_, end_;
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<grpc::GenericStub> stub_;
   grpc::CompletionQueue cq_;
+};
+
+// OTLP/HTTP (protobuf or JSON bodies): `concurrency` keep-alive connections driven by one
+// libcurl multi handle (HTTP/1.1 has one request in flight per connection).
+class HttpWorker final : public Worker {
+ public:
+  HttpWorker(const Options& o, const std::vector<std::string>& bodies, std::atomic<std::uint64_t>* issued,
+             Clock::time_point start, Clock::time_point measure_from, Clock::time_point end)
+      : Worker(o, issued, start, measure_from, end), bodies_(bodies), multi_(curl_multi_init()) {
+    url_ = fmt::format("http://{}/v1/traces", o.endpoint);
+    headers_ = curl_slist_append(nullptr, o.protocol == "http/json" ? "Content-Type: application/json"
+                                                                     : "Content-Type: application/x-protobuf");
+    headers_ = curl_slist_append(headers_, "Expect:");  // no 100-continue round trip
+    for (int i = 0; i < o.concurrency; ++i) {
+      CURL* easy = curl_easy_init();
+      curl_easy_setopt(easy, CURLOPT_URL, url_.c_str());
+      curl_easy_setopt(easy, CURLOPT_HTTPHEADER, headers_);
+      curl_easy_setopt(easy, CURLOPT_TIMEOUT, 30L);
+      curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, +[](char*, size_t size, size_t n, void*) { return size * n; });
+      idle_.push_back(easy);
+    }
+  }
+
+  ~HttpWorker() override {
+    for (auto& [easy, started] : busy_) {
+      curl_multi_remove_handle(multi_, easy);
+      idle_.push_back(easy);
+    }
+    for (CURL* easy : idle_) curl_easy_cleanup(easy);
+    curl_slist_free_all(headers_);
+    curl_multi_cleanup(multi_);
+  }
+
+ private:
+  void start_call(std::uint64_t n, Clock::time_point now) override {
+    CURL* easy = idle_.back();
+    idle_.pop_back();
+    const std::string& body = bodies_[n % bodies_.size()];
+    curl_easy_setopt(easy, CURLOPT_POSTFIELDS, body.data());
+    curl_easy_setopt(easy, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.size()));
+    busy_[easy] = now;
+    curl_multi_add_handle(multi_, easy);
+  }
+
+  void wait(Clock::time_point deadline) override {
+    int running = 0;
+    curl_multi_perform(multi_, &running);
+    int left = 0;
+    bool any = false;
+    while (CURLMsg* msg = curl_multi_info_read(multi_, &left)) {
+      if (msg->msg != CURLMSG_DONE) continue;
+      CURL* easy = msg->easy_handle;
+      long status = 0;
+      curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status);
+      const CURLcode result = msg->data.result;
+      curl_multi_remove_handle(multi_, easy);
+      const auto started = busy_[easy];
+      busy_.erase(easy);
+      idle_.push_back(easy);
+      any = true;
+      finished(started,
+               result == CURLE_OK && status == 200                 ? Outcome::ok
+               : result == CURLE_OK && (status == 503 || status == 429) ? Outcome::refused
+                                                                         : Outcome::failed,
+               result == CURLE_OK ? fmt::format("http_{}", status) : fmt::format("curl_{}", static_cast<int>(result)));
+    }
+    if (any) return;
+    const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
+    curl_multi_poll(multi_, nullptr, 0, static_cast<int>(std::max<std::int64_t>(ms, 0)), nullptr);
+  }
+
+  const std::vector<std::string>& bodies_;
+  CURLM* multi_;
+  std::string url_;
+  curl_slist* headers_ = nullptr;
+  std::vector<CURL*> idle_;
+  std::map<CURL*, Clock::time_point> busy_;
 };
 
 double percentile(std::vector<std::uint32_t>& v, double p) {
@@ -230,14 +337,16 @@ double percentile(std::vector<std::uint32_t>& v, double p) {
 
 int main(int argc, char** argv) {
   Options o;
-  CLI::App app{"otlpd-loadgen: OTLP/gRPC trace load against any OTLP endpoint", "otlpd-loadgen"};
-  app.add_option("--endpoint", o.endpoint, "host:port of the OTLP/gRPC receiver");
+  CLI::App app{"otlpd-loadgen: OTLP trace load (gRPC or HTTP) against any OTLP endpoint", "otlpd-loadgen"};
+  app.add_option("--endpoint", o.endpoint, "host:port of the OTLP receiver (gRPC, or HTTP for http/*)");
+  app.add_option("--protocol", o.protocol, "grpc, http/protobuf or http/json (as OTEL_EXPORTER_OTLP_PROTOCOL)")
+      ->check(CLI::IsMember({"grpc", "http/protobuf", "http/json"}));
   app.add_option("--rate", o.rate, "spans per second; 0: as fast as possible");
   app.add_option("--spans-per-request", o.spans_per_request)->check(CLI::Range(1, 100000));
   app.add_option("--attributes", o.attributes, "attributes per span")->check(CLI::Range(0, 1000));
   app.add_option("--span-bytes", o.span_bytes, "pad each span to about this many bytes (0: no padding)");
-  app.add_option("--connections", o.connections, "gRPC connections")->check(CLI::Range(1, 256));
-  app.add_option("--concurrency", o.concurrency, "requests in flight per connection")->check(CLI::Range(1, 1024));
+  app.add_option("--connections", o.connections, "gRPC connections, or HTTP workers (threads)")->check(CLI::Range(1, 256));
+  app.add_option("--concurrency", o.concurrency, "requests in flight per gRPC connection, or keep-alive connections per HTTP worker")->check(CLI::Range(1, 1024));
   app.add_option("--duration", o.duration, "measured seconds");
   app.add_option("--warmup", o.warmup, "seconds of load before measuring");
   app.add_option("--distinct-requests", o.distinct_requests)->check(CLI::Range(1, 100000));
@@ -247,18 +356,35 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
 
   double bytes_per_span = 0;
+  const std::vector<std::string> serialized = build_requests(o, &bytes_per_span);
   std::vector<grpc::ByteBuffer> requests;
-  for (const std::string& bytes : build_requests(o, &bytes_per_span)) {
-    grpc::Slice slice(bytes);
-    requests.emplace_back(&slice, 1);
+  std::vector<std::string> bodies;
+  if (o.protocol == "grpc") {
+    for (const std::string& bytes : serialized) {
+      grpc::Slice slice(bytes);
+      requests.emplace_back(&slice, 1);
+    }
+  } else if (o.protocol == "http/json") {
+    for (const std::string& bytes : serialized) {
+      bodies.emplace_back();
+      otlpd::transcode_otlp_json(bodies.back(), otlpd::Signal::traces,
+                                 reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size());
+    }
+  } else {
+    bodies = serialized;
   }
+  curl_global_init(CURL_GLOBAL_DEFAULT);
   const auto start = Clock::now();
   const auto measure_from = start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(o.warmup));
   const auto end = measure_from + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(o.duration));
   std::atomic<std::uint64_t> issued{0};
   std::vector<std::unique_ptr<Worker>> workers;
   for (int i = 0; i < o.connections; ++i) {
-    workers.push_back(std::make_unique<Worker>(o, requests, &issued, start, measure_from, end));
+    if (o.protocol == "grpc") {
+      workers.push_back(std::make_unique<GrpcWorker>(o, requests, &issued, start, measure_from, end));
+    } else {
+      workers.push_back(std::make_unique<HttpWorker>(o, bodies, &issued, start, measure_from, end));
+    }
   }
   ProcessSample before;
   std::thread sampler([&] {
@@ -285,10 +411,10 @@ int main(int argc, char** argv) {
   const double refused_rate = static_cast<double>(all.refused_spans) / o.duration;
 
   std::string json = fmt::format(
-      R"({{"label":"{}","endpoint":"{}","target_rate_spans_per_s":{},"spans_per_request":{},"bytes_per_span":{:.0f},)"
+      R"({{"label":"{}","endpoint":"{}","protocol":"{}","target_rate_spans_per_s":{},"spans_per_request":{},"bytes_per_span":{:.0f},)"
       R"("connections":{},"concurrency":{},"duration_s":{},"requests":{},"accepted_spans_per_s":{:.0f},)"
       R"("refused_spans_per_s":{:.0f},"failed_spans":{},"latency_p50_ms":{:.3f},"latency_p99_ms":{:.3f})",
-      o.label, o.endpoint, o.rate, o.spans_per_request, bytes_per_span, o.connections, o.concurrency, o.duration,
+      o.label, o.endpoint, o.protocol, o.rate, o.spans_per_request, bytes_per_span, o.connections, o.concurrency, o.duration,
       all.requests, accepted_rate, refused_rate, all.failed_spans, p50, p99);
   std::string codes;
   for (auto& [code, n] : all.codes) codes += fmt::format("{}\"{}\":{}", codes.empty() ? "" : ",", code, n);
