@@ -128,5 +128,7 @@ for r in rows:
           f"{r['latency_p50_ms']:>7.2f} {r['latency_p99_ms']:>7.2f} {r.get('collector_cpu_percent_of_core', 0):>10.2f} "
           f"{r.get('collector_cpu_seconds_per_million_spans', 0):>8.3f} {r.get('collector_rss_mib', 0):>8.1f} {r.get('collector_peak_rss_mib', 0):>9.1f} "
           f"{r.get('collector_anon_rss_mib', 0):>9.1f}")
-json.dump(rows, open(os.path.join(results, "summary.json"), "w"), indent=2)
+# summary.json: the latest result of every scenario, whichever runs produced them.
+every = sorted(f for f in os.listdir(results) if f.endswith(".json") and f != "summary.json")
+json.dump([json.load(open(os.path.join(results, f))) for f in every], open(os.path.join(results, "summary.json"), "w"), indent=2)
 PY
