@@ -14,7 +14,11 @@ APT_PACKAGES=(
   libthrift-dev thrift-compiler zstd libssl-dev openssl
   clang libclang-rt-14-dev
   python3 python3-venv
+  chromium
 )
+# Node.js and npm (for the browser tests): Debian's, unless the machine already has a Node.js
+# with its own npm (NodeSource's nodejs package bundles npm and conflicts with Debian's).
+command -v npm >/dev/null 2>&1 || APT_PACKAGES+=(nodejs npm)
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
@@ -27,13 +31,26 @@ if ((${#missing[@]})); then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-if [ "${1:-}" = "--python" ]; then
-  VENV=.venv
-  if [ ! -x "$VENV/bin/python" ]; then
-    python3 -m venv "$VENV"
+# --python: the test suite's virtual environment (.venv); --demo: the To-Do demo's
+# (demo/todo/.venv). Each is (re)installed only when its requirements file changed.
+make_venv() {  # $1: directory, $2: requirements file
+  if [ ! -x "$1/bin/python" ]; then
+    python3 -m venv "$1"
   fi
-  if ! cmp -s requirements-test.txt "$VENV/.requirements-installed" 2>/dev/null; then
-    "$VENV/bin/pip" install -q --disable-pip-version-check -r requirements-test.txt
-    cp requirements-test.txt "$VENV/.requirements-installed"
+  if ! cmp -s "$2" "$1/.requirements-installed" 2>/dev/null; then
+    "$1/bin/pip" install -q --disable-pip-version-check -r "$2"
+    cp "$2" "$1/.requirements-installed"
   fi
-fi
+}
+for arg in "$@"; do
+  case $arg in
+    --python) make_venv .venv requirements-test.txt ;;
+    --demo) make_venv demo/todo/.venv demo/todo/requirements.txt ;;
+    --browser)
+      # playwright-core (pinned in tests/browser/package-lock.json) drives Debian's chromium.
+      if ! cmp -s tests/browser/package-lock.json tests/browser/node_modules/.package-lock.json 2>/dev/null; then
+        (cd tests/browser && npm ci --silent --no-audit --no-fund)
+      fi ;;
+    *) echo "install-deps: unknown option $arg (--python, --demo, --browser)" >&2; exit 2 ;;
+  esac
+done

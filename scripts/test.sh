@@ -5,7 +5,7 @@
 # libFuzzer target runs for FUZZ_SECONDS (default 30). Ends with ctest's summary.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-./scripts/install-deps.sh --python
+./scripts/install-deps.sh --python --demo --browser
 JOBS=$(nproc)
 
 echo "=== ASan + UBSan build ==="
