@@ -35,8 +35,7 @@ receivers:
     protocols:
       grpc:
         endpoint: 127.0.0.1:0
-      http:
-        endpoint: 127.0.0.1:0
+${HTTP_RECEIVER:-}
 processors:
   batch: {}
   memory_limiter: {check_interval: 100ms, limit_mib: 64, spike_limit_mib: 12}
@@ -59,6 +58,8 @@ YAML
 run_scenario() {
   local name=$1 processors=$2 exporter=$3
   shift 3
+  local HTTP_RECEIVER=""  # the HTTP receiver only where the load is HTTP
+  [[ "$*" == *"--protocol http"* ]] && HTTP_RECEIVER=$'      http:\n        endpoint: 127.0.0.1:0'
   config "$processors" "$exporter" > "$WORK/$name.yaml"
   "$OTLPD" --config "$WORK/$name.yaml" 2> "$WORK/$name.log" &
   local pid=$!
