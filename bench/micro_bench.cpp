@@ -15,7 +15,7 @@
 #include "pipeline/otlp_json_decoder.h"
 #include "pipeline/telemetry.h"
 #include "pipeline/wire_scan.h"
-#include "receiver/otlp/http_request_reader.h"
+#include "net/http_request_reader.h"
 #include "receiver/otlp/otlp_http_handler.h"
 
 namespace otlpd {

@@ -9,7 +9,7 @@
 #include <cstdlib>
 #include <string>
 
-#include "receiver/otlp/http_request_reader.h"
+#include "net/http_request_reader.h"
 #include "receiver/otlp/otlp_http_handler.h"
 
 using namespace otlpd;
@@ -69,7 +69,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (ok && split < n) ok = reader.feed(bytes + split, n - split, on_request, &output, &error);
   if (!ok) {
     if (error.empty()) std::abort();
-    OtlpHttpHandler::malformed(error, &output);
+    write_http_response(&output, 400, "text/plain", error, false);
   }
   if (requests > 0 && output.empty()) std::abort();
   return 0;

@@ -65,21 +65,6 @@ Inflate zstd_body(const std::string& in, std::size_t limit, std::string* out) {
   return Inflate::ok;
 }
 
-const char* reason(int status) {
-  switch (status) {
-    case 200: return "OK";
-    case 204: return "No Content";
-    case 400: return "Bad Request";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 408: return "Request Timeout";
-    case 413: return "Payload Too Large";
-    case 415: return "Unsupported Media Type";
-    case 503: return "Service Unavailable";
-    default: return "Internal Server Error";
-  }
-}
-
 // One response being written.
 struct Reply {
   std::string* out;
@@ -88,9 +73,7 @@ struct Reply {
   std::string cors;   // CORS headers for every response to this request
 
   void send(int status, std::string_view type, const std::string& body, const std::string& extra = "") const {
-    *out += fmt::format("HTTP/1.1 {} {}\r\nContent-Type: {}\r\nContent-Length: {}\r\n{}{}{}\r\n", status,
-                        reason(status), type, body.size(), extra, cors, keep_alive ? "" : "Connection: close\r\n");
-    *out += body;
+    write_http_response(out, status, type, body, keep_alive, extra + cors);
   }
 
   // An error answer: a google.rpc.Status in the request's encoding, as OTLP/HTTP specifies.
@@ -119,10 +102,6 @@ struct Reply {
 OtlpHttpHandler::OtlpHttpHandler(const OtlpHttpConfig& config, SignalConsumers consumers, ReceiverCounters* counters,
                                  std::shared_ptr<spdlog::logger> logger)
     : config_(config), consumers_(consumers), counters_(counters), logger_(std::move(logger)) {}
-
-void OtlpHttpHandler::malformed(const std::string& message, std::string* out) {
-  Reply{out, false}.send(400, "text/plain", message);
-}
 
 void OtlpHttpHandler::handle(HttpRequest& request, std::string* out) {
   Reply reply{out, request.keep_alive};

@@ -6,7 +6,8 @@
 #include <spdlog/logger.h>
 
 #include "pipeline/component.h"
-#include "receiver/otlp/http_request_reader.h"
+#include "net/http_request_reader.h"
+#include "net/http_server.h"
 #include "receiver/otlp/otlp_grpc_server.h"
 #include "receiver/otlp/otlp_receiver_config.h"
 
@@ -26,9 +27,6 @@ class OtlpHttpHandler {
 
   // Appends the whole HTTP/1.1 response to *out. The request's body may be moved from.
   void handle(HttpRequest& request, std::string* out);
-
-  // The answer to bytes that are not HTTP (then the connection is closed).
-  static void malformed(const std::string& message, std::string* out);
 
  private:
   const OtlpHttpConfig& config_;

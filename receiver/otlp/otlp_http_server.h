@@ -2,21 +2,18 @@
 
 #include <memory>
 #include <string>
-#include <thread>
 
 #include <spdlog/logger.h>
 
+#include "net/http_server.h"
 #include "pipeline/component.h"
 #include "receiver/otlp/otlp_grpc_server.h"
 #include "receiver/otlp/otlp_receiver_config.h"
 
 namespace otlpd {
 
-// OTLP/HTTP's connections: standalone Asio, plain or TLS (OpenSSL), keep-alive and
-// pipelining; HttpRequestReader (http-parser) reads the requests and OtlpHttpHandler answers
-// them. A request must arrive whole within read_timeout of its first byte and an idle
-// kept-alive connection is closed after idle_timeout, so slow or stuck clients cannot hold
-// connections forever. One thread serves every connection.
+// OTLP/HTTP: the generic HTTP server (net/http_server.h: Asio, TLS, timeouts) answering with
+// OtlpHttpHandler (routing, decompression, decoding, the pipeline, OTLP responses).
 class OtlpHttpServer {
  public:
   OtlpHttpServer(OtlpHttpConfig config, SignalConsumers consumers, ReceiverCounters* counters,
@@ -24,15 +21,12 @@ class OtlpHttpServer {
   ~OtlpHttpServer();
 
   bool start(std::string* error);
-  // Stops accepting, lets the request being handled finish, closes connections, joins.
   void shutdown() noexcept;
-  int bound_port() const { return bound_port_; }
-
-  class Impl;
+  int bound_port() const { return server_->bound_port(); }
 
  private:
-  std::unique_ptr<Impl> impl_;
-  int bound_port_ = 0;
+  OtlpHttpConfig config_;
+  std::unique_ptr<HttpServer> server_;
 };
 
 }  // namespace otlpd

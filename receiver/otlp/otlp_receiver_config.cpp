@@ -10,19 +10,6 @@
 
 namespace otlpd {
 
-bool split_endpoint(const std::string& endpoint, std::string* host, int* port) {
-  const std::size_t colon = endpoint.rfind(':');
-  if (colon == std::string::npos) return false;
-  *host = endpoint.substr(0, colon);
-  if (host->size() >= 2 && host->front() == '[' && host->back() == ']') {
-    *host = host->substr(1, host->size() - 2);
-  }
-  const char* first = endpoint.data() + colon + 1;
-  const char* last = endpoint.data() + endpoint.size();
-  auto [ptr, ec] = std::from_chars(first, last, *port);
-  return ec == std::errc() && ptr == last && *port >= 0 && *port <= 65535;
-}
-
 namespace {
 
 // endpoint: host:port, checked.

@@ -8,18 +8,10 @@
 #include <vector>
 
 #include "config/config_node.h"
+#include "net/http_server.h"
 #include "pipeline/component.h"
 
 namespace otlpd {
-
-// protocols::{grpc,http}::tls, as otelcol's configtls server settings. Certificates and keys
-// are PEM files, read when the receiver starts.
-struct ServerTlsConfig {
-  std::string cert_file;
-  std::string key_file;
-  std::string client_ca_file;  // set: every client must present a certificate signed by it
-  std::string min_version = "1.2";  // "1.2" or "1.3" (OTLP/HTTP; gRPC always negotiates >= 1.2)
-};
 
 struct OtlpGrpcConfig {
   std::string endpoint = "localhost:4317";
@@ -62,7 +54,5 @@ struct OtlpReceiverConfig final : ComponentConfig {
   static std::unique_ptr<OtlpReceiverConfig> parse(ConfigNode& node);
 };
 
-// "host:port" split; ":4317" means every interface. Returns false if malformed.
-bool split_endpoint(const std::string& endpoint, std::string* host, int* port);
 
 }  // namespace otlpd

@@ -1,4 +1,4 @@
-#include "receiver/otlp/http_request_reader.h"
+#include "net/http_request_reader.h"
 
 #include <fmt/format.h>
 

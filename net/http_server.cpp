@@ -1,0 +1,254 @@
+#include "net/http_server.h"
+
+#include <fmt/format.h>
+
+#include <asio.hpp>
+#include <asio/ssl.hpp>
+#include <charconv>
+#include <set>
+#include <thread>
+
+
+namespace otlpd {
+namespace {
+
+using asio::ip::tcp;
+using TlsStream = asio::ssl::stream<tcp::socket>;
+
+tcp::socket& socket_of(tcp::socket& s) { return s; }
+tcp::socket& socket_of(TlsStream& s) { return s.next_layer(); }
+
+const char* reason(int status) {
+  switch (status) {
+    case 200: return "OK";
+    case 204: return "No Content";
+    case 400: return "Bad Request";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 408: return "Request Timeout";
+    case 413: return "Payload Too Large";
+    case 415: return "Unsupported Media Type";
+    case 503: return "Service Unavailable";
+    default: return "Internal Server Error";
+  }
+}
+
+}  // namespace
+
+bool split_endpoint(const std::string& endpoint, std::string* host, int* port) {
+  const std::size_t colon = endpoint.rfind(':');
+  if (colon == std::string::npos) return false;
+  *host = endpoint.substr(0, colon);
+  if (host->size() >= 2 && host->front() == '[' && host->back() == ']') {
+    *host = host->substr(1, host->size() - 2);
+  }
+  const char* first = endpoint.data() + colon + 1;
+  const char* last = endpoint.data() + endpoint.size();
+  auto [ptr, ec] = std::from_chars(first, last, *port);
+  return ec == std::errc() && ptr == last && *port >= 0 && *port <= 65535;
+}
+
+void write_http_response(std::string* out, int status, std::string_view content_type, std::string_view body,
+                         bool keep_alive, std::string_view extra_headers) {
+  *out += fmt::format("HTTP/1.1 {} {}\r\nContent-Type: {}\r\nContent-Length: {}\r\n{}{}\r\n", status,
+                      reason(status), content_type, body.size(), extra_headers,
+                      keep_alive ? "" : "Connection: close\r\n");
+  *out += body;
+}
+
+class HttpServer::Impl {
+ public:
+  Impl(HttpServerOptions config, HttpHandler handler, std::shared_ptr<spdlog::logger> logger)
+      : config_(std::move(config)), handler_(std::move(handler)), logger_(std::move(logger)),
+        acceptor_(io_), tls_(asio::ssl::context::tls_server) {}
+
+  struct SessionBase {
+    virtual ~SessionBase() = default;
+    virtual void close() = 0;
+  };
+
+  // One connection: reads requests as bytes arrive and answers them in order. `Stream` is a
+  // plain socket or a TLS stream over one.
+  template <typename Stream>
+  class Session : public SessionBase, public std::enable_shared_from_this<Session<Stream>> {
+   public:
+    template <typename... Args>
+    Session(Impl& server, Args&&... stream_args)
+        : server_(server), stream_(std::forward<Args>(stream_args)...), timer_(server.io_),
+          reader_(server.config_.max_request_body_size) {}
+
+    void start() {
+      server_.sessions_.insert(this->shared_from_this());
+      if constexpr (std::is_same_v<Stream, TlsStream>) {
+        arm(server_.config_.read_timeout);  // the handshake is part of the first request
+        stream_.async_handshake(asio::ssl::stream_base::server, [self = this->shared_from_this()](const asio::error_code& ec) {
+          if (ec) {
+            self->server_.logger_->debug("{} TLS handshake failed: {}", self->server_.config_.name, ec.message());
+            return self->close();
+          }
+          self->read();
+        });
+      } else {
+        read();
+      }
+    }
+
+    void close() override {
+      if (closed_) return;
+      closed_ = true;
+      asio::error_code ignored;
+      timer_.cancel();
+      socket_of(stream_).shutdown(tcp::socket::shutdown_both, ignored);
+      socket_of(stream_).close(ignored);
+      server_.sessions_.erase(this->shared_from_this());
+    }
+
+   private:
+    // Closes the connection when `timeout` passes without the timer being re-armed.
+    void arm(std::chrono::milliseconds timeout) {
+      timer_.expires_after(timeout);
+      timer_.async_wait([self = this->shared_from_this()](const asio::error_code& ec) {
+        if (ec) return;  // re-armed or cancelled
+        if (self->reader_.in_request()) {
+          self->server_.logger_->debug("{} request not complete after read_timeout; connection closed",
+                                       self->server_.config_.name);
+        }
+        self->close();
+      });
+    }
+
+    void read() {
+      // Between requests the idle timeout runs; a request must end read_timeout after it began.
+      if (!reader_.in_request()) arm(server_.config_.idle_timeout);
+      stream_.async_read_some(asio::buffer(buffer_), [self = this->shared_from_this()](const asio::error_code& ec, std::size_t n) {
+        if (ec) return self->close();
+        self->received(n);
+      });
+    }
+
+    void received(std::size_t n) {
+      const std::uint64_t begun = reader_.begun();
+      std::string error;
+      const bool ok = reader_.feed(buffer_.data(), n, [this](HttpRequest& request) {
+        server_.handler_(request, &output_);
+        if (!request.keep_alive) keep_alive_ = false;
+      }, &output_, &error);
+      if (!ok) {
+        write_http_response(&output_, 400, "text/plain", error, false);
+        keep_alive_ = false;
+      } else if (reader_.in_request() && reader_.begun() != begun) {
+        arm(server_.config_.read_timeout);  // a request began: it has read_timeout to end
+      }
+      if (output_.empty()) {
+        if (keep_alive_) read();
+        else close();
+        return;
+      }
+      auto out = std::make_shared<std::string>(std::move(output_));
+      output_.clear();
+      asio::async_write(stream_, asio::buffer(*out), [self = this->shared_from_this(), out](const asio::error_code& ec, std::size_t) {
+        if (ec || !self->keep_alive_) return self->close();
+        self->read();
+      });
+    }
+
+    Impl& server_;
+    Stream stream_;
+    asio::steady_timer timer_;
+    HttpRequestReader reader_;
+    std::array<char, 64 * 1024> buffer_;
+    std::string output_;
+    bool keep_alive_ = true;
+    bool closed_ = false;
+  };
+
+  bool setup_tls(std::string* error) {
+    const ServerTlsConfig& tls = *config_.tls;
+    asio::error_code ec;
+    tls_.set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
+                         asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 | asio::ssl::context::no_tlsv1_1 |
+                         (tls.min_version == "1.3" ? asio::ssl::context::no_tlsv1_2 : 0),
+                     ec);
+    const auto fail = [&](std::string_view what, const std::string& file) {
+      *error = fmt::format("{} TLS: cannot use {} '{}': {}", config_.name, what, file, ec.message());
+      return false;
+    };
+    if (tls_.use_certificate_chain_file(tls.cert_file, ec); ec) return fail("cert_file", tls.cert_file);
+    if (tls_.use_private_key_file(tls.key_file, asio::ssl::context::pem, ec); ec) return fail("key_file", tls.key_file);
+    if (!tls.client_ca_file.empty()) {
+      if (tls_.load_verify_file(tls.client_ca_file, ec); ec) return fail("client_ca_file", tls.client_ca_file);
+      tls_.set_verify_mode(asio::ssl::verify_peer | asio::ssl::verify_fail_if_no_peer_cert, ec);
+    }
+    return true;
+  }
+
+  void accept() {
+    acceptor_.async_accept([this](const asio::error_code& ec, tcp::socket socket) {
+      if (ec) return;  // closed at shutdown
+      if (config_.tls) {
+        std::make_shared<Session<TlsStream>>(*this, std::move(socket), tls_)->start();
+      } else {
+        std::make_shared<Session<tcp::socket>>(*this, std::move(socket))->start();
+      }
+      accept();
+    });
+  }
+
+  HttpServerOptions config_;
+  HttpHandler handler_;  // io thread only
+  std::shared_ptr<spdlog::logger> logger_;
+  asio::io_context io_;
+  tcp::acceptor acceptor_;
+  asio::ssl::context tls_;
+  std::set<std::shared_ptr<SessionBase>> sessions_;  // io thread only
+  std::thread thread_;
+};
+
+HttpServer::HttpServer(HttpServerOptions options, HttpHandler handler, std::shared_ptr<spdlog::logger> logger)
+    : impl_(std::make_unique<Impl>(std::move(options), std::move(handler), std::move(logger))) {}
+
+HttpServer::~HttpServer() { shutdown(); }
+
+bool HttpServer::start(std::string* error) {
+  if (impl_->config_.tls && !impl_->setup_tls(error)) return false;
+  std::string host;
+  int port = 0;
+  split_endpoint(impl_->config_.endpoint, &host, &port);
+  asio::error_code ec;
+  tcp::resolver resolver(impl_->io_);
+  auto endpoints = resolver.resolve(host.empty() ? "0.0.0.0" : host, std::to_string(port), ec);
+  if (ec || endpoints.empty()) {
+    *error = fmt::format("cannot resolve '{}' for {}: {}", impl_->config_.endpoint, impl_->config_.name, ec.message());
+    return false;
+  }
+  const tcp::endpoint endpoint = endpoints.begin()->endpoint();
+  auto& acceptor = impl_->acceptor_;
+  if (acceptor.open(endpoint.protocol(), ec); !ec) acceptor.set_option(tcp::acceptor::reuse_address(true), ec);
+  if (!ec) acceptor.bind(endpoint, ec);
+  if (!ec) acceptor.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) {
+    *error = fmt::format("cannot listen for {} on {}: {}", impl_->config_.name, impl_->config_.endpoint, ec.message());
+    acceptor.close(ec);
+    return false;
+  }
+  bound_port_ = acceptor.local_endpoint().port();
+  impl_->accept();
+  impl_->thread_ = std::thread([impl = impl_.get()] { impl->io_.run(); });
+  impl_->logger_->info("{} listening on {}:{}{}", impl_->config_.name, endpoint.address().to_string(), bound_port_,
+                       impl_->config_.tls ? " (TLS)" : "");
+  return true;
+}
+
+void HttpServer::shutdown() noexcept {
+  if (!impl_->thread_.joinable()) return;
+  // On the io thread, between requests: stop accepting and close every connection.
+  asio::post(impl_->io_, [impl = impl_.get()] {
+    asio::error_code ignored;
+    impl->acceptor_.close(ignored);
+    auto sessions = impl->sessions_;
+    for (auto& session : sessions) session->close();
+  });
+  impl_->thread_.join();
+}
+
+}  // namespace otlpd

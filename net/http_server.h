@@ -1,0 +1,66 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include <spdlog/logger.h>
+
+#include "net/http_request_reader.h"
+
+namespace otlpd {
+
+// tls: of a server (otelcol's configtls server settings). PEM files, read at start.
+struct ServerTlsConfig {
+  std::string cert_file;
+  std::string key_file;
+  std::string client_ca_file;  // set: every client must present a certificate signed by it
+  std::string min_version = "1.2";  // "1.2" or "1.3"
+};
+
+// "host:port" split; ":4317" means every interface. Returns false if malformed.
+bool split_endpoint(const std::string& endpoint, std::string* host, int* port);
+
+// Appends a whole HTTP/1.1 response. `extra_headers` are complete lines ("Name: value\r\n").
+void write_http_response(std::string* out, int status, std::string_view content_type, std::string_view body,
+                         bool keep_alive, std::string_view extra_headers = "");
+
+struct HttpServerOptions {
+  std::string name;      // what it serves, for logs and errors: "OTLP/HTTP", "trace query"
+  std::string endpoint;  // host:port
+  std::optional<ServerTlsConfig> tls;
+  std::uint64_t max_request_body_size = 20 * 1024 * 1024;
+  std::chrono::milliseconds read_timeout{30000};  // a request must arrive whole within this
+  std::chrono::milliseconds idle_timeout{60000};  // a kept-alive connection without a request
+};
+
+// Appends the response to a request (request.keep_alive says whether the connection stays).
+using HttpHandler = std::function<void(HttpRequest& request, std::string* out)>;
+
+// An HTTP/1.1 server on standalone Asio, plain or TLS (OpenSSL): keep-alive and pipelining;
+// HttpRequestReader (http-parser) reads the requests and `handler` answers them, in order.
+// A request must arrive whole within read_timeout of its first byte and an idle kept-alive
+// connection is closed after idle_timeout, so slow or stuck clients cannot hold connections
+// forever. One thread serves every connection and runs the handler.
+class HttpServer {
+ public:
+  HttpServer(HttpServerOptions options, HttpHandler handler, std::shared_ptr<spdlog::logger> logger);
+  ~HttpServer();
+
+  bool start(std::string* error);
+  // Stops accepting, lets the request being handled finish, closes connections, joins.
+  void shutdown() noexcept;
+  int bound_port() const { return bound_port_; }
+
+  class Impl;
+
+ private:
+  std::unique_ptr<Impl> impl_;
+  int bound_port_ = 0;
+};
+
+}  // namespace otlpd
