@@ -4,6 +4,7 @@
 #include "exporters/debug/debug_exporter.h"
 #include "exporters/file/file_exporter.h"
 #include "exporters/jaeger/jaeger_exporter.h"
+#include "exporters/trace_store/trace_store_exporter.h"
 #include "exporters/nop/nop_exporter.h"
 #include "exporters/otlp/otlp_grpc_exporter.h"
 #include "exporters/otlp/otlp_http_exporter.h"
@@ -25,6 +26,7 @@ Factories make_factories() {
   f.exporters.push_back(std::make_unique<OtlpGrpcExporterFactory>());
   f.exporters.push_back(std::make_unique<OtlpHttpExporterFactory>());
   f.exporters.push_back(std::make_unique<JaegerExporterFactory>());
+  f.exporters.push_back(std::make_unique<TraceStoreExporterFactory>());
   return f;
 }
 

@@ -1,0 +1,76 @@
+#include "exporters/trace_store/trace_store_exporter.h"
+
+#include <fmt/format.h>
+
+#include "exporters/trace_store/query_api.h"
+#include "exporters/trace_store/trace_store.h"
+#include "exporters/trace_store/viewer_html.h"
+#include "net/http_server.h"
+
+namespace otlpd {
+namespace {
+
+class TraceStoreSender final : public BatchSender {
+ public:
+  TraceStoreSender(const TraceStoreConfig& config, CreateSettings settings)
+      : config_(config), settings_(std::move(settings)),
+        store_(static_cast<std::size_t>(config.max_traces), static_cast<std::size_t>(config.max_memory_mib) << 20),
+        api_(store_, kViewerHtml) {}
+
+  bool start(std::string* error) override {
+    HttpServerOptions options;
+    options.name = "trace query API and viewer";
+    options.endpoint = config_.endpoint;
+    options.max_request_body_size = 64 * 1024;  // GET requests only
+    server_ = std::make_unique<HttpServer>(
+        options, [this](HttpRequest& request, std::string* out) { api_.handle(request, out); }, settings_.logger);
+    if (!server_->start(error)) return false;
+    settings_.logger->info("keeping up to {} traces / {} MiB; open http://{} to see them", config_.max_traces,
+                           config_.max_memory_mib, config_.endpoint);
+    return true;
+  }
+
+  ConsumeResult send(const Batch& batch) noexcept override {
+    for (const RequestPtr& request : batch.requests) store_.add(request->traces());
+    return ConsumeResult::ok();
+  }
+
+  void stop() noexcept override {
+    if (server_) server_->shutdown();
+    const TraceStore::Stats s = store_.stats();
+    settings_.logger->info("held {} traces ({} spans, about {} KiB); evicted {} traces ({} spans)", s.traces, s.spans,
+                           s.bytes / 1024, s.evicted_traces, s.evicted_spans);
+  }
+
+ private:
+  TraceStoreConfig config_;
+  CreateSettings settings_;
+  TraceStore store_;
+  QueryApi api_;
+  std::unique_ptr<HttpServer> server_;
+};
+
+}  // namespace
+
+std::unique_ptr<ComponentConfig> TraceStoreExporterFactory::parse_config(ConfigNode& node) const {
+  auto c = std::make_unique<TraceStoreConfig>();
+  c->endpoint = node.get_string("endpoint", c->endpoint);
+  std::string host;
+  int port = 0;
+  if (!split_endpoint(c->endpoint, &host, &port)) node.error("endpoint", fmt::format("'{}' is not host:port", c->endpoint));
+  c->max_traces = node.get_int("max_traces", c->max_traces);
+  if (c->max_traces < 1) node.error("max_traces", "must be >= 1");
+  c->max_memory_mib = node.get_int("max_memory_mib", c->max_memory_mib);
+  if (c->max_memory_mib < 1) node.error("max_memory_mib", "must be >= 1");
+  c->queue = SendingQueueConfig::parse(node, {});
+  node.finish();
+  return c;
+}
+
+std::unique_ptr<Exporter> TraceStoreExporterFactory::create(const CreateSettings& settings,
+                                                            const ComponentConfig& config) const {
+  const auto& c = static_cast<const TraceStoreConfig&>(config);
+  return std::make_unique<QueuedExporter>(settings, c.queue, std::make_unique<TraceStoreSender>(c, settings));
+}
+
+}  // namespace otlpd

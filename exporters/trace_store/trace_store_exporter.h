@@ -1,0 +1,29 @@
+#pragma once
+
+#include "exporters/common/queued_exporter.h"
+#include "pipeline/component.h"
+
+namespace otlpd {
+
+// exporters::trace_store (otlpd): keeps recent traces in memory and serves them on
+// `endpoint` with Jaeger's query API and a built-in web viewer, so that traces can be looked
+// at with nothing else installed and read by tools written for Jaeger.
+//   endpoint: localhost:16686   the API and the viewer (Jaeger's query port)
+//   max_traces: 10000           the oldest traces beyond this are evicted (and counted)
+//   max_memory_mib: 64          so are they beyond about this much memory
+struct TraceStoreConfig final : ComponentConfig {
+  std::string endpoint = "localhost:16686";
+  std::int64_t max_traces = 10000;
+  std::int64_t max_memory_mib = 64;
+  SendingQueueConfig queue;
+};
+
+class TraceStoreExporterFactory final : public ExporterFactory {
+ public:
+  std::string_view type() const override { return "trace_store"; }
+  bool supports(Signal signal) const override { return signal == Signal::traces; }
+  std::unique_ptr<ComponentConfig> parse_config(ConfigNode& node) const override;
+  std::unique_ptr<Exporter> create(const CreateSettings& settings, const ComponentConfig& config) const override;
+};
+
+}  // namespace otlpd
