@@ -4,12 +4,16 @@
 # exporters) and the Flask To-Do app under opentelemetry-instrument on http://localhost:5000.
 # Ctrl+C stops both: the app first (its SDK flushes what it holds), then otlpd (it drains).
 #
+# The traces can then be searched and looked at on http://localhost:16686 (otlpd's viewer).
+#
 # Environment: DEMO_APP_PORT (5000), DEMO_GRPC_PORT (4317), DEMO_HTTP_PORT (4318),
-# DEMO_OUTPUT_DIR (demo/output), OTLPD_BIN (an otlpd binary to use instead of building one).
+# DEMO_VIEWER_PORT (16686), DEMO_OUTPUT_DIR (demo/output), OTLPD_BIN (an otlpd binary to use
+# instead of building one).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 export DEMO_APP_PORT=${DEMO_APP_PORT:-5000} DEMO_GRPC_PORT=${DEMO_GRPC_PORT:-4317} DEMO_HTTP_PORT=${DEMO_HTTP_PORT:-4318}
+export DEMO_VIEWER_PORT=${DEMO_VIEWER_PORT:-16686}
 export DEMO_OUTPUT_DIR=${DEMO_OUTPUT_DIR:-$ROOT/demo/output}
 
 ./scripts/install-deps.sh --demo
@@ -47,6 +51,7 @@ done
 
 echo "demo: otlpd is receiving on 0.0.0.0:$DEMO_GRPC_PORT (gRPC) and 0.0.0.0:$DEMO_HTTP_PORT (HTTP);" \
      "everything it receives is printed here and written to $DEMO_OUTPUT_DIR/telemetry.jsonl" >&2
+echo "demo: search and look at the traces on http://localhost:$DEMO_VIEWER_PORT (otlpd's trace viewer)" >&2
 echo "demo: the To-Do app is starting on http://localhost:$DEMO_APP_PORT - open it, add and delete tasks; Ctrl+C stops both" >&2
 
 # The app, configured the way the talk does it: OTEL_* environment variables.

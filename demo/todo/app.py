@@ -8,7 +8,9 @@ opentelemetry-instrument configured (none when run alone: then they do nothing).
 """
 import logging
 import os
+import signal
 import sqlite3
+import sys
 
 from flask import Flask, redirect, render_template, request, url_for
 from opentelemetry import metrics, trace
@@ -72,6 +74,10 @@ def delete(task_id):
 
 
 if __name__ == "__main__":
+    # Ctrl+C and `kill` both end the app through Python's shutdown, where the SDK exports what
+    # it still holds (also when started with SIGINT ignored, as background jobs of scripts are).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     app.run(host=os.environ.get("TODO_HOST", "127.0.0.1"), port=int(os.environ.get("TODO_PORT", "5000")),
             debug=False, use_reloader=False)

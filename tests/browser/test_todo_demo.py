@@ -29,7 +29,7 @@ class Demo:
 
     def __init__(self, tmp_path, name, ports=None):
         self.ports = ports or {"DEMO_APP_PORT": free_port(), "DEMO_GRPC_PORT": free_port(),
-                               "DEMO_HTTP_PORT": free_port()}
+                               "DEMO_HTTP_PORT": free_port(), "DEMO_VIEWER_PORT": free_port()}
         self.output = tmp_path / name
         self.output.mkdir()
         self.log_path = self.output / "demo.log"
@@ -200,7 +200,7 @@ def test_the_demo_configs_commented_exporters_are_valid(tmp_path):
             commented = False
         out.append("  " + m.group(1) if commented and m else line)
     config = "\n".join(out).replace("exporters: [console, file]", "exporters: [console, file, otlp/elastic]")
-    config = config.replace("exporters: [console, file, otlp/elastic]", "exporters: [console, file, jaeger, otlp/elastic]", 1)
+    config = config.replace("exporters: [console, file, trace_store]", "exporters: [console, file, trace_store, jaeger, otlp/elastic]")
     assert "\n  jaeger:\n    protocol: otlp_grpc" in config and "\n  otlp/elastic:\n    endpoint: https://" in config
     path = tmp_path / "uncommented.yaml"
     path.write_text(config)

@@ -163,3 +163,53 @@ service: {{pipelines: {{traces: {{receivers: [otlp], processors: [batch], export
     fields = {f["key"]: f["value"] for f in child["logs"][0]["fields"]}
     assert fields["event"] == "task.saved" and fields["task.id"] == 7
     assert child["duration"] >= 0 and root["startTime"] <= child["startTime"]
+
+
+def test_trace_store_answers_like_jaeger(jaeger, start_otlpd):
+    """The same spans to the real Jaeger (through the jaeger exporter) and to otlpd's own
+    trace_store: /api/traces/{id} must agree on operation names, references, times, tags, logs
+    and processes."""
+    api, endpoints = jaeger
+    service = "todo-crosscheck"
+    query_port = free_ports(1)[0]
+    otlpd = start_otlpd(f"""
+receivers: {{otlp: {{protocols: {{grpc: {{endpoint: "127.0.0.1:0"}}}}}}}}
+exporters:
+  jaeger: {{protocol: otlp_grpc, endpoint: "{endpoints['otlp_grpc']}"}}
+  trace_store: {{endpoint: "127.0.0.1:{query_port}"}}
+service: {{pipelines: {{traces: {{receivers: [otlp], exporters: [jaeger, trace_store]}}}}}}
+""")
+    root_ctx, _, _ = send_todo_trace(otlpd.endpoint, service)
+    trace_id = format(root_ctx.trace_id, "032x")
+    ours_api = f"http://127.0.0.1:{query_port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            theirs = get(api, f"/api/traces/{trace_id}")["data"][0]
+            ours = get(ours_api, f"/api/traces/{trace_id}")["data"][0]
+            if len(theirs["spans"]) == 3 and len(ours["spans"]) == 3:
+                break
+        except (OSError, KeyError, TypeError, IndexError):
+            pass
+        assert time.monotonic() < deadline, "the trace never arrived complete in both"
+        time.sleep(0.2)
+    assert otlpd.stop() == 0
+
+    def comparable(trace):
+        out = {}
+        for s in trace["spans"]:
+            process = trace["processes"][s["processID"]]
+            out[s["spanID"]] = {
+                "operationName": s["operationName"],
+                "references": sorted((r["refType"], r["traceID"], r["spanID"]) for r in s["references"]),
+                "startTime": s["startTime"], "duration": s["duration"],
+                "tags": tags(s),
+                "logs": [(log["timestamp"], tags({"tags": log["fields"]})) for log in s["logs"]],
+                "service": process["serviceName"], "process_tags": tags(process),
+            }
+        return out
+
+    assert theirs["traceID"] == ours["traceID"] == trace_id
+    root = comparable(ours)[format(root_ctx.span_id, "016x")]
+    assert root["tags"]["http.target"] == ("string", "/add") and root["process_tags"]["host.name"][1] == "otlpd-test"
+    assert comparable(ours) == comparable(theirs)
