@@ -5,6 +5,8 @@
 #   sat_nop      as fast as possible, 10-attribute spans (~560 bytes): otlp -> batch -> nop
 #   sat_http     sat_nop over OTLP/HTTP with protobuf bodies (2 workers x 4 keep-alive connections)
 #   sat_http_json  the same with OTLP/JSON bodies
+#   sat_store    sat_nop into the trace_store exporter (the viewer's store, 256 MiB)
+#   store_100k   the trace_store at 100k spans/s, below its capacity: CPU per span
 #   sat_file     sat_nop into the file exporter (OTLP/JSON, rotated): otlp -> batch -> file
 #   file_250k    the file exporter at 250k spans/s, below its capacity: CPU per span without
 #                the cost of refusing the excess
@@ -41,6 +43,7 @@ processors:
   memory_limiter: {check_interval: 100ms, limit_mib: 64, spike_limit_mib: 12}
 exporters:
   nop: {}
+  trace_store: {endpoint: "127.0.0.1:0", max_traces: 100000, max_memory_mib: 256}
   file:
     path: $WORK/out.jsonl
     rotation: {max_megabytes: 256, max_backups: 1}
@@ -80,7 +83,7 @@ run_scenario() {
   rm -f "$WORK"/out*.jsonl
 }
 
-SCENARIOS=${*:-testbed sat_nop sat_http sat_http_json sat_file file_250k chain overload}
+SCENARIOS=${*:-testbed sat_nop sat_http sat_http_json sat_store store_100k sat_file file_250k chain overload}
 for s in $SCENARIOS; do
   case $s in
     testbed) run_scenario testbed batch nop --rate 10000 --spans-per-request 100 --attributes 3 --span-bytes 145 \
@@ -91,6 +94,10 @@ for s in $SCENARIOS; do
                --attributes 10 --span-bytes 560 --connections 2 --concurrency 4 ;;
     sat_http_json) run_scenario sat_http_json batch nop --protocol http/json --rate 0 --spans-per-request 100 \
                --attributes 10 --span-bytes 560 --connections 2 --concurrency 4 ;;
+    sat_store) run_scenario sat_store batch trace_store --rate 0 --spans-per-request 100 --attributes 10 --span-bytes 560 \
+               --connections 4 --concurrency 4 ;;
+    store_100k) run_scenario store_100k batch trace_store --rate 100000 --spans-per-request 100 --attributes 10 \
+               --span-bytes 560 --connections 4 --concurrency 4 ;;
     sat_file) run_scenario sat_file batch file --rate 0 --spans-per-request 100 --attributes 10 --span-bytes 560 \
                --connections 4 --concurrency 4 ;;
     file_250k) run_scenario file_250k batch file --rate 250000 --spans-per-request 100 --attributes 10 --span-bytes 560 \
