@@ -1,5 +1,6 @@
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <atomic>
 #include <cstdint>
@@ -73,6 +74,9 @@ class Request {
   // contents). Used
   // by the memory limiter to see growth between two samples of the process's memory.
   static std::int64_t live_bytes();
+  // The part of live_bytes() this request holds (its wire bytes, and its decoded form once
+  // decoded).
+  std::size_t memory_bytes() const { return static_cast<std::size_t>(std::max<std::int64_t>(tracked_bytes_.load(), 0)); }
 
   Request(const Request&) = delete;
   Request& operator=(const Request&) = delete;

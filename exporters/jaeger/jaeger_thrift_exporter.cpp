@@ -107,6 +107,8 @@ jt::SpanRef reference(jt::SpanRefType::type type, const std::string& trace_id, c
   return r;
 }
 
+}  // namespace
+
 jt::Span to_jaeger_span(const trace::Span& s, const common::InstrumentationScope& scope) {
   jt::Span j;
   const std::string_view trace_id = s.trace_id();
@@ -158,6 +160,8 @@ jt::Span to_jaeger_span(const trace::Span& s, const common::InstrumentationScope
   return j;
 }
 
+namespace {
+
 class JaegerThriftSender final : public BatchSender {
  public:
   JaegerThriftSender(const JaegerThriftConfig& config, CreateSettings settings)
@@ -198,20 +202,26 @@ class JaegerThriftSender final : public BatchSender {
 
 }  // namespace
 
+jt::Process to_jaeger_process(const opentelemetry::proto::resource::v1::Resource& resource) {
+  jt::Process process;
+  process.serviceName = "unknown_service";
+  std::vector<jt::Tag> tags;
+  for (const auto& kv : resource.attributes()) {
+    if (kv.key() == "service.name" && kv.value().has_string_value()) {
+      process.serviceName = kv.value().string_value();
+    } else {
+      tags.push_back(to_tag(kv));
+    }
+  }
+  if (!tags.empty()) process.__set_tags(tags);
+  return process;
+}
+
 std::vector<jt::Batch> to_jaeger_batches(const otlp::TracesRequest& request) {
   std::vector<jt::Batch> batches;
   for (const auto& rs : request.resource_spans()) {
     jt::Batch b;
-    b.process.serviceName = "unknown_service";
-    std::vector<jt::Tag> process_tags;
-    for (const auto& kv : rs.resource().attributes()) {
-      if (kv.key() == "service.name" && kv.value().has_string_value()) {
-        b.process.serviceName = kv.value().string_value();
-      } else {
-        process_tags.push_back(to_tag(kv));
-      }
-    }
-    if (!process_tags.empty()) b.process.__set_tags(process_tags);
+    b.process = to_jaeger_process(rs.resource());
     for (const auto& ss : rs.scope_spans()) {
       for (const auto& span : ss.spans()) b.spans.push_back(to_jaeger_span(span, ss.scope()));
     }

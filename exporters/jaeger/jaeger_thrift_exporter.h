@@ -33,6 +33,10 @@ std::unique_ptr<Exporter> create_jaeger_thrift_exporter(const CreateSettings& se
 // otel.status_description, otel.scope.name / version, w3c.tracestate tags; events -> logs
 // (field "event" = name); arrays and maps -> JSON strings; nanoseconds -> microseconds.
 std::vector<jaegertracing::thrift::Batch> to_jaeger_batches(const otlp::TracesRequest& request);
+// The same mapping for one span (in its scope) and for one resource.
+jaegertracing::thrift::Span to_jaeger_span(const opentelemetry::proto::trace::v1::Span& span,
+                                           const opentelemetry::proto::common::v1::InstrumentationScope& scope);
+jaegertracing::thrift::Process to_jaeger_process(const opentelemetry::proto::resource::v1::Resource& resource);
 
 // The binary-protocol encoding of a Batch, as POST /api/traces expects it.
 std::string serialize_batch(const jaegertracing::thrift::Batch& batch);

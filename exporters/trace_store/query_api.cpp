@@ -140,6 +140,7 @@ bool parse_duration_us(std::string_view text, std::int64_t* us) {
 void QueryApi::write_trace(std::string& out, const StoredTrace& trace) {
   JsonWriter w(out);
   const std::string trace_id = to_hex(trace.key);
+  const std::vector<JaegerSpan> spans = to_jaeger(trace);
   // Processes: one id per distinct process in the trace (p1, p2, ...).
   std::vector<const jt::Process*> processes;
   const auto process_id = [&](const jt::Process* p) {
@@ -154,7 +155,7 @@ void QueryApi::write_trace(std::string& out, const StoredTrace& trace) {
   w.string(trace_id);
   w.key("spans");
   w.begin_array();
-  for (const StoredSpan& stored : trace.spans) {
+  for (const JaegerSpan& stored : spans) {
     const jt::Span& s = stored.span;
     w.begin_object();
     w.key("traceID");

@@ -4,26 +4,118 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cstring>
 #include <map>
 #include <mutex>
-#include <set>
 
 #include "exporters/jaeger/jaeger_thrift_exporter.h"
+#include "opentelemetry/proto/resource/v1/resource.pb.h"
+#include "opentelemetry/proto/trace/v1/trace.pb.h"
+#include "pipeline/wire_format.h"
 
 namespace otlpd {
+
+// A request some stored spans point into, and the processes of its resources.
+struct TraceStore::Held {
+  RequestPtr request;
+  std::string own_bytes;  // the protobuf bytes of a request built in memory (it has no wire)
+  std::vector<std::unique_ptr<StoredProcess>> processes;
+  std::size_t live_spans = 0;
+  std::size_t bytes = 0;
+};
+
 namespace {
 
-std::size_t tag_bytes(const std::vector<jt::Tag>& tags) {
-  std::size_t n = tags.capacity() * sizeof(jt::Tag);
-  for (const auto& t : tags) n += t.key.capacity() + t.vStr.capacity() + t.vBinary.capacity();
-  return n;
+constexpr std::size_t kTraceOverhead = sizeof(StoredTrace) + 64;  // hash node and order entry
+
+// The fields of one protobuf message, in order: number, wire type, and the value (varint and
+// fixed) or the bytes (length-delimited). The bytes were checked when received (wire scan) or
+// written by protobuf; reading stops quietly at anything malformed all the same.
+class Fields {
+ public:
+  explicit Fields(std::string_view message)
+      : p_(reinterpret_cast<const std::uint8_t*>(message.data())), end_(p_ + message.size()) {}
+
+  bool next() {
+    std::uint64_t tag = 0;
+    if (p_ >= end_ || !read_varint(p_, end_, &tag)) return false;
+    number = static_cast<std::uint32_t>(tag >> 3);
+    type = static_cast<std::uint32_t>(tag & 7);
+    switch (type) {
+      case 0: return read_varint(p_, end_, &value);
+      case 1:
+        if (end_ - p_ < 8) return false;
+        std::memcpy(&value, p_, 8);
+        p_ += 8;
+        return true;
+      case 5: {
+        if (end_ - p_ < 4) return false;
+        std::uint32_t v = 0;
+        std::memcpy(&v, p_, 4);
+        value = v;
+        p_ += 4;
+        return true;
+      }
+      case 2: {
+        std::uint64_t length = 0;
+        if (!read_varint(p_, end_, &length) || length > static_cast<std::uint64_t>(end_ - p_)) return false;
+        bytes = std::string_view(reinterpret_cast<const char*>(p_), length);
+        p_ += length;
+        return true;
+      }
+      default: return false;
+    }
+  }
+
+  std::uint32_t number = 0, type = 0;
+  std::uint64_t value = 0;
+  std::string_view bytes;
+
+ private:
+  const std::uint8_t* p_;
+  const std::uint8_t* end_;
+};
+
+std::int64_t big_endian(std::string_view bytes) {
+  std::uint64_t v = 0;
+  for (unsigned char c : bytes) v = v << 8 | c;
+  return static_cast<std::int64_t>(v);
 }
 
-std::size_t span_bytes(const jt::Span& s) {
-  std::size_t n = sizeof(StoredSpan) + s.operationName.capacity() + tag_bytes(s.tags) +
-                  s.references.capacity() * sizeof(jt::SpanRef) + s.logs.capacity() * sizeof(jt::Log);
-  for (const auto& log : s.logs) n += tag_bytes(log.fields);
-  return n;
+// service.name of a Resource message.
+std::string service_of(std::string_view resource) {
+  Fields r(resource);
+  while (r.next()) {
+    if (r.number != 1 || r.type != 2) continue;  // attributes
+    Fields kv(r.bytes);
+    std::string_view key, value;
+    bool is_string = false;
+    while (kv.next()) {
+      if (kv.number == 1 && kv.type == 2) key = kv.bytes;
+      if (kv.number == 2 && kv.type == 2) {
+        Fields any(kv.bytes);
+        while (any.next()) {
+          if (any.number == 1 && any.type == 2) {
+            value = any.bytes;
+            is_string = true;
+          }
+        }
+      }
+    }
+    if (key == "service.name" && is_string) return std::string(value);
+  }
+  return "unknown_service";
+}
+
+const char* kind_name(std::uint8_t kind) {
+  switch (kind) {
+    case 1: return "internal";
+    case 2: return "server";
+    case 3: return "client";
+    case 4: return "producer";
+    case 5: return "consumer";
+    default: return "";
+  }
 }
 
 std::string tag_value(const jt::Tag& t) {
@@ -41,11 +133,37 @@ bool has_tag(const std::vector<jt::Tag>& tags, const std::string& key, const std
   return std::any_of(tags.begin(), tags.end(), [&](const jt::Tag& t) { return t.key == key && tag_value(t) == value; });
 }
 
-std::string span_kind(const jt::Span& s) {
-  for (const auto& t : s.tags) {
-    if (t.key == "span.kind") return t.vStr;
-  }
-  return "";
+bool contains(std::string_view haystack, std::string_view needle) {
+  return haystack.find(needle) != std::string_view::npos;
+}
+
+// Tags the Jaeger mapping derives rather than copies from attributes.
+bool derived_tag(std::string_view key) {
+  return key == "span.kind" || key == "error" || key.starts_with("otel.") || key == "event" || key == "w3c.tracestate";
+}
+
+// Whether a string value's bytes must appear in the span's or its resource's bytes for it to
+// match: not for numbers and booleans (encoded as binary), nor for arrays and maps (as JSON).
+bool literal_value(std::string_view value) {
+  if (value == "true" || value == "false" || value.empty()) return false;
+  if (value.front() == '[' || value.front() == '{') return false;
+  double number = 0;
+  const auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), number);
+  return !(ec == std::errc() && end == value.data() + value.size());
+}
+
+jt::Span jaeger_span(const StoredSpan& s) {
+  opentelemetry::proto::trace::v1::Span span;
+  span.ParseFromArray(s.wire.data(), static_cast<int>(s.wire.size()));
+  opentelemetry::proto::common::v1::InstrumentationScope scope;
+  scope.ParseFromArray(s.scope.data(), static_cast<int>(s.scope.size()));
+  return to_jaeger_span(span, scope);
+}
+
+std::shared_ptr<const jt::Process> jaeger_process(const StoredProcess& p) {
+  opentelemetry::proto::resource::v1::Resource resource;
+  resource.ParseFromArray(p.resource.data(), static_cast<int>(p.resource.size()));
+  return std::make_shared<const jt::Process>(to_jaeger_process(resource));
 }
 
 }  // namespace
@@ -73,32 +191,122 @@ std::optional<TraceKey> parse_trace_id(std::string_view hex) {
   return key;
 }
 
-void TraceStore::add(const otlp::TracesRequest& request) {
-  std::vector<jt::Batch> batches = to_jaeger_batches(request);
+std::vector<JaegerSpan> to_jaeger(const StoredTrace& trace) {
+  std::vector<JaegerSpan> out;
+  out.reserve(trace.spans.size());
+  std::vector<std::pair<const StoredProcess*, std::shared_ptr<const jt::Process>>> processes;
+  for (const StoredSpan& s : trace.spans) {
+    auto it = std::find_if(processes.begin(), processes.end(), [&](const auto& p) { return p.first == s.process; });
+    if (it == processes.end()) it = processes.insert(processes.end(), {s.process, jaeger_process(*s.process)});
+    out.push_back({jaeger_span(s), it->second});
+  }
+  return out;
+}
+
+TraceStore::TraceStore(std::size_t max_traces, std::size_t max_bytes) : max_traces_(max_traces), max_bytes_(max_bytes) {}
+TraceStore::~TraceStore() = default;
+
+void TraceStore::add(const RequestPtr& request) {
+  auto held = std::make_unique<Held>();
+  held->request = request;
+  std::string_view bytes = request->wire();
+  if (bytes.empty() && request->item_count() > 0) {  // built in memory: serialize it once
+    held->own_bytes = request->message().SerializeAsString();
+    bytes = held->own_bytes;
+  }
+  const void* owner = held.get();
   std::unique_lock lock(mutex_);
-  for (jt::Batch& batch : batches) {
-    auto process = std::make_shared<const jt::Process>(std::move(batch.process));
-    for (jt::Span& span : batch.spans) {
-      const TraceKey key{span.traceIdHigh, span.traceIdLow};
-      auto [it, inserted] = traces_.try_emplace(key);
-      StoredTrace& trace = it->second;
-      const std::int64_t end = span.startTime + span.duration;
-      if (inserted) {
-        trace.key = key;
-        trace.start_us = span.startTime;
-        trace.end_us = end;
-        order_.push_back(key);
-      } else {
-        trace.start_us = std::min(trace.start_us, span.startTime);
-        trace.end_us = std::max(trace.end_us, end);
-      }
-      operations_[process->serviceName][span.operationName] = span_kind(span);
-      const std::size_t bytes = span_bytes(span);
-      trace.bytes += bytes;
-      bytes_ += bytes;
-      ++spans_;
-      trace.spans.push_back(StoredSpan{std::move(span), process});
+  StoredTrace* last_trace = nullptr;  // element pointers survive rehashing; eviction comes after
+  Fields top(bytes);
+  while (top.next()) {
+    if (top.number != 1 || top.type != 2) continue;  // resource_spans
+    StoredProcess* process = nullptr;
+    std::string_view resource;
+    // The resource usually comes first; when it does not, the spans before it wait for it.
+    Fields rs(top.bytes);
+    while (rs.next()) {
+      if (rs.number == 1 && rs.type == 2) resource = rs.bytes;
     }
+    held->processes.push_back(std::make_unique<StoredProcess>(StoredProcess{service_of(resource), resource}));
+    process = held->processes.back().get();
+    std::string_view last_name;  // the operation last recorded for this service
+    auto service_ops = operations_.find(std::string_view(process->service));
+    if (service_ops == operations_.end()) service_ops = operations_.emplace(process->service, OperationKinds{}).first;
+
+    Fields rs2(top.bytes);
+    while (rs2.next()) {
+      if (rs2.number != 2 || rs2.type != 2) continue;  // scope_spans
+      std::string_view scope;
+      Fields ss(rs2.bytes);
+      while (ss.next()) {
+        if (ss.number == 1 && ss.type == 2) scope = ss.bytes;
+      }
+      Fields ss2(rs2.bytes);
+      while (ss2.next()) {
+        if (ss2.number != 2 || ss2.type != 2) continue;  // spans
+        StoredSpan span;
+        span.wire = ss2.bytes;
+        span.scope = scope;
+        span.process = process;
+        span.owner = owner;
+        std::string_view trace_id;
+        std::uint64_t start = 0, end = 0;
+        Fields f(ss2.bytes);
+        while (f.next()) {
+          switch (f.number) {
+            case 1: trace_id = f.bytes; break;
+            case 2: span.span_id = big_endian(f.bytes); break;
+            case 4: span.parent_id = f.bytes.empty() ? 0 : big_endian(f.bytes); break;
+            case 5: span.name = f.bytes; break;
+            case 6: span.kind = static_cast<std::uint8_t>(f.value); break;
+            case 7: start = f.value; break;
+            case 8: end = f.value; break;
+            default: break;
+          }
+        }
+        span.start_us = static_cast<std::int64_t>(start / 1000);
+        span.duration_us = static_cast<std::int64_t>((end > start ? end - start : 0) / 1000);
+        const TraceKey key{trace_id.size() == 16 ? big_endian(trace_id.substr(0, 8)) : 0,
+                           trace_id.size() == 16 ? big_endian(trace_id.substr(8, 8)) : 0};
+        // Spans of one trace usually arrive together: look the trace up once per run.
+        bool inserted = false;
+        if (!last_trace || !(last_trace->key == key)) {
+          auto [it, fresh] = traces_.try_emplace(key);
+          last_trace = &it->second;
+          inserted = fresh;
+        }
+        StoredTrace& trace = *last_trace;
+        const std::int64_t end_us = span.start_us + span.duration_us;
+        if (inserted) {
+          trace.key = key;
+          trace.start_us = span.start_us;
+          trace.end_us = end_us;
+          order_.push_back(key);
+          bytes_ += kTraceOverhead;
+        } else {
+          trace.start_us = std::min(trace.start_us, span.start_us);
+          trace.end_us = std::max(trace.end_us, end_us);
+        }
+        if (span.name != last_name) {
+          if (auto op = service_ops->second.find(span.name); op == service_ops->second.end()) {
+            service_ops->second.emplace(std::string(span.name), span.kind);
+          }
+          last_name = span.name;
+        }
+        const std::size_t capacity = trace.spans.capacity();
+        trace.spans.push_back(span);
+        bytes_ += (trace.spans.capacity() - capacity) * sizeof(StoredSpan);  // what the vector holds
+        ++spans_;
+        ++held->live_spans;
+      }
+    }
+  }
+  if (held->live_spans > 0) {
+    held->bytes = std::max(bytes.size(), request->memory_bytes()) + held->own_bytes.capacity() +
+                  held->processes.size() * (sizeof(StoredProcess) + 32);
+    for (const auto& p : held->processes) held->bytes += p->service.capacity();
+    bytes_ += held->bytes;
+    held_.emplace(owner, std::move(held));
   }
   evict_locked();
 }
@@ -108,7 +316,19 @@ void TraceStore::evict_locked() {
     const auto it = traces_.find(order_.front());
     order_.pop_front();
     if (it == traces_.end()) continue;
-    bytes_ -= it->second.bytes;
+    // The spans of a trace mostly come from the same request: count them per run of owner.
+    const auto& spans = it->second.spans;
+    for (std::size_t i = 0; i < spans.size();) {
+      std::size_t j = i + 1;
+      while (j < spans.size() && spans[j].owner == spans[i].owner) ++j;
+      const auto h = held_.find(spans[i].owner);
+      if (h != held_.end() && (h->second->live_spans -= j - i) == 0) {
+        bytes_ -= h->second->bytes;
+        held_.erase(h);
+      }
+      i = j;
+    }
+    bytes_ -= kTraceOverhead + it->second.spans.capacity() * sizeof(StoredSpan);
     spans_ -= it->second.spans.size();
     evicted_spans_ += it->second.spans.size();
     ++evicted_traces_;
@@ -127,8 +347,8 @@ std::vector<std::string> TraceStore::services() const {
 std::vector<std::pair<std::string, std::string>> TraceStore::operations(const std::string& service) const {
   std::shared_lock lock(mutex_);
   std::vector<std::pair<std::string, std::string>> out;
-  if (const auto it = operations_.find(service); it != operations_.end()) {
-    for (const auto& [name, kind] : it->second) out.emplace_back(name, kind);
+  if (const auto it = operations_.find(std::string_view(service)); it != operations_.end()) {
+    for (const auto& [name, kind] : it->second) out.emplace_back(name, kind_name(kind));
   }
   std::sort(out.begin(), out.end());
   return out;
@@ -138,15 +358,28 @@ bool TraceStore::matches(const StoredTrace& trace, const TraceQuery& q) {
   if (q.end_us && trace.start_us > q.end_us) return false;
   if (q.start_us && trace.end_us < q.start_us) return false;
   for (const StoredSpan& s : trace.spans) {
-    if (!q.service.empty() && s.process->serviceName != q.service) continue;
-    if (!q.operation.empty() && s.span.operationName != q.operation) continue;
-    if (q.start_us && s.span.startTime < q.start_us) continue;
-    if (q.end_us && s.span.startTime > q.end_us) continue;
-    if (q.min_duration_us && s.span.duration < q.min_duration_us) continue;
-    if (q.max_duration_us && s.span.duration > q.max_duration_us) continue;
+    if (!q.service.empty() && s.process->service != q.service) continue;
+    if (!q.operation.empty() && s.name != q.operation) continue;
+    if (q.start_us && s.start_us < q.start_us) continue;
+    if (q.end_us && s.start_us > q.end_us) continue;
+    if (q.min_duration_us && s.duration_us < q.min_duration_us) continue;
+    if (q.max_duration_us && s.duration_us > q.max_duration_us) continue;
+    if (q.tags.empty()) return true;
+    // Cheap first: an attribute's key (and a string value) must appear in the span's or its
+    // resource's bytes. Only then is the span mapped to Jaeger's model and compared exactly.
+    const bool possible = std::all_of(q.tags.begin(), q.tags.end(), [&](const auto& kv) {
+      if (derived_tag(kv.first)) return true;
+      const bool key = contains(s.wire, kv.first) || contains(s.process->resource, kv.first);
+      return key && (!literal_value(kv.second) || contains(s.wire, kv.second) ||
+                     contains(s.process->resource, kv.second));
+    });
+    if (!possible) continue;
+    const jt::Span span = jaeger_span(s);
+    const auto process = jaeger_process(*s.process);
     const bool all_tags = std::all_of(q.tags.begin(), q.tags.end(), [&](const auto& kv) {
-      if (has_tag(s.span.tags, kv.first, kv.second) || has_tag(s.process->tags, kv.first, kv.second)) return true;
-      return std::any_of(s.span.logs.begin(), s.span.logs.end(),
+      if (has_tag(span.tags, kv.first, kv.second) || has_tag(process->tags, kv.first, kv.second)) return true;
+      if (kv.first == "service.name" && kv.second == process->serviceName) return true;
+      return std::any_of(span.logs.begin(), span.logs.end(),
                          [&](const jt::Log& log) { return has_tag(log.fields, kv.first, kv.second); });
     });
     if (all_tags) return true;
@@ -157,15 +390,16 @@ bool TraceStore::matches(const StoredTrace& trace, const TraceQuery& q) {
 std::vector<Dependency> TraceStore::dependencies(std::int64_t start_us, std::int64_t end_us) const {
   std::shared_lock lock(mutex_);
   std::map<std::pair<std::string, std::string>, std::uint64_t> edges;
+  std::unordered_map<std::int64_t, const StoredSpan*> by_id;
   for (const auto& [key, trace] : traces_) {
     if ((end_us && trace.start_us > end_us) || (start_us && trace.end_us < start_us)) continue;
-    std::unordered_map<std::int64_t, const StoredSpan*> by_id;
-    for (const StoredSpan& s : trace.spans) by_id[s.span.spanId] = &s;
+    by_id.clear();
+    for (const StoredSpan& s : trace.spans) by_id[s.span_id] = &s;
     for (const StoredSpan& s : trace.spans) {
-      if (!s.span.parentSpanId) continue;
-      const auto parent = by_id.find(s.span.parentSpanId);
-      if (parent == by_id.end() || parent->second->process->serviceName == s.process->serviceName) continue;
-      ++edges[{parent->second->process->serviceName, s.process->serviceName}];
+      if (!s.parent_id) continue;
+      const auto parent = by_id.find(s.parent_id);
+      if (parent == by_id.end() || parent->second->process->service == s.process->service) continue;
+      ++edges[{parent->second->process->service, s.process->service}];
     }
   }
   std::vector<Dependency> out;

@@ -32,17 +32,39 @@ struct TraceKeyHash {
 std::string to_hex(const TraceKey& key);
 std::optional<TraceKey> parse_trace_id(std::string_view hex);
 
+// The resource a span came from: its service name, and its wire bytes (read again only to
+// answer queries).
+struct StoredProcess {
+  std::string service;
+  std::string_view resource;  // a Resource message, in the request's bytes
+};
+
+// One span as the store keeps it: what searches filter on, and where its bytes are. The
+// received request's bytes are kept (shared, not copied) as long as one of its spans is;
+// attributes, events and links are read from them only when a query needs them.
 struct StoredSpan {
-  jt::Span span;  // in Jaeger's model (the OTel -> Jaeger mapping of the jaeger exporter)
-  std::shared_ptr<const jt::Process> process;
+  std::int64_t span_id = 0, parent_id = 0;  // Jaeger's signed 64-bit form
+  std::int64_t start_us = 0, duration_us = 0;
+  std::string_view name;   // in the request's bytes
+  std::string_view wire;   // the Span message
+  std::string_view scope;  // its InstrumentationScope message (may be empty)
+  const StoredProcess* process = nullptr;
+  const void* owner = nullptr;  // the held request these views point into
+  std::uint8_t kind = 0;
 };
 
 struct StoredTrace {
   TraceKey key;
   std::vector<StoredSpan> spans;
   std::int64_t start_us = 0, end_us = 0;  // of all its spans
-  std::size_t bytes = 0;                  // estimated memory
 };
+
+// A stored span in Jaeger's model (the OTel -> Jaeger mapping of the jaeger exporter).
+struct JaegerSpan {
+  jt::Span span;
+  std::shared_ptr<const jt::Process> process;
+};
+std::vector<JaegerSpan> to_jaeger(const StoredTrace& trace);
 
 // What /api/traces searches for (Jaeger's query parameters). A trace matches when one of its
 // spans matches every condition given.
@@ -61,13 +83,15 @@ struct Dependency {
 };
 
 // A bounded in-memory store of recent traces: at most max_traces traces and about
-// max_bytes of memory; the oldest traces (by arrival) are evicted first, and counted.
-// Thread-safe: one writer at a time, any number of readers.
+// max_bytes of memory (the requests' bytes it keeps, plus its index); the oldest traces (by
+// arrival) are evicted first, and counted. Adding a request reads its wire format without
+// decoding it. Thread-safe: one writer at a time, any number of readers.
 class TraceStore {
  public:
-  TraceStore(std::size_t max_traces, std::size_t max_bytes) : max_traces_(max_traces), max_bytes_(max_bytes) {}
+  TraceStore(std::size_t max_traces, std::size_t max_bytes);
+  ~TraceStore();
 
-  void add(const otlp::TracesRequest& request);
+  void add(const RequestPtr& request);
 
   std::vector<std::string> services() const;
   // (operation, span kind) pairs of a service; kind "" when the span had none.
@@ -105,14 +129,22 @@ class TraceStore {
   static bool matches(const StoredTrace& trace, const TraceQuery& query);
 
  private:
+  struct Held;
+  struct StringHash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>()(s); }
+  };
+  using OperationKinds = std::unordered_map<std::string, std::uint8_t, StringHash, std::equal_to<>>;
+
   void evict_locked();
 
   const std::size_t max_traces_, max_bytes_;
   mutable std::shared_mutex mutex_;
   std::unordered_map<TraceKey, StoredTrace, TraceKeyHash> traces_;
   std::deque<TraceKey> order_;  // arrival order of the traces held
+  std::unordered_map<const void*, std::unique_ptr<Held>> held_;  // requests with spans stored
   // service -> operation -> span kind, for the search form (kept after eviction, as Jaeger)
-  std::unordered_map<std::string, std::unordered_map<std::string, std::string>> operations_;
+  std::unordered_map<std::string, OperationKinds, StringHash, std::equal_to<>> operations_;
   std::size_t bytes_ = 0, spans_ = 0;
   std::uint64_t evicted_traces_ = 0, evicted_spans_ = 0;
 };

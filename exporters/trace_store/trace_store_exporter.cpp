@@ -31,7 +31,7 @@ class TraceStoreSender final : public BatchSender {
   }
 
   ConsumeResult send(const Batch& batch) noexcept override {
-    for (const RequestPtr& request : batch.requests) store_.add(request->traces());
+    for (const RequestPtr& request : batch.requests) store_.add(request);
     return ConsumeResult::ok();
   }
 
