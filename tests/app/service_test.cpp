@@ -84,7 +84,7 @@ receivers: {otlp: {protocols: {grpc: {}}}}
 exporters: {zipkin: {}}
 service: {pipelines: {traces: {receivers: [otlp], exporters: [zipkin]}}}
 )"),
-              Contains("exporters::zipkin: unknown exporter type 'zipkin' (known types: debug, console, file, nop, otlp_grpc, otlp, otlp_http, otlphttp, jaeger)"));
+              Contains("exporters::zipkin: unknown exporter type 'zipkin' (known types: debug, console, file, nop, otlp_grpc, otlp, otlp_http, otlphttp, jaeger, trace_store)"));
 }
 
 TEST(ServiceConfig, NoPipelinesIsAnError) {

@@ -50,7 +50,7 @@ service:
     assert "invalid configuration (4 errors)" in result.stderr
     assert "receivers::otlp::protocols::grpc::endpoint: 'localhost:99999' is not host:port" in result.stderr
     assert "exporters::file::rotation::max_megabytes: must be > 0" in result.stderr
-    assert "exporters::zipkin: unknown exporter type 'zipkin' (known types: debug, console, file, nop, otlp_grpc, otlp, otlp_http, otlphttp, jaeger)" in result.stderr
+    assert "exporters::zipkin: unknown exporter type 'zipkin' (known types: debug, console, file, nop, otlp_grpc, otlp, otlp_http, otlphttp, jaeger, trace_store)" in result.stderr
     assert "service::pipelines::traces::exporters: references exporter 'missing'" in result.stderr
     # Running with it fails the same way, before binding anything.
     assert run("--config", str(bad)).returncode == 1
