@@ -79,7 +79,7 @@ run_scenario() {
     --json "$RESULTS/$name.json" "$@" >&2 || true
   kill -TERM "$pid"
   wait "$pid" || { echo "otlpd exited with an error:"; tail -20 "$WORK/$name.log"; exit 1; }
-  grep -E "accepted|memory" "$WORK/$name.log" | sed 's/^/    /' >&2 || true
+  grep -E "accepted|memory|held" "$WORK/$name.log" | sed 's/^/    /' >&2 || true
   rm -f "$WORK"/out*.jsonl
 }
 
