@@ -1,6 +1,7 @@
 #include "exporters/trace_store/query_api.h"
 
 #include <fmt/format.h>
+#include <google/protobuf/stubs/strutil.h>
 #include <simdjson.h>
 
 #include <chrono>
@@ -103,7 +104,14 @@ void write_tags(JsonWriter& w, const std::vector<jt::Tag>& tags) {
       case jt::TagType::BOOL: w.string("bool"); w.key("value"); w.boolean(t.vBool); break;
       case jt::TagType::LONG: w.string("int64"); w.key("value"); w.number(t.vLong); break;
       case jt::TagType::DOUBLE: w.string("float64"); w.key("value"); w.number(t.vDouble); break;
-      case jt::TagType::BINARY: w.string("binary"); w.key("value"); w.string(t.vBinary); break;
+      case jt::TagType::BINARY: {  // base64, as Jaeger's JSON (Go's encoding of []byte)
+        std::string b64;
+        google::protobuf::Base64Escape(t.vBinary, &b64);
+        w.string("binary");
+        w.key("value");
+        w.string(b64);
+        break;
+      }
     }
     w.end_object();
   }
