@@ -251,8 +251,15 @@ void TraceStore::add(const RequestPtr& request) {
         span.owner = owner;
         std::string_view trace_id;
         std::uint64_t start = 0, end = 0;
+        // Only fields 1-8 are indexed. Encoders write fields in number order, so once all of
+        // them were seen the rest of the span (attributes, events, links: most of its bytes)
+        // need not be touched; otherwise (a field may be absent, or come later) it is read on.
+        constexpr std::uint32_t kIndexed = 1u << 1 | 1u << 2 | 1u << 4 | 1u << 5 | 1u << 6 | 1u << 7 | 1u << 8;
+        std::uint32_t seen = 0;
         Fields f(ss2.bytes);
         while (f.next()) {
+          if (f.number < 32) seen |= 1u << f.number;
+          if (f.number > 8 && (seen & kIndexed) == kIndexed) break;
           switch (f.number) {
             case 1: trace_id = f.bytes; break;
             case 2: span.span_id = big_endian(f.bytes); break;
