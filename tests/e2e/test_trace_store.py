@@ -227,3 +227,32 @@ def test_viewer_page_is_served_from_the_binary(start_otlpd):
     assert "<title>otlpd · traces</title>" in page and "/api/traces" in page
     assert "http://" not in page.replace("http://www.w3.org", "")  # nothing fetched from elsewhere
     assert otlpd.stop() == 0
+
+
+def test_fields_in_any_order_are_indexed(start_otlpd):
+    """OTLP/JSON keeps the order the client wrote; the store's index must not assume protobuf's
+    field order (here the parent and kind come after the attributes)."""
+    port = free_port()
+    config = store_config(port).replace("        endpoint: 127.0.0.1:0\n",
+                                        "        endpoint: 127.0.0.1:0\n      http:\n        endpoint: 127.0.0.1:0\n", 1)
+    otlpd = start_otlpd(config)
+    trace_id, parent, child = "5b8efff798038103d269b633813fc60c", "eee19b7ec3c1b173", "eee19b7ec3c1b174"
+    body = {"resourceSpans": [{"scopeSpans": [{"spans": [
+        {"attributes": [{"key": "http.target", "value": {"stringValue": "/add"}}], "traceId": trace_id,
+         "spanId": parent, "name": "POST /add", "startTimeUnixNano": "1000000", "endTimeUnixNano": "5000000",
+         "kind": 2},
+        {"traceId": trace_id, "spanId": child, "name": "adding_task", "startTimeUnixNano": "2000000",
+         "endTimeUnixNano": "3000000", "attributes": [{"key": "n", "value": {"intValue": "1"}}],
+         "parentSpanId": parent, "kind": "SPAN_KIND_INTERNAL"}]}],
+        "resource": {"attributes": [{"key": "service.name", "value": {"stringValue": "json-client"}}]}}]}
+    request = urllib.request.Request(f"http://127.0.0.1:{otlpd.http_port()}/v1/traces", data=json.dumps(body).encode(),
+                                     headers={"Content-Type": "application/json"})
+    assert urllib.request.urlopen(request, timeout=10).status == 200
+    trace = wait_for(port, f"/api/traces/{trace_id}", lambda s, b: s == 200 and len(b["data"][0]["spans"]) == 2)
+    spans = {s["operationName"]: s for s in trace["data"][0]["spans"]}
+    assert spans["adding_task"]["references"] == [{"refType": "CHILD_OF", "traceID": trace_id, "spanID": parent}]
+    assert {"key": "span.kind", "type": "string", "value": "server"} in spans["POST /add"]["tags"]
+    assert (spans["POST /add"]["startTime"], spans["POST /add"]["duration"]) == (1000, 4000)
+    assert get(port, "/api/operations?service=json-client")[1]["data"] == [
+        {"name": "POST /add", "spanKind": "server"}, {"name": "adding_task", "spanKind": "internal"}]
+    assert otlpd.stop() == 0
