@@ -6,15 +6,12 @@
 #include <climits>
 
 namespace otlpd {
-namespace {
 
 std::string lower(std::string_view s) {
   std::string out(s);
   for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return out;
 }
-
-}  // namespace
 
 const std::string& HttpRequest::header(const std::string& lower_name) const {
   static const std::string none;

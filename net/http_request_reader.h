@@ -7,8 +7,12 @@
 #include <functional>
 #include <map>
 #include <string>
+#include <string_view>
 
 namespace otlpd {
+
+// ASCII lower case (header names and tokens are case-insensitive).
+std::string lower(std::string_view s);
 
 // One HTTP/1.1 request as read off a connection.
 struct HttpRequest {

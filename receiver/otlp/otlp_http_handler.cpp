@@ -12,12 +12,6 @@
 namespace otlpd {
 namespace {
 
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
 // Inflates a gzip or zlib ("deflate") body; false if it is not one, or grows past `limit`.
 enum class Inflate { ok, invalid, too_large };
 Inflate inflate_body(const std::string& in, std::size_t limit, std::string* out) {
