@@ -48,8 +48,8 @@ for arg in "$@"; do
     --demo) make_venv demo/todo/.venv demo/todo/requirements.txt ;;
     --browser)
       # playwright-core (pinned in tests/browser/package-lock.json) drives Debian's chromium.
-      if ! cmp -s tests/browser/package-lock.json tests/browser/node_modules/.package-lock.json 2>/dev/null; then
-        (cd tests/browser && npm ci --silent --no-audit --no-fund)
+      if ! cmp -s tests/browser/package-lock.json tests/browser/node_modules/.installed-from-lock 2>/dev/null; then
+        (cd tests/browser && npm ci --silent --no-audit --no-fund && cp package-lock.json node_modules/.installed-from-lock)
       fi ;;
     *) echo "install-deps: unknown option $arg (--python, --demo, --browser)" >&2; exit 2 ;;
   esac
