@@ -1,6 +1,7 @@
 #include "net/http_request_reader.h"
 
 #include <fmt/format.h>
+#include <simdjson.h>
 
 #include <cctype>
 #include <climits>
@@ -11,6 +12,15 @@ std::string lower(std::string_view s) {
   std::string out(s);
   for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return out;
+}
+
+std::string valid_utf8(std::string text) {
+  if (!simdjson::validate_utf8(text.data(), text.size())) {
+    for (char& c : text) {
+      if (static_cast<unsigned char>(c) >= 0x80) c = '?';
+    }
+  }
+  return text;
 }
 
 const std::string& HttpRequest::header(const std::string& lower_name) const {

@@ -14,6 +14,10 @@ namespace otlpd {
 // ASCII lower case (header names and tokens are case-insensitive).
 std::string lower(std::string_view s);
 
+// Text that quotes a request (a path, a header) made valid UTF-8 for a response body (a
+// protobuf string or JSON must be): if it is not, every byte >= 0x80 becomes '?'.
+std::string valid_utf8(std::string text);
+
 // One HTTP/1.1 request as read off a connection.
 struct HttpRequest {
   http_method method = HTTP_GET;

@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <charconv>
+#include <limits>
 #include <map>
 
 #include "exporters/common/json_writer.h"
@@ -87,7 +88,7 @@ void respond_json(std::string* out, const HttpRequest& request, int status, cons
 void respond_error(std::string* out, const HttpRequest& request, int status, const std::string& message) {
   std::string body = R"({"data":null,"total":0,"limit":0,"offset":0,"errors":[{"code":)" + std::to_string(status) +
                      R"(,"msg":")";
-  JsonWriter::escape(body, message);
+  JsonWriter::escape(body, valid_utf8(message));  // messages may quote the request
   body += "\"}]}";
   respond_json(out, request, status, body);
 }
@@ -141,6 +142,7 @@ bool parse_duration_us(std::string_view text, std::int64_t* us) {
     if (unit == 0) return false;
     total += value * unit;
   }
+  if (!(total < 9.0e18)) return false;  // beyond int64 microseconds (about 285 000 years)
   *us = static_cast<std::int64_t>(total);
   return true;
 }
@@ -358,11 +360,19 @@ void QueryApi::handle(HttpRequest& request, std::string* out) const {
     return respond_json(out, request, 200, body);
   }
   if (path == "/api/dependencies") {
+    // endTs and lookback in milliseconds, as Jaeger's UI sends them.
     std::int64_t end_ms = 0, lookback_ms = 0;
-    const std::string end_text = param(params, "endTs"), lookback_text = param(params, "lookback");
-    std::from_chars(end_text.data(), end_text.data() + end_text.size(), end_ms);
-    std::from_chars(lookback_text.data(), lookback_text.data() + lookback_text.size(), lookback_ms);
-    const std::int64_t end_us = end_ms ? end_ms * 1000 : 0;
+    constexpr std::int64_t kMaxMs = std::numeric_limits<std::int64_t>::max() / 1000;
+    for (auto [name, target] : {std::pair{"endTs", &end_ms}, std::pair{"lookback", &lookback_ms}}) {
+      const std::string text = param(params, name);
+      if (text.empty()) continue;
+      const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), *target);
+      if (ec != std::errc() || end != text.data() + text.size() || *target < 0 || *target > kMaxMs) {
+        return respond_error(out, request, 400, fmt::format("{} must be milliseconds since the epoch / a number of "
+                                                            "milliseconds, not '{}'", name, text));
+      }
+    }
+    const std::int64_t end_us = end_ms * 1000;
     const std::int64_t start_us = end_us && lookback_ms ? end_us - lookback_ms * 1000 : 0;
     const auto deps = store_.dependencies(start_us, end_us);
     envelope_begin(w);

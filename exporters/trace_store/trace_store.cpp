@@ -220,15 +220,15 @@ void TraceStore::add(const RequestPtr& request) {
   Fields top(bytes);
   while (top.next()) {
     if (top.number != 1 || top.type != 2) continue;  // resource_spans
-    StoredProcess* process = nullptr;
     std::string_view resource;
-    // The resource usually comes first; when it does not, the spans before it wait for it.
+    // Two passes over the ResourceSpans (and below, each ScopeSpans): the resource (scope) may
+    // come after the spans in the bytes; the first pass only hops from field to field.
     Fields rs(top.bytes);
     while (rs.next()) {
       if (rs.number == 1 && rs.type == 2) resource = rs.bytes;
     }
     held->processes.push_back(std::make_unique<StoredProcess>(StoredProcess{service_of(resource), resource}));
-    process = held->processes.back().get();
+    const StoredProcess* process = held->processes.back().get();
     std::string_view last_name;  // the operation last recorded for this service
     auto service_ops = operations_.find(std::string_view(process->service));
     if (service_ops == operations_.end()) service_ops = operations_.emplace(process->service, OperationKinds{}).first;

@@ -2,7 +2,6 @@
 
 #include <fmt/format.h>
 #include <zlib.h>
-#include <simdjson.h>
 #include <zstd.h>
 
 #include "exporters/common/json_writer.h"
@@ -74,11 +73,7 @@ struct Reply {
   // Messages may quote the request (a path, a content type); they are made valid UTF-8, which
   // a protobuf string and JSON text must be (found by fuzz/fuzz_http_request.cpp).
   void error(int status, int grpc_code, std::string message, const std::string& extra = "") const {
-    if (!simdjson::validate_utf8(message.data(), message.size())) {
-      for (char& c : message) {
-        if (static_cast<unsigned char>(c) >= 0x80) c = '?';
-      }
-    }
+    message = valid_utf8(std::move(message));
     if (json) {
       std::string body = fmt::format(R"({{"code":{},"message":")", grpc_code);
       JsonWriter::escape(body, message);

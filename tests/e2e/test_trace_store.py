@@ -256,3 +256,24 @@ def test_fields_in_any_order_are_indexed(start_otlpd):
     assert get(port, "/api/operations?service=json-client")[1]["data"] == [
         {"name": "POST /add", "spanKind": "server"}, {"name": "adding_task", "spanKind": "internal"}]
     assert otlpd.stop() == 0
+
+
+def test_hostile_query_strings_get_clear_json_errors(start_otlpd):
+    """Found by fuzz/fuzz_query_api.cpp: a path with non-UTF-8 bytes was echoed into an
+    invalid JSON error, and a huge endTs overflowed (UBSan) instead of being refused."""
+    port = free_port()
+    otlpd = start_otlpd(store_config(port))
+    otlpd.wait_for_log(r"trace query API and viewer listening on")
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        sock.sendall(b"GET /api/dependen\x98ies HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        response = b""
+        while chunk := sock.recv(4096):
+            response += chunk
+    head, body = response.split(b"\r\n\r\n", 1)
+    assert head.startswith(b"HTTP/1.1 404")
+    assert json.loads(body)["errors"] == [{"code": 404, "msg": "no such API: /api/dependen?ies"}]
+    status, body = get(port, "/api/dependencies?endTs=1720099999900000000&lookback=3600000")
+    assert status == 400 and "endTs must be milliseconds" in body["errors"][0]["msg"]
+    status, body = get(port, "/api/traces?service=todo&lookback=1e30h")
+    assert status == 400 and "cannot parse lookback" in body["errors"][0]["msg"]
+    assert otlpd.stop() == 0
