@@ -78,6 +78,7 @@ class HttpServer::Impl {
           reader_(server.config_.max_request_body_size) {}
 
     void start() {
+      if (server_.stopping_) return;  // accepted as the server stopped: dropped (closes)
       server_.sessions_.insert(this->shared_from_this());
       if constexpr (std::is_same_v<Stream, TlsStream>) {
         arm(server_.config_.read_timeout);  // the handshake is part of the first request
@@ -94,10 +95,10 @@ class HttpServer::Impl {
     }
 
     void close() override {
+      timer_.cancel();
       if (closed_) return;
       closed_ = true;
       asio::error_code ignored;
-      timer_.cancel();
       socket_of(stream_).shutdown(tcp::socket::shutdown_both, ignored);
       socket_of(stream_).close(ignored);
       server_.sessions_.erase(this->shared_from_this());
@@ -106,6 +107,7 @@ class HttpServer::Impl {
    private:
     // Closes the connection when `timeout` passes without the timer being re-armed.
     void arm(std::chrono::milliseconds timeout) {
+      if (closed_) return;  // nothing may keep the io thread busy after close
       timer_.expires_after(timeout);
       timer_.async_wait([self = this->shared_from_this()](const asio::error_code& ec) {
         if (ec) return;  // re-armed or cancelled
@@ -118,6 +120,8 @@ class HttpServer::Impl {
     }
 
     void read() {
+      // A write that completed just before shutdown closed the connection lands here: stop.
+      if (closed_ || server_.stopping_) return close();
       // Between requests the idle timeout runs; a request must end read_timeout after it began.
       if (!reader_.in_request()) arm(server_.config_.idle_timeout);
       stream_.async_read_some(asio::buffer(buffer_), [self = this->shared_from_this()](const asio::error_code& ec, std::size_t n) {
@@ -184,7 +188,7 @@ class HttpServer::Impl {
 
   void accept() {
     acceptor_.async_accept([this](const asio::error_code& ec, tcp::socket socket) {
-      if (ec) return;  // closed at shutdown
+      if (ec || stopping_) return;  // closed at shutdown (a socket accepted meanwhile closes here)
       if (config_.tls) {
         std::make_shared<Session<TlsStream>>(*this, std::move(socket), tls_)->start();
       } else {
@@ -202,6 +206,7 @@ class HttpServer::Impl {
   asio::ssl::context tls_;
   std::set<std::shared_ptr<SessionBase>> sessions_;  // io thread only
   std::thread thread_;
+  bool stopping_ = false;  // io thread only: shutdown() has begun
 };
 
 HttpServer::HttpServer(HttpServerOptions options, HttpHandler handler, std::shared_ptr<spdlog::logger> logger)
@@ -243,6 +248,7 @@ void HttpServer::shutdown() noexcept {
   if (!impl_->thread_.joinable()) return;
   // On the io thread, between requests: stop accepting and close every connection.
   asio::post(impl_->io_, [impl = impl_.get()] {
+    impl->stopping_ = true;
     asio::error_code ignored;
     impl->acceptor_.close(ignored);
     auto sessions = impl->sessions_;

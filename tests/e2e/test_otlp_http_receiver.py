@@ -3,6 +3,7 @@ import gzip
 import http.client
 import json
 import socket
+import time
 
 from conftest import read_json_lines
 from google.rpc import status_pb2
@@ -249,3 +250,48 @@ def test_error_messages_quoting_the_request_are_valid_utf8(start_otlpd, tmp_path
     assert status_message(body) == "no OTLP endpoint at /v1/??traces"  # parses: valid UTF-8
     sock.close()
     assert otlpd.stop() == 0
+
+
+def test_stops_promptly_while_clients_keep_sending(start_otlpd, tmp_path):
+    """A CI run once waited the whole idle_timeout at shutdown: a response written just before
+    the connections were closed re-armed the connection's idle timer. Clients now send on
+    kept-alive connections right up to SIGTERM, and otlpd must exit well before idle_timeout."""
+    import threading
+
+    otlpd = start_otlpd(file_pipeline_config(tmp_path / "out.jsonl", signals=("traces",),
+                                             grpc_extra=HTTP + "\n        idle_timeout: 300s"))
+    port = otlpd.http_port()
+    body = request_with_spans(1).SerializeToString()
+    one = (b"POST /v1/traces HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-protobuf\r\n"
+           b"Content-Length: %d\r\n\r\n" % len(body)) + body
+    stop = threading.Event()
+    answered = []
+
+    def client():
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
+                while not stop.is_set():
+                    sock.sendall(one * 4)  # pipelined
+                    data = b""
+                    while data.count(b"HTTP/1.1 ") < 4:
+                        chunk = sock.recv(65536)
+                        if not chunk:
+                            return
+                        data += chunk
+                    answered.append(1)
+        except OSError:
+            pass  # the server closed the connection: expected at shutdown
+
+    threads = [threading.Thread(target=client) for _ in range(16)]
+    for t in threads:
+        t.start()
+    deadline = time.monotonic() + 60
+    while len(answered) < 200:  # all 16 clients are busy
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    started = time.monotonic()
+    assert otlpd.stop(timeout=400) == 0
+    assert time.monotonic() - started < 60  # well under idle_timeout (300 s)
+    stop.set()
+    for t in threads:
+        t.join(timeout=30)
