@@ -5,6 +5,7 @@
 #include <asio.hpp>
 #include <asio/ssl.hpp>
 #include <charconv>
+#include <optional>
 #include <set>
 #include <thread>
 
@@ -60,7 +61,7 @@ class HttpServer::Impl {
  public:
   Impl(HttpServerOptions config, HttpHandler handler, std::shared_ptr<spdlog::logger> logger)
       : config_(std::move(config)), handler_(std::move(handler)), logger_(std::move(logger)),
-        acceptor_(io_), tls_(asio::ssl::context::tls_server) {}
+        acceptor_(io_) {}
 
   struct SessionBase {
     virtual ~SessionBase() = default;
@@ -169,7 +170,8 @@ class HttpServer::Impl {
   bool setup_tls(std::string* error) {
     const ServerTlsConfig& tls = *config_.tls;
     asio::error_code ec;
-    tls_.set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
+    tls_.emplace(asio::ssl::context::tls_server);  // only for TLS servers: OpenSSL set-up costs
+    tls_->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
                          asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 | asio::ssl::context::no_tlsv1_1 |
                          (tls.min_version == "1.3" ? asio::ssl::context::no_tlsv1_2 : 0),
                      ec);
@@ -177,11 +179,11 @@ class HttpServer::Impl {
       *error = fmt::format("{} TLS: cannot use {} '{}': {}", config_.name, what, file, ec.message());
       return false;
     };
-    if (tls_.use_certificate_chain_file(tls.cert_file, ec); ec) return fail("cert_file", tls.cert_file);
-    if (tls_.use_private_key_file(tls.key_file, asio::ssl::context::pem, ec); ec) return fail("key_file", tls.key_file);
+    if (tls_->use_certificate_chain_file(tls.cert_file, ec); ec) return fail("cert_file", tls.cert_file);
+    if (tls_->use_private_key_file(tls.key_file, asio::ssl::context::pem, ec); ec) return fail("key_file", tls.key_file);
     if (!tls.client_ca_file.empty()) {
-      if (tls_.load_verify_file(tls.client_ca_file, ec); ec) return fail("client_ca_file", tls.client_ca_file);
-      tls_.set_verify_mode(asio::ssl::verify_peer | asio::ssl::verify_fail_if_no_peer_cert, ec);
+      if (tls_->load_verify_file(tls.client_ca_file, ec); ec) return fail("client_ca_file", tls.client_ca_file);
+      tls_->set_verify_mode(asio::ssl::verify_peer | asio::ssl::verify_fail_if_no_peer_cert, ec);
     }
     return true;
   }
@@ -190,7 +192,7 @@ class HttpServer::Impl {
     acceptor_.async_accept([this](const asio::error_code& ec, tcp::socket socket) {
       if (ec || stopping_) return;  // closed at shutdown (a socket accepted meanwhile closes here)
       if (config_.tls) {
-        std::make_shared<Session<TlsStream>>(*this, std::move(socket), tls_)->start();
+        std::make_shared<Session<TlsStream>>(*this, std::move(socket), *tls_)->start();
       } else {
         std::make_shared<Session<tcp::socket>>(*this, std::move(socket))->start();
       }
@@ -203,7 +205,7 @@ class HttpServer::Impl {
   std::shared_ptr<spdlog::logger> logger_;
   asio::io_context io_;
   tcp::acceptor acceptor_;
-  asio::ssl::context tls_;
+  std::optional<asio::ssl::context> tls_;  // set up by setup_tls()
   std::set<std::shared_ptr<SessionBase>> sessions_;  // io thread only
   std::thread thread_;
   bool stopping_ = false;  // io thread only: shutdown() has begun
