@@ -8,6 +8,7 @@
 #include "opentelemetry/proto/collector/logs/v1/logs_service.pb.h"
 #include "opentelemetry/proto/collector/metrics/v1/metrics_service.pb.h"
 #include "opentelemetry/proto/collector/trace/v1/trace_service.pb.h"
+#include "pipeline/hex.h"
 
 #include <bit>
 #include <charconv>
@@ -114,13 +115,6 @@ struct Path {
     return head.empty() ? std::string(key) : fmt::format("{}.{}", head, key);
   }
 };
-
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
 
 const char* type_name(Type t) {
   switch (t) {

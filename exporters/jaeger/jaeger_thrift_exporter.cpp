@@ -15,12 +15,6 @@ namespace jt = jaegertracing::thrift;
 namespace common = opentelemetry::proto::common::v1;
 namespace trace = opentelemetry::proto::trace::v1;
 
-std::int64_t big_endian_i64(std::string_view bytes) {
-  std::uint64_t v = 0;
-  for (char c : bytes) v = (v << 8) | static_cast<unsigned char>(c);
-  return static_cast<std::int64_t>(v);
-}
-
 jt::Tag string_tag(std::string key, std::string value) {
   jt::Tag t;
   t.key = std::move(key);

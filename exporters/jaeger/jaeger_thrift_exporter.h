@@ -3,6 +3,7 @@
 #include <chrono>
 #include <map>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "exporters/common/http_client.h"
@@ -37,6 +38,13 @@ std::vector<jaegertracing::thrift::Batch> to_jaeger_batches(const otlp::TracesRe
 jaegertracing::thrift::Span to_jaeger_span(const opentelemetry::proto::trace::v1::Span& span,
                                            const opentelemetry::proto::common::v1::InstrumentationScope& scope);
 jaegertracing::thrift::Process to_jaeger_process(const opentelemetry::proto::resource::v1::Resource& resource);
+// Jaeger's signed 64-bit id from big-endian bytes (8 of a span id, or either half of a trace id).
+// Inline: the trace store calls it for every span it indexes.
+inline std::int64_t big_endian_i64(std::string_view bytes) {
+  std::uint64_t v = 0;
+  for (char c : bytes) v = (v << 8) | static_cast<unsigned char>(c);
+  return static_cast<std::int64_t>(v);
+}
 
 // The binary-protocol encoding of a Batch, as POST /api/traces expects it.
 std::string serialize_batch(const jaegertracing::thrift::Batch& batch);

@@ -11,24 +11,18 @@
 
 #include "exporters/common/json_writer.h"
 #include "net/http_server.h"
+#include "pipeline/hex.h"
 
 namespace otlpd {
 namespace {
-
-int hex_digit(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
 
 // Percent-decoding of a URL component ('+' is a space in a query string).
 std::string url_decode(std::string_view s, bool plus_is_space) {
   std::string out;
   out.reserve(s.size());
   for (std::size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '%' && i + 2 < s.size() && hex_digit(s[i + 1]) >= 0 && hex_digit(s[i + 2]) >= 0) {
-      out += static_cast<char>(hex_digit(s[i + 1]) * 16 + hex_digit(s[i + 2]));
+    if (s[i] == '%' && i + 2 < s.size() && hex_value(s[i + 1]) >= 0 && hex_value(s[i + 2]) >= 0) {
+      out += static_cast<char>(hex_value(s[i + 1]) * 16 + hex_value(s[i + 2]));
       i += 2;
     } else if (s[i] == '+' && plus_is_space) {
       out += ' ';
@@ -58,6 +52,15 @@ std::multimap<std::string, std::string> parse_query(std::string_view query) {
 std::string param(const std::multimap<std::string, std::string>& params, const std::string& key) {
   const auto it = params.find(key);
   return it == params.end() ? "" : it->second;
+}
+
+// An integer parameter: false if it is given and is not one; *value is left alone if absent.
+bool integer_param(const std::multimap<std::string, std::string>& params, const std::string& key,
+                   std::int64_t* value) {
+  const std::string text = param(params, key);
+  if (text.empty()) return true;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), *value);
+  return ec == std::errc() && end == text.data() + text.size();
 }
 
 std::int64_t now_us() {
@@ -323,14 +326,9 @@ void QueryApi::handle(HttpRequest& request, std::string* out) const {
         q.tags.emplace_back(std::string(key), v);
       }
     }
-    const auto number = [&](const char* name, std::int64_t* v) {
-      const std::string text = param(params, name);
-      if (text.empty()) return true;
-      const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), *v);
-      return ec == std::errc() && end == text.data() + text.size();
-    };
     std::int64_t limit = 0;
-    if (!number("start", &q.start_us) || !number("end", &q.end_us) || !number("limit", &limit) || limit < 0) {
+    if (!integer_param(params, "start", &q.start_us) || !integer_param(params, "end", &q.end_us) ||
+        !integer_param(params, "limit", &limit) || limit < 0) {
       return respond_error(out, request, 400, "start, end and limit must be integers (start/end in microseconds)");
     }
     if (limit > 0) q.limit = static_cast<std::size_t>(limit);
@@ -364,12 +362,9 @@ void QueryApi::handle(HttpRequest& request, std::string* out) const {
     std::int64_t end_ms = 0, lookback_ms = 0;
     constexpr std::int64_t kMaxMs = std::numeric_limits<std::int64_t>::max() / 1000;
     for (auto [name, target] : {std::pair{"endTs", &end_ms}, std::pair{"lookback", &lookback_ms}}) {
-      const std::string text = param(params, name);
-      if (text.empty()) continue;
-      const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), *target);
-      if (ec != std::errc() || end != text.data() + text.size() || *target < 0 || *target > kMaxMs) {
+      if (!integer_param(params, name, target) || *target < 0 || *target > kMaxMs) {
         return respond_error(out, request, 400, fmt::format("{} must be milliseconds since the epoch / a number of "
-                                                            "milliseconds, not '{}'", name, text));
+                                                            "milliseconds, not '{}'", name, param(params, name)));
       }
     }
     const std::int64_t end_us = end_ms * 1000;

@@ -76,12 +76,6 @@ class Fields {
   const std::uint8_t* end_;
 };
 
-std::int64_t big_endian(std::string_view bytes) {
-  std::uint64_t v = 0;
-  for (unsigned char c : bytes) v = v << 8 | c;
-  return static_cast<std::int64_t>(v);
-}
-
 // service.name of a Resource message.
 std::string service_of(std::string_view resource) {
   Fields r(resource);
@@ -262,8 +256,8 @@ void TraceStore::add(const RequestPtr& request) {
           if (f.number > 8 && (seen & kIndexed) == kIndexed) break;
           switch (f.number) {
             case 1: trace_id = f.bytes; break;
-            case 2: span.span_id = big_endian(f.bytes); break;
-            case 4: span.parent_id = f.bytes.empty() ? 0 : big_endian(f.bytes); break;
+            case 2: span.span_id = big_endian_i64(f.bytes); break;
+            case 4: span.parent_id = f.bytes.empty() ? 0 : big_endian_i64(f.bytes); break;
             case 5: span.name = f.bytes; break;
             case 6: span.kind = static_cast<std::uint8_t>(f.value); break;
             case 7: start = f.value; break;
@@ -273,8 +267,8 @@ void TraceStore::add(const RequestPtr& request) {
         }
         span.start_us = static_cast<std::int64_t>(start / 1000);
         span.duration_us = static_cast<std::int64_t>((end > start ? end - start : 0) / 1000);
-        const TraceKey key{trace_id.size() == 16 ? big_endian(trace_id.substr(0, 8)) : 0,
-                           trace_id.size() == 16 ? big_endian(trace_id.substr(8, 8)) : 0};
+        const TraceKey key{trace_id.size() == 16 ? big_endian_i64(trace_id.substr(0, 8)) : 0,
+                           trace_id.size() == 16 ? big_endian_i64(trace_id.substr(8, 8)) : 0};
         // Spans of one trace usually arrive together: look the trace up once per run.
         bool inserted = false;
         if (!last_trace || !(last_trace->key == key)) {
@@ -364,6 +358,8 @@ std::vector<std::pair<std::string, std::string>> TraceStore::operations(const st
 bool TraceStore::matches(const StoredTrace& trace, const TraceQuery& q) {
   if (q.end_us && trace.start_us > q.end_us) return false;
   if (q.start_us && trace.end_us < q.start_us) return false;
+  const StoredProcess* mapped = nullptr;
+  std::shared_ptr<const jt::Process> process;
   for (const StoredSpan& s : trace.spans) {
     if (!q.service.empty() && s.process->service != q.service) continue;
     if (!q.operation.empty() && s.name != q.operation) continue;
@@ -382,7 +378,10 @@ bool TraceStore::matches(const StoredTrace& trace, const TraceQuery& q) {
     });
     if (!possible) continue;
     const jt::Span span = jaeger_span(s);
-    const auto process = jaeger_process(*s.process);
+    if (mapped != s.process) {  // a trace's spans mostly share one process: map it once
+      process = jaeger_process(*s.process);
+      mapped = s.process;
+    }
     const bool all_tags = std::all_of(q.tags.begin(), q.tags.end(), [&](const auto& kv) {
       if (has_tag(span.tags, kv.first, kv.second) || has_tag(process->tags, kv.first, kv.second)) return true;
       if (kv.first == "service.name" && kv.second == process->serviceName) return true;
