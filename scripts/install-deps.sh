@@ -11,11 +11,16 @@ APT_PACKAGES=(
   libasio-dev libyaml-cpp-dev libfmt-dev libspdlog-dev libcli11-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   libconcurrentqueue-dev libsimdjson-dev libhttp-parser-dev zlib1g-dev libzstd-dev libcurl4-openssl-dev
-  libthrift-dev thrift-compiler zstd libssl-dev openssl
+  libthrift-dev libboost-dev thrift-compiler zstd libssl-dev openssl
+  libsystemd-dev
   clang libclang-rt-14-dev
   python3 python3-venv
   chromium
+  dpkg-dev file
 )
+# libboost-dev: Thrift's C++ headers include boost (libthrift-dev does not depend on it).
+# libsystemd-dev: sd_notify, for the systemd unit's Type=notify.
+# dpkg-dev, file: the Debian package (cpack -G DEB runs dpkg-shlibdeps on what `file` says is ELF).
 # Node.js and npm (for the browser tests): Debian's, unless the machine already has a Node.js
 # with its own npm (NodeSource's nodejs package bundles npm and conflicts with Debian's).
 command -v npm >/dev/null 2>&1 || APT_PACKAGES+=(nodejs npm)
