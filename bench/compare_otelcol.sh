@@ -1,32 +1,19 @@
 #!/usr/bin/env bash
-# Side by side with the OpenTelemetry Collector: builds otelcol v0.159.0 (otlp receiver, batch,
-# nop exporter) with the OpenTelemetry Collector Builder from the Go module proxy, then runs the
-# testbed and saturation loads of bench/run.sh against it with the same load generator.
+# Side by side with the OpenTelemetry Collector: builds otelcol v0.159.0 with the OpenTelemetry
+# Collector Builder from the Go module proxy (bench/build_otelcol.sh; the pipeline here is otlp
+# receiver -> batch -> nop), then runs the testbed and saturation loads of bench/run.sh against
+# it with the same load generator.
 # Needs Go. Results: bench/results/otelcol_*.json (compare with testbed.json, sat_nop.json).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 DURATION=${DURATION:-20}
-VERSION=v0.159.0
-PROVIDERS=v1.45.0   # confmap providers released with $VERSION
 WORK=${OTELCOL_WORK:-/tmp/otlpd-otelcol}
 mkdir -p "$WORK" bench/results
 ./scripts/install-deps.sh
 cmake -S . -B build-release -G Ninja -DCMAKE_BUILD_TYPE=Release -DOTLPD_BUILD_TESTS=OFF >/dev/null
 ninja -C build-release otlpd-loadgen >/dev/null
-if [ ! -x "$WORK/otelcol-bench/otelcol-bench" ]; then
-  GOBIN="$WORK/bin" go install "go.opentelemetry.io/collector/cmd/builder@$VERSION"
-  cat > "$WORK/ocb.yaml" <<YAML
-dist: {name: otelcol-bench, output_path: $WORK/otelcol-bench}
-receivers: [{gomod: go.opentelemetry.io/collector/receiver/otlpreceiver $VERSION}]
-processors: [{gomod: go.opentelemetry.io/collector/processor/batchprocessor $VERSION}]
-exporters: [{gomod: go.opentelemetry.io/collector/exporter/nopexporter $VERSION}]
-providers:
-  - gomod: go.opentelemetry.io/collector/confmap/provider/fileprovider $PROVIDERS
-  - gomod: go.opentelemetry.io/collector/confmap/provider/envprovider $PROVIDERS
-YAML
-  "$WORK/bin/builder" --config "$WORK/ocb.yaml"
-fi
+OTELCOL=$(bench/build_otelcol.sh)
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 cat > "$WORK/otelcol.yaml" <<YAML
 receivers: {otlp: {protocols: {grpc: {endpoint: "127.0.0.1:$PORT"}}}}
@@ -36,7 +23,7 @@ service:
   telemetry: {metrics: {level: none}}
   pipelines: {traces: {receivers: [otlp], processors: [batch], exporters: [nop]}}
 YAML
-"$WORK/otelcol-bench/otelcol-bench" --config "$WORK/otelcol.yaml" 2> "$WORK/otelcol.log" &
+"$OTELCOL" --config "$WORK/otelcol.yaml" 2> "$WORK/otelcol.log" &
 PID=$!
 trap 'kill $PID 2>/dev/null || true' EXIT
 sleep 2
