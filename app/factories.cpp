@@ -8,6 +8,7 @@
 #include "exporters/nop/nop_exporter.h"
 #include "exporters/otlp/otlp_grpc_exporter.h"
 #include "exporters/otlp/otlp_http_exporter.h"
+#include "extensions/health_check/health_check_extension.h"
 #include "processors/batch/batch_processor.h"
 #include "processors/memory_limiter/memory_limiter_processor.h"
 #include "receiver/otlp/otlp_receiver.h"
@@ -27,6 +28,7 @@ Factories make_factories() {
   f.exporters.push_back(std::make_unique<OtlpHttpExporterFactory>());
   f.exporters.push_back(std::make_unique<JaegerExporterFactory>());
   f.exporters.push_back(std::make_unique<TraceStoreExporterFactory>());
+  f.extensions.push_back(std::make_unique<HealthCheckExtensionFactory>());
   return f;
 }
 

@@ -5,8 +5,11 @@
 #include <spdlog/pattern_formatter.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
+#include <systemd/sd-daemon.h>
 
+#include <array>
 #include <csignal>
+#include <random>
 #include <cstdio>
 #include <iostream>
 
@@ -14,6 +17,7 @@
 #include "app/factories.h"
 #include "app/service.h"
 #include "config/config_loader.h"
+#include "selftelemetry/process_metrics.h"
 
 #ifndef OTLPD_VERSION
 #define OTLPD_VERSION "0.0.0"
@@ -29,22 +33,36 @@ std::shared_ptr<spdlog::sinks::sink> make_log_sink() {
   return sink;
 }
 
+// A random (version 4) UUID: this run's service.instance.id, as otelcol makes one per start.
+std::string random_uuid() {
+  std::random_device random;
+  std::array<unsigned char, 16> b{};
+  for (auto& byte : b) byte = static_cast<unsigned char>(random());
+  b[6] = static_cast<unsigned char>((b[6] & 0x0f) | 0x40);
+  b[8] = static_cast<unsigned char>((b[8] & 0x3f) | 0x80);
+  return fmt::format("{:02x}{:02x}{:02x}{:02x}-{:02x}{:02x}-{:02x}{:02x}-{:02x}{:02x}-{:02x}{:02x}{:02x}{:02x}{:02x}{:02x}",
+                     b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]);
+}
+
 // Loads and validates the configuration; prints every error and returns nullptr on failure.
 std::unique_ptr<Service> load_service(const ConfigSources& sources, const Factories& factories,
-                                      const std::shared_ptr<spdlog::sinks::sink>& sink) {
+                                      const std::shared_ptr<spdlog::sinks::sink>& sink,
+                                      const std::shared_ptr<SelfTelemetry>& telemetry, std::string* why = nullptr) {
   ConfigSources effective = sources;
   if (effective.files.empty()) effective.files.push_back(std::string("yaml:") + kDefaultConfig);
   std::string error;
   auto yaml = load_config(effective, process_environment(), &error);
   if (!yaml) {
     spdlog::error("invalid configuration: {}", error);
+    if (why) *why = "invalid configuration: " + error;
     return nullptr;
   }
   ConfigErrors errors;
-  auto service = Service::build(*yaml, factories, sink, &errors);
+  auto service = Service::build(*yaml, factories, sink, telemetry, &errors);
   if (!service) {
     spdlog::error("invalid configuration ({} error{}):\n  {}", errors.all().size(),
                   errors.all().size() == 1 ? "" : "s", fmt::join(errors.all(), "\n  "));
+    if (why) *why = "invalid configuration: " + errors.joined();
   }
   return service;
 }
@@ -60,7 +78,12 @@ int run(const ConfigSources& sources, const Factories& factories,
   sigaddset(&signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
-  auto service = load_service(sources, factories, sink);
+  // Self-telemetry lives as long as the process: counters keep counting across reloads.
+  auto telemetry = std::make_shared<SelfTelemetry>();
+  const auto process_metrics = observe_process(telemetry->metrics);
+  telemetry->metrics.set_target_info(
+      {{"service_instance_id", random_uuid()}, {"service_name", "otlpd"}, {"service_version", OTLPD_VERSION}});
+  auto service = load_service(sources, factories, sink, telemetry);
   if (!service) return 1;
   spdlog::set_level(service->log_level());
   if (sources.files.empty()) spdlog::info("no --config given: running the embedded default configuration");
@@ -69,22 +92,33 @@ int run(const ConfigSources& sources, const Factories& factories,
     spdlog::error("cannot start: {}", error);
     return 1;
   }
+  telemetry->status.set_state(StatusRegistry::State::running);
+  // systemd (Type=notify): ready once every receiver listens. A no-op without NOTIFY_SOCKET.
+  sd_notify(0, "READY=1\nSTATUS=running");
   spdlog::info("otlpd {} started", OTLPD_VERSION);
   for (;;) {
     int sig = 0;
     sigwait(&signals, &sig);
     if (sig != SIGHUP) {
       spdlog::info("received {}, stopping receivers and draining pipelines", strsignal(sig));
+      telemetry->status.set_state(StatusRegistry::State::stopping);
+      sd_notify(0, "STOPPING=1");
       service->shutdown();
       spdlog::info("stopped");
       return 0;
     }
     spdlog::info("received SIGHUP, reloading the configuration");
-    auto next = load_service(sources, factories, sink);
+    sd_notify(0, "RELOADING=1");
+    std::string why;
+    auto next = load_service(sources, factories, sink, telemetry, &why);
     if (!next) {
       spdlog::error("reload failed, keeping the running configuration");
+      // health_check answers 503 until a reload succeeds: the running config is not the file's.
+      telemetry->status.set_state(StatusRegistry::State::reload_failed, "the last reload failed: " + why);
+      sd_notify(0, "READY=1\nSTATUS=reload failed, running the previous configuration");
       continue;
     }
+    telemetry->status.set_state(StatusRegistry::State::starting, "reloading");
     service->shutdown();  // drain the old pipelines before the new ones bind the same ports
     if (!next->start(&error)) {
       spdlog::error("cannot start the reloaded configuration: {}", error);
@@ -92,6 +126,8 @@ int run(const ConfigSources& sources, const Factories& factories,
     }
     service = std::move(next);
     spdlog::set_level(service->log_level());
+    telemetry->status.set_state(StatusRegistry::State::running);
+    sd_notify(0, "READY=1\nSTATUS=running");
     spdlog::info("configuration reloaded");
   }
 }
@@ -138,11 +174,11 @@ int main(int argc, char** argv) {
     list("receivers", factories.receivers);
     list("processors", factories.processors);
     list("exporters", factories.exporters);
-    std::cout << "extensions:\n  []\n";
+    list("extensions", factories.extensions);
     return 0;
   }
   if (validate->parsed()) {
-    auto service = load_service(sources, factories, sink);
+    auto service = load_service(sources, factories, sink, std::make_shared<SelfTelemetry>());
     if (!service) return 1;
     std::cout << "configuration is valid\n";
     return 0;

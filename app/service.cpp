@@ -1,9 +1,12 @@
 #include "app/service.h"
 
+#include "selftelemetry/telemetry_config.h"
+
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <cctype>
 #include <map>
 #include <set>
@@ -75,11 +78,21 @@ std::shared_ptr<spdlog::logger> make_logger(const std::shared_ptr<spdlog::sinks:
   return logger;
 }
 
+// Settings for one component: its logger, the process's self-telemetry and a status of its own.
+CreateSettings make_settings(const ComponentId& id, std::string_view kind, const std::shared_ptr<spdlog::sinks::sink>& sink,
+                             spdlog::level::level_enum level, const std::shared_ptr<SelfTelemetry>& telemetry,
+                             std::vector<Signal> signals = {}) {
+  CreateSettings settings{id, make_logger(sink, level, kind, id), std::move(signals)};
+  settings.telemetry = telemetry;
+  settings.status = telemetry->status.add(fmt::format("{} {}", kind, id.str()));
+  return settings;
+}
+
 }  // namespace
 
 std::unique_ptr<Service> Service::build(const YAML::Node& yaml, const Factories& factories,
                                         std::shared_ptr<spdlog::sinks::sink> log_sink,
-                                        ConfigErrors* errors) {
+                                        std::shared_ptr<SelfTelemetry> telemetry, ConfigErrors* errors) {
   std::unique_ptr<Service> service(new Service());
   ConfigNode root(yaml, "", errors);
 
@@ -88,17 +101,21 @@ std::unique_ptr<Service> Service::build(const YAML::Node& yaml, const Factories&
   auto exporters = parse_section(root, "exporters", "exporter", factories.exporters);
   ConfigNode connectors = root.child("connectors");
   for (const auto& key : connectors.keys()) connectors.error(key, "connectors are not supported yet");
-  ConfigNode extensions = root.child("extensions");
-  for (const auto& key : extensions.keys()) {
-    extensions.error(key, "unknown extension type (known types: none yet)");
-  }
+  auto extensions = parse_section(root, "extensions", "extension", factories.extensions);
 
   ConfigNode svc = root.child("service");
-  for (const std::string& ext : svc.get_string_list("extensions")) {
-    svc.error("extensions", fmt::format("references extension '{}', which is not configured", ext));
+  const std::vector<std::string> service_extensions = svc.get_string_list("extensions");
+  {
+    std::set<std::string> seen;
+    for (const std::string& ext : service_extensions) {
+      if (!extensions.count(ext)) {
+        svc.error("extensions", fmt::format("references extension '{}', which is not configured in extensions", ext));
+      }
+      if (!seen.insert(ext).second) svc.error("extensions", fmt::format("lists '{}' twice", ext));
+    }
   }
-  ConfigNode telemetry = svc.child("telemetry");
-  ConfigNode logs = telemetry.child("logs");
+  ConfigNode telemetry_node = svc.child("telemetry");
+  ConfigNode logs = telemetry_node.child("logs");
   std::string level = logs.get_enum("level", "info",
                                     {"debug", "info", "warn", "error", "DEBUG", "INFO", "WARN", "ERROR"});
   for (auto& ch : level) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
@@ -107,10 +124,9 @@ std::unique_ptr<Service> Service::build(const YAML::Node& yaml, const Factories&
                         : level == "error" ? spdlog::level::err
                                            : spdlog::level::info;
   logs.finish();
-  if (telemetry.has("metrics")) {
-    telemetry.child("metrics").error("", "self-telemetry metrics are not supported yet; remove this section");
-  }
-  telemetry.finish();
+  ConfigNode metrics_node = telemetry_node.child("metrics");
+  const MetricsTelemetryConfig metrics = MetricsTelemetryConfig::parse(metrics_node);
+  telemetry_node.finish();
 
   std::vector<PipelineConfig> pipelines;
   ConfigNode pipelines_node = svc.child("pipelines");
@@ -173,12 +189,30 @@ std::unique_ptr<Service> Service::build(const YAML::Node& yaml, const Factories&
   unused(receivers, "receivers");
   unused(processors, "processors");
   unused(exporters, "exporters");
+  for (const auto& [key, c] : extensions) {
+    if (std::find(service_extensions.begin(), service_extensions.end(), key) == service_extensions.end()) {
+      spdlog::warn("extensions::{} is configured but not listed in service::extensions, so it does not run", key);
+    }
+  }
+
+  const std::shared_ptr<const MetricsRegistry> registry(telemetry, &telemetry->metrics);
+  for (const auto& reader : metrics.readers) {
+    auto logger = std::make_shared<spdlog::logger>("service::telemetry::metrics", log_sink);
+    logger->set_level(service->log_level_);
+    service->metrics_servers_.push_back(
+        std::make_unique<MetricsServer>(reader.endpoint, metrics.level, reader.format, registry, logger));
+  }
+  for (const auto& key : service_extensions) {
+    const auto& c = extensions.at(key);
+    service->extensions_.push_back(
+        c.factory->create(make_settings(c.id, "extension", log_sink, service->log_level_, telemetry), *c.config));
+  }
 
   // Exporters: one instance per id, shared by every pipeline that names it.
   std::map<std::string, Exporter*> exporter_by_id;
   for (auto& [key, c] : exporters) {
     if (!used.count("exporters::" + key)) continue;
-    CreateSettings settings{c.id, make_logger(log_sink, service->log_level_, "exporter", c.id), {}};
+    CreateSettings settings = make_settings(c.id, "exporter", log_sink, service->log_level_, telemetry);
     for (const auto& p : pipelines) {
       for (const auto& e : p.exporters) {
         if (e == key) settings.signals.push_back(p.signal);
@@ -202,7 +236,7 @@ std::unique_ptr<Service> Service::build(const YAML::Node& yaml, const Factories&
     }
     for (auto it = p.processors.rbegin(); it != p.processors.rend(); ++it) {
       const auto& c = processors.at(*it);
-      CreateSettings settings{c.id, make_logger(log_sink, service->log_level_, "processor", c.id), {p.signal}};
+      CreateSettings settings = make_settings(c.id, "processor", log_sink, service->log_level_, telemetry, {p.signal});
       service->processors_.push_back(c.factory->create(settings, *c.config, *next));
       next = service->processors_.back().get();
     }
@@ -215,7 +249,7 @@ std::unique_ptr<Service> Service::build(const YAML::Node& yaml, const Factories&
   for (auto& [key, targets] : receiver_targets) {
     const auto& c = receivers.at(key);
     SignalConsumers consumers{};
-    CreateSettings settings{c.id, make_logger(log_sink, service->log_level_, "receiver", c.id), {}};
+    CreateSettings settings = make_settings(c.id, "receiver", log_sink, service->log_level_, telemetry);
     for (Signal s : kAllSignals) {
       auto& list = targets[static_cast<std::size_t>(s)];
       if (list.empty()) continue;
@@ -242,8 +276,16 @@ bool Service::start(std::string* error) {
     }
     return true;
   };
-  // Downstream first: exporters, then processors (downstream-most first), then receivers.
-  if (start_all(exporters_) && start_all(processors_) && start_all(receivers_)) return true;
+  for (auto& server : metrics_servers_) {
+    if (!server->start(error)) {
+      *error += " (service::telemetry::metrics)";
+      shutdown();
+      return false;
+    }
+    ++metrics_servers_started_;
+  }
+  // Extensions, then downstream first: exporters, then processors (downstream-most first), then receivers.
+  if (start_all(extensions_) && start_all(exporters_) && start_all(processors_) && start_all(receivers_)) return true;
   shutdown();
   return false;
 }
@@ -254,6 +296,8 @@ void Service::shutdown() noexcept {
   // Upstream first, in reverse start order: receivers, processors, exporters.
   for (auto it = started_.rbegin(); it != started_.rend(); ++it) (*it)->shutdown();
   started_.clear();
+  for (std::size_t i = metrics_servers_started_; i-- > 0;) metrics_servers_[i]->shutdown();
+  metrics_servers_started_ = 0;
 }
 
 }  // namespace otlpd

@@ -54,6 +54,8 @@ class ConfigNode {
                        const std::vector<std::string>& choices);
   // A nested mapping (null/absent gives an empty node that still reports its path).
   ConfigNode child(std::string_view key);
+  // The raw YAML at `key` (a list, say), marking the key as known; nullopt when absent or null.
+  std::optional<YAML::Node> get_yaml(std::string_view key) { return lookup(key); }
   // The keys of this mapping, in document order.
   std::vector<std::string> keys() const;
 

@@ -12,6 +12,7 @@
 #include "config/config_node.h"
 #include "pipeline/consumer.h"
 #include "pipeline/signal.h"
+#include "selftelemetry/self_telemetry.h"
 
 namespace otlpd {
 
@@ -59,6 +60,10 @@ struct CreateSettings {
   ComponentId id;
   std::shared_ptr<spdlog::logger> logger;
   std::vector<Signal> signals;  // the signals of the pipelines that use this component
+  // The process's self-telemetry (kept across reloads); tests may leave the fresh default.
+  std::shared_ptr<SelfTelemetry> telemetry = std::make_shared<SelfTelemetry>();
+  // This component's status, listed by health_check while the component holds it.
+  std::shared_ptr<ComponentStatus> status = std::make_shared<ComponentStatus>("");
 };
 
 // Factories: one per component type, listed explicitly in main. parse_config() reads the
@@ -101,11 +106,25 @@ class ProcessorFactory {
                                             const ComponentConfig& config, Consumer& next) const = 0;
 };
 
+// An extension serves the collector rather than a pipeline (health_check). Extensions
+// listed in service::extensions start before every pipeline and stop after them.
+class Extension : public Component {};
+
+class ExtensionFactory {
+ public:
+  virtual ~ExtensionFactory() = default;
+  virtual std::string_view type() const = 0;
+  virtual std::vector<std::string_view> aliases() const { return {}; }
+  virtual std::unique_ptr<ComponentConfig> parse_config(ConfigNode& node) const = 0;
+  virtual std::unique_ptr<Extension> create(const CreateSettings& settings, const ComponentConfig& config) const = 0;
+};
+
 // The explicit list of every factory otlpd knows, built in main (no static registration).
 struct Factories {
   std::vector<std::unique_ptr<ReceiverFactory>> receivers;
   std::vector<std::unique_ptr<ProcessorFactory>> processors;
   std::vector<std::unique_ptr<ExporterFactory>> exporters;
+  std::vector<std::unique_ptr<ExtensionFactory>> extensions;
 };
 
 }  // namespace otlpd

@@ -7,13 +7,14 @@
 # The traces can then be searched and looked at on http://localhost:16686 (otlpd's viewer).
 #
 # Environment: DEMO_APP_PORT (5000), DEMO_GRPC_PORT (4317), DEMO_HTTP_PORT (4318),
-# DEMO_VIEWER_PORT (16686), DEMO_OUTPUT_DIR (demo/output), OTLPD_BIN (an otlpd binary to use
-# instead of building one).
+# DEMO_VIEWER_PORT (16686), DEMO_METRICS_PORT (8888), DEMO_HEALTH_PORT (13133), DEMO_OUTPUT_DIR
+# (demo/output), OTLPD_BIN (an otlpd binary to use instead of building one).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 export DEMO_APP_PORT=${DEMO_APP_PORT:-5000} DEMO_GRPC_PORT=${DEMO_GRPC_PORT:-4317} DEMO_HTTP_PORT=${DEMO_HTTP_PORT:-4318}
-export DEMO_VIEWER_PORT=${DEMO_VIEWER_PORT:-16686}
+export DEMO_VIEWER_PORT=${DEMO_VIEWER_PORT:-16686} DEMO_METRICS_PORT=${DEMO_METRICS_PORT:-8888}
+export DEMO_HEALTH_PORT=${DEMO_HEALTH_PORT:-13133}
 export DEMO_OUTPUT_DIR=${DEMO_OUTPUT_DIR:-$ROOT/demo/output}
 
 ./scripts/install-deps.sh --demo

@@ -4,7 +4,7 @@
 #include <google/protobuf/reflection.h>
 #include <google/protobuf/stubs/strutil.h>
 
-#include "exporters/common/json_writer.h"
+#include "json/json_writer.h"
 #include "exporters/common/otlp_json_transcoder.h"
 
 namespace otlpd {

@@ -9,7 +9,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "exporters/common/json_writer.h"
+#include "json/json_writer.h"
 #include "exporters/common/otlp_json.h"
 #include "pipeline/telemetry.h"
 #include "pipeline/wire_format.h"

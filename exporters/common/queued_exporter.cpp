@@ -2,6 +2,9 @@
 
 #include <fmt/format.h>
 
+#include "selftelemetry/otelcol_metrics.h"
+
+#include <algorithm>
 #include <thread>
 
 namespace otlpd {
@@ -33,7 +36,46 @@ QueuedExporter::QueuedExporter(CreateSettings settings, SendingQueueConfig queue
       queue_config_(queue),
       sender_(std::move(sender)),
       // The bounded queue holds batches; the sizer's bound is enforced by reserve().
-      queue_(queue.sizer == Sizer::requests ? static_cast<std::size_t>(queue.queue_size) : 1 << 20) {}
+      queue_(queue.sizer == Sizer::requests ? static_cast<std::size_t>(queue.queue_size) : 1 << 20) {
+  MetricsRegistry& registry = settings_.telemetry->metrics;
+  const MetricLabels exporter{{"exporter", settings_.id.str()}};
+  for (std::size_t i = 0; i < 3; ++i) {
+    MetricLabels labels = exporter;
+    for (auto& label : sender_->metric_labels(static_cast<Signal>(i))) labels.push_back(std::move(label));
+    // Series for the signals of the pipelines that use this exporter (tests may give none: all).
+    const bool shown = settings_.signals.empty() ||
+                       std::find(settings_.signals.begin(), settings_.signals.end(), static_cast<Signal>(i)) !=
+                           settings_.signals.end();
+    MetricsRegistry& target = shown ? registry : unshown_;
+    sent_[i] = &target.counter(selfmetrics::kExporterSent[i], labels);
+    failed_[i] = &target.counter(selfmetrics::kExporterSendFailed[i], labels);
+    refused_[i] = &target.counter(selfmetrics::kExporterEnqueueFailed[i], exporter);
+    sent_baseline_[i] = sent_[i]->value();
+    failed_baseline_[i] = failed_[i]->value();
+    refused_baseline_[i] = refused_[i]->value();
+  }
+  if (queue_config_.enabled) {
+    for (Signal s : settings_.signals) {
+      const MetricLabels labels{{"data_type", std::string(to_string(s))}, {"exporter", settings_.id.str()}};
+      gauges_.push_back(registry.observe(selfmetrics::kExporterQueueSize, labels, [this, s] {
+        return static_cast<double>(queued_batches_[static_cast<std::size_t>(s)].load(std::memory_order_relaxed));
+      }));
+      gauges_.push_back(registry.observe(selfmetrics::kExporterQueueCapacity, labels, [this] {
+        return static_cast<double>(queue_config_.queue_size);
+      }));
+    }
+  }
+}
+
+std::uint64_t QueuedExporter::sent(Signal s) const {
+  const auto i = static_cast<std::size_t>(s);
+  return sent_[i]->value() - sent_baseline_[i];
+}
+
+std::uint64_t QueuedExporter::failed(Signal s) const {
+  const auto i = static_cast<std::size_t>(s);
+  return failed_[i]->value() - failed_baseline_[i];
+}
 
 std::uint64_t QueuedExporter::size_of(const Batch& batch) const noexcept {
   switch (queue_config_.sizer) {
@@ -60,15 +102,20 @@ bool QueuedExporter::reserve(const Batch& batch) noexcept {
       return false;
     }
   } while (!queued_bytes_.compare_exchange_weak(used_bytes, used_bytes + bytes, std::memory_order_acq_rel));
+  queued_batches_[static_cast<std::size_t>(batch.signal)].fetch_add(1, std::memory_order_relaxed);
   return true;
 }
 
 void QueuedExporter::release(const Batch& batch) noexcept {
   queued_size_.fetch_sub(size_of(batch), std::memory_order_acq_rel);
   queued_bytes_.fetch_sub(batch.wire_size(), std::memory_order_acq_rel);
+  queued_batches_[static_cast<std::size_t>(batch.signal)].fetch_sub(1, std::memory_order_relaxed);
 }
 
-QueuedExporter::~QueuedExporter() { shutdown(); }
+QueuedExporter::~QueuedExporter() {
+  shutdown();
+  gauges_.clear();  // before the members they read go
+}
 
 bool QueuedExporter::start(std::string* error) {
   if (!sender_->start(error)) return false;
@@ -84,7 +131,7 @@ bool QueuedExporter::start(std::string* error) {
 ConsumeResult QueuedExporter::consume(Batch&& batch) noexcept {
   const auto signal = static_cast<std::size_t>(batch.signal);
   if (!accepting_.load(std::memory_order_acquire)) {
-    refused_[signal].fetch_add(batch.item_count(), std::memory_order_relaxed);
+    refused_[signal]->add(batch.item_count());
     return ConsumeResult::retryable(fmt::format("exporter {} is shutting down", settings_.id.str()));
   }
   if (!queue_config_.enabled) {
@@ -97,7 +144,7 @@ ConsumeResult QueuedExporter::consume(Batch&& batch) noexcept {
   // Room in the size and byte budgets; with block_on_overflow, wait for it.
   while (!reserve(batch)) {
     if (!queue_config_.block_on_overflow || !accepting_.load(std::memory_order_acquire)) {
-      refused_[signal].fetch_add(items, std::memory_order_relaxed);
+      refused_[signal]->add(items);
       return queue_full();
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
@@ -105,7 +152,7 @@ ConsumeResult QueuedExporter::consume(Batch&& batch) noexcept {
   Batch kept = batch;  // pointers only: to give its budget back if the push fails
   if (!queue_.try_push(std::move(batch))) {
     release(kept);
-    refused_[signal].fetch_add(items, std::memory_order_relaxed);
+    refused_[signal]->add(items);
     return queue_full();
   }
   return ConsumeResult::ok();
@@ -134,9 +181,15 @@ ConsumeResult QueuedExporter::queue_full() const {
 void QueuedExporter::record(const Batch& batch, const ConsumeResult& result) noexcept {
   const auto signal = static_cast<std::size_t>(batch.signal);
   if (result.is_ok()) {
-    sent_[signal].fetch_add(batch.item_count(), std::memory_order_relaxed);
+    sent_[signal]->add(batch.item_count());
+    settings_.status->ok();
   } else {
-    failed_[signal].fetch_add(batch.item_count(), std::memory_order_relaxed);
+    failed_[signal]->add(batch.item_count());
+    if (result.code == ConsumeResult::Code::retryable) {
+      settings_.status->recoverable_error(result.message);
+    } else {
+      settings_.status->permanent_error(result.message);
+    }
     settings_.logger->error("failed to export {} {}: {}", batch.item_count(),
                             item_name(batch.signal), result.message);
   }
@@ -175,9 +228,10 @@ void QueuedExporter::shutdown() noexcept {
   sender_->stop();
   for (Signal s : kAllSignals) {
     const auto i = static_cast<std::size_t>(s);
-    if (sent_[i] || failed_[i] || refused_[i]) {
-      settings_.logger->info("{}: sent {} {}, failed {}, refused (queue full) {}", to_string(s),
-                             sent_[i].load(), item_name(s), failed_[i].load(), refused_[i].load());
+    const std::uint64_t refused = refused_[i]->value() - refused_baseline_[i];
+    if (sent(s) || failed(s) || refused) {
+      settings_.logger->info("{}: sent {} {}, failed {}, refused (queue full) {}", to_string(s), sent(s),
+                             item_name(s), failed(s), refused);
     }
   }
 }

@@ -43,6 +43,9 @@ class BatchSender {
   // Pushes buffered output out. Also called once after the queue has drained at shutdown.
   virtual void flush() noexcept {}
   virtual void stop() noexcept {}
+  // Labels of this exporter's sent / send_failed series besides `exporter`, as otelcol's
+  // exporters add them (server_address, server_port; url_path for OTLP/HTTP).
+  virtual MetricLabels metric_labels(Signal) const { return {}; }
 };
 
 // An exporter made of a bounded sending queue and `num_consumers` workers that call a
@@ -61,8 +64,9 @@ class QueuedExporter final : public Exporter {
   // Refuses early, before the receiver decodes, when the sending queue is already full.
   ConsumeResult admit(Signal signal, std::size_t wire_bytes) noexcept override;
 
-  std::uint64_t sent(Signal s) const { return sent_[static_cast<std::size_t>(s)].load(); }
-  std::uint64_t failed(Signal s) const { return failed_[static_cast<std::size_t>(s)].load(); }
+  // What this instance sent and failed to send (the registry's counters go on across reloads).
+  std::uint64_t sent(Signal s) const;
+  std::uint64_t failed(Signal s) const;
 
  private:
   void run_worker() noexcept;
@@ -80,13 +84,17 @@ class QueuedExporter final : public Exporter {
   BoundedQueue<Batch> queue_;
   std::atomic<std::uint64_t> queued_size_{0};   // in sizer units
   std::atomic<std::uint64_t> queued_bytes_{0};  // protobuf bytes
+  std::array<std::atomic<std::uint64_t>, 3> queued_batches_{};  // per signal, for queue_size
   std::vector<std::thread> workers_;
   std::atomic<bool> accepting_{false};
   bool started_ = false;
   bool stopped_ = false;
-  std::array<std::atomic<std::uint64_t>, 3> sent_{};
-  std::array<std::atomic<std::uint64_t>, 3> failed_{};
-  std::array<std::atomic<std::uint64_t>, 3> refused_{};
+  // otelcol_exporter_sent_* / send_failed_* / enqueue_failed_* in the process's registry, and
+  // their values when this instance was built (its shutdown log reports its own share).
+  std::array<Counter*, 3> sent_{}, failed_{}, refused_{};
+  MetricsRegistry unshown_;  // counters of signals no pipeline sends here
+  std::array<std::uint64_t, 3> sent_baseline_{}, failed_baseline_{}, refused_baseline_{};
+  std::vector<MetricsRegistry::Observation> gauges_;  // queue size and capacity
 };
 
 }  // namespace otlpd

@@ -39,6 +39,7 @@ ConsumeResult Retrier::run(const std::function<Attempt()>& attempt) {
                                                   n, config_.max_elapsed_time.count() / 1000));
     }
     logger_->warn("{}; retrying in {} ms (attempt {})", a.error, delay.count(), n);
+    if (status_) status_->recoverable_error(a.error);
     if (!sleep_unless_stopped(delay)) {
       return ConsumeResult::permanent(a.error + "; otlpd is stopping, not retrying further");
     }

@@ -12,6 +12,7 @@
 
 #include "config/config_node.h"
 #include "pipeline/consumer.h"
+#include "selftelemetry/status.h"
 
 namespace otlpd {
 
@@ -46,8 +47,9 @@ struct Attempt {
 // a server asks for. Thread-safe: several queue workers may retry at once.
 class Retrier {
  public:
-  Retrier(RetryConfig config, std::shared_ptr<spdlog::logger> logger)
-      : config_(config), logger_(std::move(logger)), rng_(std::random_device{}()) {}
+  // `status` (may be null) hears of every failed attempt that will be retried.
+  Retrier(RetryConfig config, std::shared_ptr<spdlog::logger> logger, std::shared_ptr<ComponentStatus> status = nullptr)
+      : config_(config), logger_(std::move(logger)), status_(std::move(status)), rng_(std::random_device{}()) {}
 
   ConsumeResult run(const std::function<Attempt()>& attempt);
   // Cuts short every wait in progress and every later one (at shutdown).
@@ -59,6 +61,7 @@ class Retrier {
 
   RetryConfig config_;
   std::shared_ptr<spdlog::logger> logger_;
+  std::shared_ptr<ComponentStatus> status_;
   std::mutex mutex_;
   std::condition_variable wake_;
   bool stopping_ = false;

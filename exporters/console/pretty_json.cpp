@@ -1,6 +1,6 @@
 #include "exporters/console/pretty_json.h"
 
-#include "exporters/common/json_writer.h"
+#include "json/json_writer.h"
 #include "exporters/common/otlp_json.h"
 #include "exporters/common/time_format.h"
 

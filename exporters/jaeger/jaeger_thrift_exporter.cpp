@@ -4,7 +4,7 @@
 #include <thrift/protocol/TBinaryProtocol.h>
 #include <thrift/transport/TBufferTransports.h>
 
-#include "exporters/common/json_writer.h"
+#include "json/json_writer.h"
 #include "exporters/common/network_options.h"
 #include "exporters/common/otlp_json.h"
 
@@ -159,7 +159,7 @@ namespace {
 class JaegerThriftSender final : public BatchSender {
  public:
   JaegerThriftSender(const JaegerThriftConfig& config, CreateSettings settings)
-      : config_(config), settings_(std::move(settings)), retrier_(config.net.retry, settings_.logger) {}
+      : config_(config), settings_(std::move(settings)), retrier_(config.net.retry, settings_.logger, settings_.status) {}
 
   bool start(std::string*) override {
     settings_.logger->info("exporting jaeger.thrift over HTTP to {}", config_.url);

@@ -61,7 +61,13 @@ std::string hint_for(grpc::StatusCode code) {
 class OtlpGrpcSender final : public BatchSender {
  public:
   OtlpGrpcSender(const OtlpGrpcExporterConfig& config, CreateSettings settings)
-      : config_(config), settings_(std::move(settings)), retrier_(config.net.retry, settings_.logger) {}
+      : config_(config), settings_(std::move(settings)), retrier_(config.net.retry, settings_.logger, settings_.status) {}
+
+  MetricLabels metric_labels(Signal) const override {
+    const std::size_t colon = config_.target.rfind(':');
+    return {{"server_address", config_.target.substr(0, colon)},
+            {"server_port", colon == std::string::npos ? "" : config_.target.substr(colon + 1)}};
+  }
 
   bool start(std::string* error) override {
     std::shared_ptr<grpc::ChannelCredentials> credentials;

@@ -56,8 +56,24 @@ std::string hint_for(long status) {
 
 class OtlpHttpSender final : public BatchSender {
  public:
+  // server_address, server_port and url_path of the signal's URL, as otelcol's otlphttp labels them.
+  MetricLabels metric_labels(Signal signal) const override {
+    const std::string& url = config_.urls[static_cast<std::size_t>(signal)];
+    const std::size_t scheme = url.find("://");
+    const std::size_t host_start = scheme == std::string::npos ? 0 : scheme + 3;
+    const std::size_t path_start = std::min(url.find('/', host_start), url.size());
+    std::string host = url.substr(host_start, path_start - host_start);
+    std::string port = url.rfind("https://", 0) == 0 ? "443" : "80";
+    if (const std::size_t colon = host.rfind(':'); colon != std::string::npos && host.back() != ']') {
+      port = host.substr(colon + 1);
+      host.resize(colon);
+    }
+    const std::string path = path_start < url.size() ? url.substr(path_start) : "/";
+    return {{"server_address", host}, {"server_port", port}, {"url_path", path}};
+  }
+
   OtlpHttpSender(const OtlpHttpExporterConfig& config, CreateSettings settings)
-      : config_(config), settings_(std::move(settings)), retrier_(config.net.retry, settings_.logger) {}
+      : config_(config), settings_(std::move(settings)), retrier_(config.net.retry, settings_.logger, settings_.status) {}
 
   bool start(std::string*) override {
     settings_.logger->info("exporting OTLP/HTTP ({}{}) to {}", config_.json ? "json" : "protobuf",

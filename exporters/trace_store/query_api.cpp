@@ -9,7 +9,7 @@
 #include <limits>
 #include <map>
 
-#include "exporters/common/json_writer.h"
+#include "json/json_writer.h"
 #include "net/http_server.h"
 #include "pipeline/hex.h"
 

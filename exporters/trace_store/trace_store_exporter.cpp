@@ -6,6 +6,7 @@
 #include "exporters/trace_store/trace_store.h"
 #include "exporters/trace_store/viewer_html.h"
 #include "net/http_server.h"
+#include "selftelemetry/otelcol_metrics.h"
 
 namespace otlpd {
 namespace {
@@ -15,7 +16,18 @@ class TraceStoreSender final : public BatchSender {
   TraceStoreSender(const TraceStoreConfig& config, CreateSettings settings)
       : config_(config), settings_(std::move(settings)),
         store_(static_cast<std::size_t>(config.max_traces), static_cast<std::size_t>(config.max_memory_mib) << 20),
-        api_(store_, kViewerHtml) {}
+        api_(store_, kViewerHtml) {
+    MetricsRegistry& registry = settings_.telemetry->metrics;
+    const MetricLabels labels{{"exporter", settings_.id.str()}};
+    auto stat = [this](auto field) { return [this, field] { return static_cast<double>(store_.stats().*field); }; };
+    gauges_.push_back(registry.observe(selfmetrics::kTraceStoreTraces, labels, stat(&TraceStore::Stats::traces)));
+    gauges_.push_back(registry.observe(selfmetrics::kTraceStoreSpans, labels, stat(&TraceStore::Stats::spans)));
+    gauges_.push_back(registry.observe(selfmetrics::kTraceStoreBytes, labels, stat(&TraceStore::Stats::bytes)));
+    gauges_.push_back(registry.observe(selfmetrics::kTraceStoreEvictedTraces, labels, stat(&TraceStore::Stats::evicted_traces)));
+    gauges_.push_back(registry.observe(selfmetrics::kTraceStoreEvictedSpans, labels, stat(&TraceStore::Stats::evicted_spans)));
+  }
+
+  ~TraceStoreSender() override { gauges_.clear(); }  // before the store they read goes
 
   bool start(std::string* error) override {
     HttpServerOptions options;
@@ -48,6 +60,7 @@ class TraceStoreSender final : public BatchSender {
   TraceStore store_;
   QueryApi api_;
   std::unique_ptr<HttpServer> server_;
+  std::vector<MetricsRegistry::Observation> gauges_;  // held, evicted
 };
 
 }  // namespace

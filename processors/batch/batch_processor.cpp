@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "pipeline/split.h"
+#include "selftelemetry/otelcol_metrics.h"
 
 namespace otlpd {
 namespace {
@@ -39,7 +40,16 @@ BatchProcessor::BatchProcessor(CreateSettings settings, const BatchProcessorConf
     : settings_(std::move(settings)),
       config_(config),
       next_(next),
-      queue_(static_cast<std::size_t>(std::max<std::uint64_t>(config.max_pending_items, 1))) {}
+      queue_(static_cast<std::size_t>(std::max<std::uint64_t>(config.max_pending_items, 1))) {
+  MetricsRegistry& registry = settings_.telemetry->metrics;
+  const MetricLabels labels{{"processor", settings_.id.str()}};
+  // otelcol's buckets for batch_send_size.
+  static const std::vector<double> kBounds{10,   25,   50,   75,   100,  250,  500,   750,   1000,  2000,  3000,
+                                           4000, 5000, 6000, 7000, 8000, 9000, 10000, 20000, 30000, 50000, 100000};
+  send_size_ = &registry.histogram(selfmetrics::kBatchSendSize, labels, kBounds);
+  size_trigger_ = &registry.counter(selfmetrics::kBatchSizeTrigger, labels);
+  timeout_trigger_ = &registry.counter(selfmetrics::kBatchTimeoutTrigger, labels);
+}
 
 BatchProcessor::~BatchProcessor() { shutdown(); }
 
@@ -84,8 +94,12 @@ void BatchProcessor::run() noexcept {
   Batch current;
   std::uint64_t current_items = 0;
   Clock::time_point deadline{};
-  auto flush = [&] {
+  enum class Trigger { size, timeout, shutdown };
+  auto flush = [&](Trigger trigger) {
     if (current_items == 0) return;
+    send_size_->observe(static_cast<double>(current_items));
+    if (trigger == Trigger::size) size_trigger_->add();
+    if (trigger == Trigger::timeout) timeout_trigger_->add();
     send(std::move(current));
     current = Batch{};
     current_items = 0;
@@ -112,22 +126,22 @@ void BatchProcessor::run() noexcept {
         // request that alone is larger than the limit.
         while (max > 0 && current_items + request->item_count() > max) {
           if (current_items > 0) {
-            flush();
+            flush(Trigger::size);
             continue;
           }
           auto [head, tail] = split_request(*request, max);
           add(std::move(head));
-          flush();
+          flush(Trigger::size);
           request = std::move(tail);
         }
         if (request->item_count() > 0) add(std::move(request));
-        if (current_items >= config_.send_batch_size) flush();
+        if (current_items >= config_.send_batch_size) flush(Trigger::size);
       }
     } else if (queue_.closed_and_empty()) {
-      flush();
+      flush(Trigger::shutdown);
       return;
     }
-    if (current_items > 0 && Clock::now() >= deadline) flush();
+    if (current_items > 0 && Clock::now() >= deadline) flush(Trigger::timeout);
   }
 }
 

@@ -56,6 +56,10 @@ class BatchProcessor final : public Processor {
   std::atomic<bool> stopping_{false};
   std::thread worker_;
   bool stopped_ = false;
+  // Self-telemetry (otelcol's names): items per batch sent, and what triggered each send.
+  Histogram* send_size_;
+  Counter* size_trigger_;
+  Counter* timeout_trigger_;
   std::uint64_t batches_sent_ = 0;  // worker thread only
   std::uint64_t dropped_items_ = 0;  // worker thread only
 };

@@ -1,4 +1,5 @@
 #include "processors/memory_limiter/memory_limiter_processor.h"
+#include "selftelemetry/otelcol_metrics.h"
 
 #include <fmt/format.h>
 #include <malloc.h>
@@ -75,9 +76,23 @@ std::unique_ptr<MemoryLimiterConfig> MemoryLimiterConfig::parse(ConfigNode& node
 
 MemoryLimiterProcessor::MemoryLimiterProcessor(CreateSettings settings, const MemoryLimiterConfig& config,
                                                Consumer& next)
-    : settings_(std::move(settings)), config_(config), next_(next) {}
+    : settings_(std::move(settings)), config_(config), next_(next) {
+  MetricsRegistry& registry = settings_.telemetry->metrics;
+  const MetricLabels labels{{"processor", settings_.id.str()}};
+  refused_counter_ = &registry.counter(selfmetrics::kMemoryLimiterRefused, labels);
+  gauges_.push_back(registry.observe(selfmetrics::kMemoryLimiterUsage, labels, [this] { return static_cast<double>(usage()); }));
+  gauges_.push_back(registry.observe(selfmetrics::kMemoryLimiterSoftLimit, labels, [this] {
+    return static_cast<double>(config_.limit_bytes - config_.spike_bytes);
+  }));
+  gauges_.push_back(registry.observe(selfmetrics::kMemoryLimiterRefusing, labels, [this] {
+    return over_soft_limit_.load(std::memory_order_relaxed) ? 1.0 : 0.0;
+  }));
+}
 
-MemoryLimiterProcessor::~MemoryLimiterProcessor() { shutdown(); }
+MemoryLimiterProcessor::~MemoryLimiterProcessor() {
+  shutdown();
+  gauges_.clear();  // before the members they read go
+}
 
 bool MemoryLimiterProcessor::start(std::string*) {
   sample();
@@ -132,6 +147,7 @@ ConsumeResult MemoryLimiterProcessor::admit(Signal signal, std::size_t wire_byte
   const std::uint64_t after = used + kBytesPerWireByte * wire_bytes;
   if (used > config_.limit_bytes - config_.spike_bytes || after > config_.limit_bytes) {
     refused_requests_.fetch_add(1, std::memory_order_relaxed);
+    refused_counter_->add();
     return refuse(std::max(used, after));
   }
   return next_.admit(signal, wire_bytes);
@@ -140,6 +156,7 @@ ConsumeResult MemoryLimiterProcessor::admit(Signal signal, std::size_t wire_byte
 ConsumeResult MemoryLimiterProcessor::consume(Batch&& batch) noexcept {
   if (const std::uint64_t used = usage(); used > config_.limit_bytes - config_.spike_bytes) {
     refused_requests_.fetch_add(1, std::memory_order_relaxed);
+    refused_counter_->add();
     return refuse(used);
   }
   return next_.consume(std::move(batch));

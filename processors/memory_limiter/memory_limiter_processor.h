@@ -5,6 +5,7 @@
 #include <condition_variable>
 #include <mutex>
 #include <thread>
+#include <vector>
 
 #include "pipeline/component.h"
 
@@ -58,7 +59,9 @@ class MemoryLimiterProcessor final : public Processor {
   Consumer& next_;
   std::atomic<std::uint64_t> rss_at_sample_{0};
   std::atomic<std::int64_t> live_at_sample_{0};
-  std::atomic<std::uint64_t> refused_requests_{0};
+  std::atomic<std::uint64_t> refused_requests_{0};  // by this instance, for its shutdown log
+  Counter* refused_counter_;                        // in the process's registry
+  std::vector<MetricsRegistry::Observation> gauges_;  // usage, soft limit, refusing
   std::atomic<bool> over_soft_limit_{false};
   std::mutex mutex_;
   std::condition_variable wake_;

@@ -14,7 +14,7 @@ IngestResult refused(const ConsumeResult& r) {
 // Asks the pipeline before anything is decoded for a request of `size` bytes.
 IngestResult admit(Signal signal, std::size_t size, Consumer& consumer, ReceiverCounters& counters) {
   if (ConsumeResult admitted = consumer.admit(signal, size); !admitted.is_ok()) {
-    counters.refused_requests[static_cast<std::size_t>(signal)].fetch_add(1, std::memory_order_relaxed);
+    counters.refused_requests[static_cast<std::size_t>(signal)]->add(1);
     return refused(admitted);
   }
   return {};
@@ -25,7 +25,7 @@ IngestResult hand_on(Signal signal, RequestPtr request, const std::string& error
                      Consumer& consumer, ReceiverCounters& counters, spdlog::logger& logger) {
   const auto index = static_cast<std::size_t>(signal);
   if (!request) {
-    counters.malformed_requests[index].fetch_add(1, std::memory_order_relaxed);
+    counters.malformed_requests[index]->add(1);
     logger.debug("rejected malformed {} request ({} bytes): {}", to_string(signal), size, error);
     return {IngestResult::Code::invalid, error};
   }
@@ -33,10 +33,10 @@ IngestResult hand_on(Signal signal, RequestPtr request, const std::string& error
   if (items == 0) return {};
   ConsumeResult result = consumer.consume(Batch::of(std::move(request)));
   if (!result.is_ok()) {
-    counters.refused[index].fetch_add(items, std::memory_order_relaxed);
+    counters.refused[index]->add(items);
     return refused(result);
   }
-  counters.accepted[index].fetch_add(items, std::memory_order_relaxed);
+  counters.accepted[index]->add(items);
   return {};
 }
 

@@ -5,7 +5,7 @@
 #include <spdlog/logger.h>
 
 #include "pipeline/component.h"
-#include "receiver/otlp/otlp_grpc_server.h"
+#include "receiver/otlp/receiver_counters.h"
 
 namespace otlpd {
 

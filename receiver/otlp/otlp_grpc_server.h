@@ -12,18 +12,9 @@
 
 #include "pipeline/component.h"
 #include "receiver/otlp/otlp_receiver_config.h"
+#include "receiver/otlp/receiver_counters.h"
 
 namespace otlpd {
-
-// Counts per signal of what a receiver took in or turned away. Thread-safe.
-struct ReceiverCounters {
-  std::array<std::atomic<std::uint64_t>, 3> accepted{};  // items handed to the pipeline
-  std::array<std::atomic<std::uint64_t>, 3> refused{};   // items the pipeline refused after decoding
-  // Requests refused before decoding (pipeline full or over its memory limit): their item
-  // count is unknown because they were never decoded.
-  std::array<std::atomic<std::uint64_t>, 3> refused_requests{};
-  std::array<std::atomic<std::uint64_t>, 3> malformed_requests{};  // answered INVALID_ARGUMENT
-};
 
 // OTLP/gRPC: TraceService, MetricsService and LogsService Export on one endpoint. A
 // service is registered only for signals that have a consumer; the others answer

@@ -4,7 +4,7 @@
 #include <zlib.h>
 #include <zstd.h>
 
-#include "exporters/common/json_writer.h"
+#include "json/json_writer.h"
 #include "google/rpc/status.pb.h"
 #include "receiver/otlp/ingest.h"
 

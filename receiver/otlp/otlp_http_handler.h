@@ -8,7 +8,7 @@
 #include "pipeline/component.h"
 #include "net/http_request_reader.h"
 #include "net/http_server.h"
-#include "receiver/otlp/otlp_grpc_server.h"
+#include "receiver/otlp/receiver_counters.h"
 #include "receiver/otlp/otlp_receiver_config.h"
 
 namespace otlpd {

@@ -7,7 +7,7 @@
 
 #include "net/http_server.h"
 #include "pipeline/component.h"
-#include "receiver/otlp/otlp_grpc_server.h"
+#include "receiver/otlp/receiver_counters.h"
 #include "receiver/otlp/otlp_receiver_config.h"
 
 namespace otlpd {

@@ -1,16 +1,42 @@
 #include "receiver/otlp/otlp_receiver.h"
 
 namespace otlpd {
+namespace {
+
+// The signals a transport serves: those with a pipeline, if the transport is configured.
+std::array<bool, 3> served(bool configured, const SignalConsumers& consumers) {
+  std::array<bool, 3> out{};
+  for (std::size_t i = 0; i < 3; ++i) out[i] = configured && consumers[i] != nullptr;
+  return out;
+}
+
+}  // namespace
 
 OtlpReceiver::OtlpReceiver(const CreateSettings& settings, const OtlpReceiverConfig& config,
                            const SignalConsumers& consumers)
-    : settings_(settings) {
+    : settings_(settings),
+      grpc_counters_(settings.telemetry->metrics, settings.id.str(), "grpc", served(config.grpc.has_value(), consumers)),
+      http_counters_(settings.telemetry->metrics, settings.id.str(), "http", served(config.http.has_value(), consumers)) {
+  baseline_ = totals();
   if (config.grpc) {
-    grpc_ = std::make_unique<OtlpGrpcServer>(*config.grpc, consumers, &counters_, settings.logger);
+    grpc_ = std::make_unique<OtlpGrpcServer>(*config.grpc, consumers, &grpc_counters_, settings.logger);
   }
   if (config.http) {
-    http_ = std::make_unique<OtlpHttpServer>(*config.http, consumers, &counters_, settings.logger);
+    http_ = std::make_unique<OtlpHttpServer>(*config.http, consumers, &http_counters_, settings.logger);
   }
+}
+
+std::array<std::array<std::uint64_t, 4>, 3> OtlpReceiver::totals() const {
+  std::array<std::array<std::uint64_t, 4>, 3> out{};
+  for (std::size_t i = 0; i < 3; ++i) {
+    for (const ReceiverCounters* c : {&grpc_counters_, &http_counters_}) {
+      out[i][0] += c->accepted[i]->value();
+      out[i][1] += c->refused[i]->value();
+      out[i][2] += c->refused_requests[i]->value();
+      out[i][3] += c->malformed_requests[i]->value();
+    }
+  }
+  return out;
 }
 
 OtlpReceiver::~OtlpReceiver() { shutdown(); }
@@ -29,12 +55,13 @@ void OtlpReceiver::shutdown() noexcept {
   stopped_ = true;
   if (grpc_) grpc_->shutdown();
   if (http_) http_->shutdown();
+  const auto now = totals();
   for (Signal s : kAllSignals) {
     const auto i = static_cast<std::size_t>(s);
-    const auto accepted = counters_.accepted[i].load();
-    const auto refused = counters_.refused[i].load();
-    const auto refused_requests = counters_.refused_requests[i].load();
-    const auto malformed = counters_.malformed_requests[i].load();
+    const auto accepted = now[i][0] - baseline_[i][0];
+    const auto refused = now[i][1] - baseline_[i][1];
+    const auto refused_requests = now[i][2] - baseline_[i][2];
+    const auto malformed = now[i][3] - baseline_[i][3];
     if (accepted || refused || refused_requests || malformed) {
       settings_.logger->info("{}: accepted {} {}, refused {}; refused {} requests before decoding, "
                              "rejected {} malformed requests",

@@ -19,13 +19,18 @@ class OtlpReceiver final : public Receiver {
   bool start(std::string* error) override;
   void shutdown() noexcept override;
 
-  const ReceiverCounters& counters() const { return counters_; }
+  const ReceiverCounters& grpc_counters() const { return grpc_counters_; }
   int grpc_port() const { return grpc_ ? grpc_->bound_port() : 0; }
   int http_port() const { return http_ ? http_->bound_port() : 0; }
 
  private:
+  // Per signal: accepted, refused, refused requests, malformed requests, over both transports.
+  std::array<std::array<std::uint64_t, 4>, 3> totals() const;
+
   CreateSettings settings_;
-  ReceiverCounters counters_;
+  ReceiverCounters grpc_counters_, http_counters_;  // in the process's registry
+  // The counters' values when this instance was built: its shutdown log reports its own share.
+  std::array<std::array<std::uint64_t, 4>, 3> baseline_{};
   std::unique_ptr<OtlpGrpcServer> grpc_;
   std::unique_ptr<OtlpHttpServer> http_;
   bool stopped_ = false;

@@ -17,7 +17,7 @@ Factories factories() { return make_factories(); }
 std::vector<std::string> errors_of(const std::string& yaml) {
   ConfigErrors errors;
   auto service = Service::build(YAML::Load(yaml), factories(),
-                                std::make_shared<spdlog::sinks::null_sink_mt>(), &errors);
+                                std::make_shared<spdlog::sinks::null_sink_mt>(), std::make_shared<SelfTelemetry>(), &errors);
   EXPECT_EQ(service == nullptr, !errors.empty());
   return errors.all();
 }
@@ -99,7 +99,7 @@ receivers: {otlp: {protocols: {grpc: {endpoint: "127.0.0.1:0"}}}}
 exporters: {debug: {}}
 service: {pipelines: {traces: {receivers: [otlp], exporters: [debug]}}}
 )"),
-                                factories(), std::make_shared<spdlog::sinks::null_sink_mt>(), &errors);
+                                factories(), std::make_shared<spdlog::sinks::null_sink_mt>(), std::make_shared<SelfTelemetry>(), &errors);
   ASSERT_TRUE(service) << errors.joined();
   service->shutdown();
   service->shutdown();

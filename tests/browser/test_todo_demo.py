@@ -29,7 +29,8 @@ class Demo:
 
     def __init__(self, tmp_path, name, ports=None):
         self.ports = ports or {"DEMO_APP_PORT": free_port(), "DEMO_GRPC_PORT": free_port(),
-                               "DEMO_HTTP_PORT": free_port(), "DEMO_VIEWER_PORT": free_port()}
+                               "DEMO_HTTP_PORT": free_port(), "DEMO_VIEWER_PORT": free_port(),
+                               "DEMO_METRICS_PORT": free_port(), "DEMO_HEALTH_PORT": free_port()}
         self.output = tmp_path / name
         self.output.mkdir()
         self.log_path = self.output / "demo.log"

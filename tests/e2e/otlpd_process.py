@@ -30,6 +30,11 @@ class Otlpd:
             self.config_path.write_text(config_text)
             cmd += ["--config", str(self.config_path)]
         cmd += list(args)
+        # Self-telemetry serves localhost:8888 by default; tests run side by side, so unless a
+        # test configures it itself, each otlpd serves its metrics on a free port (metrics_port()).
+        configured = config_text is not None and ("readers:" in config_text or "address:" in config_text)
+        if not configured and not any("telemetry" in str(a) for a in args):
+            cmd.append("--set=service::telemetry::metrics::address=127.0.0.1:0")
         self._stdout = open(self.stdout_path, "wb")
         self.lines = []
         self._cond = threading.Condition()
@@ -71,6 +76,9 @@ class Otlpd:
 
     def http_port(self, start=0) -> int:
         return int(self.wait_for_log(r"OTLP/HTTP receiver listening on [^\s]+:(\d+)", start).group(1))
+
+    def metrics_port(self, start=0) -> int:
+        return int(self.wait_for_log(r"self-telemetry metrics listening on [^\s]+:(\d+)", start).group(1))
 
     @property
     def endpoint(self) -> str:

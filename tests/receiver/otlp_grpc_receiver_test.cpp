@@ -101,7 +101,7 @@ TEST_F(OtlpGrpcReceiverTest, AcceptsSpansAndHandsThemOnDecoded) {
   EXPECT_EQ(batches[0].item_count(), 3u);
   EXPECT_EQ(batches[0].requests[0]->traces().resource_spans(0).scope_spans(0).spans(2).span_id(),
             std::string(8, '\x03'));
-  EXPECT_EQ(receiver_->counters().accepted[0].load(), 3u);
+  EXPECT_EQ(receiver_->grpc_counters().accepted[0]->value(), 3u);
 }
 
 TEST_F(OtlpGrpcReceiverTest, AcceptsGzip) {
@@ -122,7 +122,7 @@ TEST_F(OtlpGrpcReceiverTest, InvalidIdIsInvalidArgumentWithThePath) {
   EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_THAT(status.error_message(), HasSubstr("spans[1].span_id: must be 8 bytes or empty, got 3"));
   EXPECT_TRUE(traces_.batches().empty());
-  EXPECT_EQ(receiver_->counters().malformed_requests[0].load(), 1u);
+  EXPECT_EQ(receiver_->grpc_counters().malformed_requests[0]->value(), 1u);
 }
 
 TEST_F(OtlpGrpcReceiverTest, FullPipelineIsUnavailableSoClientsRetry) {
@@ -130,7 +130,7 @@ TEST_F(OtlpGrpcReceiverTest, FullPipelineIsUnavailableSoClientsRetry) {
   grpc::Status status = export_traces(spans(4));
   EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE);
   EXPECT_THAT(status.error_message(), HasSubstr("is full"));
-  EXPECT_EQ(receiver_->counters().refused[0].load(), 4u);
+  EXPECT_EQ(receiver_->grpc_counters().refused[0]->value(), 4u);
   traces_.set_refuse(false);
   EXPECT_TRUE(export_traces(spans(4)).ok());  // and the retry goes through
 }
