@@ -236,3 +236,105 @@ def value_by(family, sample_name, key_labels, match=None):
 def binary_from_env(name):
     value = os.environ.get(name)
     return value if value and os.access(value, os.X_OK) else None
+
+
+class Family:
+    def __init__(self, name):
+        self.name, self.type, self.help, self.samples = name, None, None, []
+
+    def __repr__(self):
+        return f"Family({self.name!r}, {self.type!r}, {len(self.samples)} samples)"
+
+
+def _read_name(text, i):
+    """A metric or label name at text[i:]: bare, or quoted (UTF-8 escaping). Returns (name, next i)."""
+    if text[i] == '"':
+        return _read_quoted(text, i)
+    j = i
+    while j < len(text) and (text[j].isalnum() or text[j] in "_:"):
+        j += 1
+    if j == i:
+        raise ValueError(f"no name at {text[i:i + 40]!r}")
+    return text[i:j], j
+
+
+def _read_quoted(text, i):
+    assert text[i] == '"'
+    out, j = [], i + 1
+    while text[j] != '"':
+        if text[j] == "\\":
+            j += 1
+            out.append({"n": "\n", "\\": "\\", '"': '"'}.get(text[j], "\\" + text[j]))
+        else:
+            out.append(text[j])
+        j += 1
+    return "".join(out), j + 1
+
+
+def parse_raw(text):
+    """Parses the Prometheus text format (0.0.4, and the quoted names of escaping=allow-utf-8)
+    exactly as written: {family name from # TYPE: Family}, each sample a (raw sample name,
+    {label: value}, value) tuple. Samples without a # TYPE line form an 'untyped' family named
+    as the sample. Raises ValueError on a line it cannot read."""
+    families = {}
+    current = None
+    for lineno, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        if line.startswith("#"):
+            parts = line.split(None, 2)
+            if len(parts) >= 3 and parts[1] in ("TYPE", "HELP"):
+                name, j = _read_name(parts[2], 0)
+                rest = parts[2][j:].strip()
+                fam = families.setdefault(name, Family(name))
+                if parts[1] == "TYPE":
+                    fam.type = rest
+                else:
+                    fam.help = rest
+                current = fam
+            continue
+        try:
+            labels = {}
+            if line.startswith("{"):  # {"metric.name",label="v",...}
+                name, j = _read_quoted(line, 1)
+            else:
+                name, j = _read_name(line, 0)
+            if j < len(line) and line[j] in "{,":
+                if line[j] == "{":
+                    j += 1
+                elif line[j] == ",":
+                    j += 1
+                while line[j] != "}":
+                    key, j = _read_name(line, j)
+                    assert line[j] == "=", line[j:]
+                    value, j = _read_quoted(line, j + 1)
+                    labels[key] = value
+                    if line[j] == ",":
+                        j += 1
+                j += 1
+            fields = line[j:].split()
+            value = float(fields[0])
+        except (ValueError, AssertionError, IndexError) as e:
+            raise ValueError(f"line {lineno}: cannot parse {line!r}: {e}") from e
+        fam = current if current is not None and _belongs(name, current) else None
+        if fam is None:
+            fam = families.setdefault(name, Family(name))
+            fam.type = fam.type or "untyped"
+        fam.samples.append((name, labels, value))
+    return families
+
+
+def _belongs(sample_name, fam):
+    if sample_name == fam.name:
+        return True
+    suffixes = {"histogram": ("_bucket", "_sum", "_count"), "summary": ("_sum", "_count"),
+                "counter": ("_total", "_created")}.get(fam.type, ())
+    return any(sample_name == fam.name + s for s in suffixes)
+
+
+def total(families, name, **match):
+    """Sum of the samples of family `name` whose labels include `match`; None if absent."""
+    fam = families.get(name)
+    if fam is None:
+        return None
+    return sum(v for _, labels, v in fam.samples if all(labels.get(k) == w for k, w in match.items()))
