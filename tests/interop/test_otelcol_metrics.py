@@ -166,7 +166,15 @@ def compare_families(ref, got, names):
             g_sets = {tuple(sorted(s - IDENTITY_LABELS)) for s in g_names[sample]}
             if r_sets != g_sets:
                 problems.append(f"{sample}: label names expected {sorted(r_sets)}, got {sorted(g_sets)}")
+        if r.type == "histogram":
+            r_le, g_le = bucket_bounds(r), bucket_bounds(g)
+            if r_le != g_le:
+                problems.append(f"{name}: bucket bounds (le) expected {r_le}, got {g_le}")
     return problems
+
+
+def bucket_bounds(fam):
+    return sorted({float(labels["le"]) for sample, labels, _ in fam.samples if sample.endswith("_bucket")})
 
 
 def test_promised_families_names_types_labels(both):
@@ -241,9 +249,14 @@ def test_report_unpromised(both):
         if promised(n):
             continue
         mark = "also in otlpd" if n in got else "not in otlpd"
-        lines.append(f"- {n} ({ref[n].type}, labels {sorted(set().union(*label_names(ref[n]).values()))}): {mark}")
+        names = sorted({k for sets in label_names(ref[n]).values() for s in sets for k in s})
+        lines.append(f"- {n} ({ref[n].type}, labels {names}): {mark}")
     lines += ["", "## families otlpd has that otelcol does not", ""]
     lines += [f"- {n} ({got[n].type})" for n in sorted(set(got) - set(ref))]
+    lines += ["", "## HELP texts that differ (otelcol | otlpd)", ""]
+    for n in sorted(set(ref) & set(got)):
+        if ref[n].help != got[n].help:
+            lines.append(f"- {n}: {ref[n].help!r} | {got[n].help!r}")
     lines += ["", "## promised families: series (label values) and values, otelcol | otlpd", ""]
     for n in sorted(x for x in ref if promised(x)):
         for side, fams in (("otelcol", ref), ("otlpd", got)):
