@@ -56,10 +56,10 @@ inline const MetricInfo kExporterQueueCapacity{"otelcol_exporter_queue_capacity"
 // The batch processor: label processor.
 inline const MetricInfo kBatchSendSize{"otelcol_processor_batch_batch_send_size",
                                        "Number of units in the batch", MetricInfo::Type::histogram, MetricsLevel::normal};
-inline const MetricInfo kBatchTimeoutTrigger{"otelcol_processor_batch_timeout_trigger_send_total",
+inline const MetricInfo kBatchTimeoutTrigger{"otelcol_processor_batch_timeout_trigger_send",
                                              "Number of times the batch was sent due to a timeout trigger",
                                              MetricInfo::Type::counter, MetricsLevel::normal};
-inline const MetricInfo kBatchSizeTrigger{"otelcol_processor_batch_batch_size_trigger_send_total",
+inline const MetricInfo kBatchSizeTrigger{"otelcol_processor_batch_batch_size_trigger_send",
                                           "Number of times the batch was sent due to a size trigger",
                                           MetricInfo::Type::counter, MetricsLevel::normal};
 
@@ -93,9 +93,9 @@ inline const MetricInfo kTraceStoreEvictedSpans{"otlpd_trace_store_evicted_spans
                                                 MetricInfo::Type::counter, MetricsLevel::basic};
 
 // The process.
-inline const MetricInfo kProcessUptime{"otelcol_process_uptime_seconds_total", "Uptime of the process",
+inline const MetricInfo kProcessUptime{"otelcol_process_uptime", "Uptime of the process",
                                        MetricInfo::Type::counter, MetricsLevel::basic};
-inline const MetricInfo kProcessCpuSeconds{"otelcol_process_cpu_seconds_total", "Total CPU user and system time in seconds",
+inline const MetricInfo kProcessCpuSeconds{"otelcol_process_cpu_seconds", "Total CPU user and system time in seconds",
                                            MetricInfo::Type::counter, MetricsLevel::basic};
 inline const MetricInfo kProcessMemoryRss{"otelcol_process_memory_rss", "Total physical memory (resident set size)",
                                           MetricInfo::Type::gauge, MetricsLevel::basic};

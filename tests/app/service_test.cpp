@@ -92,6 +92,30 @@ TEST(ServiceConfig, NoPipelinesIsAnError) {
               Contains(HasSubstr("service::pipelines: at least one pipeline is required")));
 }
 
+TEST(ServiceConfig, ExtensionsAreARealSection) {
+  const std::string pipeline = R"(
+receivers: {otlp: {protocols: {grpc: {endpoint: "127.0.0.1:0"}}}}
+exporters: {debug: {}}
+)";
+  EXPECT_THAT(errors_of(pipeline + R"(
+extensions: {zpages: {}, health_check: {endpoint: "127.0.0.1:0"}}
+service:
+  extensions: [health_check, pprof, health_check]
+  pipelines: {traces: {receivers: [otlp], exporters: [debug]}}
+)"),
+              ::testing::AllOf(Contains(HasSubstr("extensions::zpages: unknown extension type 'zpages' (known types: health_check)")),
+                               Contains(HasSubstr("service::extensions: references extension 'pprof', which is not configured")),
+                               Contains(HasSubstr("service::extensions: lists 'health_check' twice"))));
+  EXPECT_THAT(errors_of(pipeline + R"(
+extensions: {health_check: {endpoint: "127.0.0.1:0"}}
+service:
+  extensions: [health_check]
+  telemetry: {metrics: {level: none}}
+  pipelines: {traces: {receivers: [otlp], exporters: [debug]}}
+)"),
+              IsEmpty());
+}
+
 TEST(ServiceLifecycle, ShutdownWithoutStartIsSafe) {
   ConfigErrors errors;
   auto service = Service::build(YAML::Load(R"(
