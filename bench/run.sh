@@ -2,6 +2,7 @@
 # Runs the standard benchmark scenarios against a Release build of otlpd, prints a table and
 # writes the figures as JSON under bench/results/. Usage: bench/run.sh [scenario ...]
 #   testbed      10k spans/s, 100 spans/request, ~145-byte spans: otlp -> batch -> nop
+#   testbed_notel  the same with self-telemetry off (the others serve /metrics, scraped every 1 s)
 #   sat_nop      as fast as possible, 10-attribute spans (~560 bytes): otlp -> batch -> nop
 #   sat_http     sat_nop over OTLP/HTTP with protobuf bodies (2 workers x 4 keep-alive connections)
 #   sat_http_json  the same with OTLP/JSON bodies
@@ -52,6 +53,10 @@ exporters:
     tls: {insecure: true}
     compression: ${CHAIN_COMPRESSION:-gzip}
 service:
+  telemetry:
+    metrics:
+      level: ${TELEMETRY_LEVEL:-normal}
+      readers: [{pull: {exporter: {prometheus: {host: 127.0.0.1, port: 0}}}}]
   pipelines:
     traces: {receivers: [otlp], processors: [$1], exporters: [$2]}
 YAML
@@ -75,8 +80,17 @@ run_scenario() {
   done
   [ -n "$port" ] || { cat "$WORK/$name.log"; echo "otlpd did not start"; exit 1; }
   echo "--- $name" >&2
+  # With self-telemetry on, /metrics is scraped every second during the run (Prometheus's
+  # default is every 60 s): its cost is part of the figures.
+  local metrics_port scraper=""
+  metrics_port=$(grep -o "self-telemetry metrics listening on 127.0.0.1:[0-9]*" "$WORK/$name.log" | sed 's/.*://' || true)
+  if [ -n "$metrics_port" ]; then
+    (while kill -0 "$pid" 2>/dev/null; do curl -s "http://127.0.0.1:$metrics_port/metrics" >/dev/null || true; sleep 1; done) &
+    scraper=$!
+  fi
   "$LOADGEN" --endpoint "127.0.0.1:$port" --pid "$pid" --duration "$DURATION" --label "$name" \
     --json "$RESULTS/$name.json" "$@" >&2 || true
+  [ -n "$scraper" ] && kill "$scraper" 2>/dev/null || true
   kill -TERM "$pid"
   wait "$pid" || { echo "otlpd exited with an error:"; tail -20 "$WORK/$name.log"; exit 1; }
   grep -E "accepted|memory|held" "$WORK/$name.log" | sed 's/^/    /' >&2 || true
@@ -88,6 +102,9 @@ for s in $SCENARIOS; do
   case $s in
     testbed) run_scenario testbed batch nop --rate 10000 --spans-per-request 100 --attributes 3 --span-bytes 145 \
                --connections 1 --concurrency 1 ;;
+    testbed_notel)  # the testbed with self-telemetry off (service::telemetry::metrics::level: none)
+      TELEMETRY_LEVEL=none run_scenario testbed_notel batch nop --rate 10000 --spans-per-request 100 --attributes 3 \
+               --span-bytes 145 --connections 1 --concurrency 1 ;;
     sat_nop) run_scenario sat_nop batch nop --rate 0 --spans-per-request 100 --attributes 10 --span-bytes 560 \
                --connections 4 --concurrency 4 ;;
     sat_http) run_scenario sat_http batch nop --protocol http/protobuf --rate 0 --spans-per-request 100 \
