@@ -1,7 +1,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "exporters/common/json_writer.h"
+#include "json/json_writer.h"
 #include "exporters/common/otlp_json.h"
 #include "exporters/common/time_format.h"
 #include "exporters/common/otlp_json_transcoder.h"
