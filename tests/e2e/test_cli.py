@@ -29,6 +29,7 @@ def test_version_help_and_components():
     assert "receivers:\n  - otlp\n" in components.stdout
     assert "processors:\n  - batch\n  - memory_limiter\n" in components.stdout
     assert "exporters:\n  - debug\n  - console\n  - file\n  - nop\n  - otlp_grpc (alias otlp)\n  - otlp_http (alias otlphttp)\n  - jaeger\n" in components.stdout
+    assert "extensions:\n  - health_check\n" in components.stdout
 
 
 def test_validate_reports_every_mistake_with_its_path(tmp_path):
