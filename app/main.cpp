@@ -9,9 +9,9 @@
 
 #include <array>
 #include <csignal>
-#include <random>
 #include <cstdio>
 #include <iostream>
+#include <random>
 
 #include "app/default_config.h"
 #include "app/factories.h"

@@ -1,7 +1,5 @@
 #include "app/service.h"
 
-#include "selftelemetry/telemetry_config.h"
-
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
@@ -10,6 +8,8 @@
 #include <cctype>
 #include <map>
 #include <set>
+
+#include "selftelemetry/telemetry_config.h"
 
 namespace otlpd {
 namespace {
