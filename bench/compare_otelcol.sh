@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Side by side with the OpenTelemetry Collector: builds otelcol v0.159.0 with the OpenTelemetry
-# Collector Builder from the Go module proxy (bench/build_otelcol.sh; the pipeline here is otlp
-# receiver -> batch -> nop), then runs the testbed and saturation loads of bench/run.sh against
+# Collector Builder from the Go module proxy (bench/build_otelcol.sh --minimal: otlp
+# receiver, batch, nop only), then runs the testbed and saturation loads of bench/run.sh against
 # it with the same load generator.
 # Needs Go. Results: bench/results/otelcol_*.json (compare with testbed.json, sat_nop.json).
 set -euo pipefail
@@ -13,7 +13,7 @@ mkdir -p "$WORK" bench/results
 ./scripts/install-deps.sh
 cmake -S . -B build-release -G Ninja -DCMAKE_BUILD_TYPE=Release -DOTLPD_BUILD_TESTS=OFF >/dev/null
 ninja -C build-release otlpd-loadgen >/dev/null
-OTELCOL=$(bench/build_otelcol.sh)
+OTELCOL=$(bench/build_otelcol.sh --minimal)
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 cat > "$WORK/otelcol.yaml" <<YAML
 receivers: {otlp: {protocols: {grpc: {endpoint: "127.0.0.1:$PORT"}}}}
