@@ -11,7 +11,9 @@
 #
 # Usage: scripts/fresh-machine.sh [--only run|deb|test[,...]] [--rebuild-root] [--keep]
 #                                 [--summary-to FILE] [--deb-file otlpd_X_amd64.deb]
+#                                 [--rev COMMIT]
 # --deb-file: the deb phase installs this package instead of building one.
+# --rev: check this commit (or tree) instead of HEAD.
 # Phases run in the order run, deb, test, so that ctest's summary is the last thing printed;
 # the phase durations are printed before the test phase starts, and all of them (with the
 # total) at the end, or into FILE with --summary-to (then nothing follows ctest's summary).
@@ -47,6 +49,7 @@ REBUILD_ROOT=0
 KEEP=0
 SUMMARY_TO=""
 DEB_FILE=""
+REV=HEAD
 usage() { sed -n '2,/^set -euo/{/^#/s/^# \{0,1\}//p}' "$0"; }
 while (($#)); do
   case $1 in
@@ -56,6 +59,7 @@ while (($#)); do
     --keep) KEEP=1 ;;
     --summary-to) SUMMARY_TO=${2:?}; shift ;;
     --deb-file) DEB_FILE=$(realpath "${2:?}"); shift ;;
+    --rev) REV=${2:?}; shift ;;
     -h|--help) usage; exit 0 ;;
     *) echo "fresh-machine: unknown argument $1" >&2; usage >&2; exit 2 ;;
   esac
@@ -85,7 +89,7 @@ if [ -z "${OTLPD_FRESH_NS:-}" ]; then
   fi
   OTLPD_FRESH_NS=1 exec unshare --mount --pid --fork --kill-child=TERM --propagation private --mount-proc \
     "$0" --only "$PHASES" $( ((REBUILD_ROOT)) && echo --rebuild-root) $( ((KEEP)) && echo --keep) \
-    ${SUMMARY_TO:+--summary-to "$SUMMARY_TO"} ${DEB_FILE:+--deb-file "$DEB_FILE"}
+    ${SUMMARY_TO:+--summary-to "$SUMMARY_TO"} ${DEB_FILE:+--deb-file "$DEB_FILE"} --rev "$REV"
 fi
 
 T_START=$(date +%s)
@@ -136,7 +140,8 @@ Suites: $SUITE-security
 Components: main
 Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
 EOF
-  # An installed machine has these; debootstrap leaves them to the installer.
+  # An installed machine has these; debootstrap leaves them to the installer. Debian's
+  # installer (and cloud images, and containers) name both 127.0.0.1 and ::1 localhost.
   printf '127.0.0.1\tlocalhost\n::1\t\tlocalhost ip6-localhost ip6-loopback\n' > "$tmp/etc/hosts"
   echo fresh > "$tmp/etc/hostname"
   rm -rf "$tmp/var/cache/apt/archives/"*.deb "$tmp/var/lib/apt/lists/"* 2>/dev/null || true
@@ -159,6 +164,7 @@ cleanup() {
   local rc=$? m i p
   trap - EXIT INT TERM
   ((rc == 0)) || print_timings total >&2
+  disown -a 2>/dev/null || true   # no "Killed" notices for the background jobs ended below
   # Everything the run started (otlpd, chromium, ...) lives in this PID namespace, whose
   # init this script is: end it all before unmounting.
   if (($$ == 1)); then
@@ -201,6 +207,10 @@ new_root() {  # $1: name; sets ROOT
   mkdir -p "$ROOT"
   tar -C "$ROOT" --numeric-owner -xpf "$TARBALL"
   cp /etc/resolv.conf "$ROOT/etc/resolv.conf"
+  # OTLPD_FRESH_HOSTS_FILE: another /etc/hosts for the root (e.g. this machine's, to compare).
+  [ -z "${OTLPD_FRESH_HOSTS_FILE:-}" ] || cp "$OTLPD_FRESH_HOSTS_FILE" "$ROOT/etc/hosts"
+  # A throwaway root needs no fsync after every unpacked file (debootstrap does the same).
+  echo force-unsafe-io > "$ROOT/etc/dpkg/dpkg.cfg.d/otlpd-fresh-unsafe-io"
   if ((${#EXTRA_CA[@]})); then
     mkdir -p "$ROOT/usr/local/share/ca-certificates" "$ROOT/etc/ssl"
     cp "${EXTRA_CA[@]}" "$ROOT/usr/local/share/ca-certificates/"
@@ -237,9 +247,13 @@ ROOT_ENV=()   # extra variables for root_cmd
 in_root() { root_cmd "$@"; "${RCMD[@]}"; }
 copy_sources() {  # $1: root
   mkdir -p "$1/src/main" "$1/src/shared"
-  git -C "$REPO" archive --format=tar HEAD | tar -C "$1/src/main" -xf -
+  git -C "$REPO" archive --format=tar "$REV" | tar -C "$1/src/main" -xf -
   [ -d "$SHARED" ] && cp -a "$SHARED/." "$1/src/shared/"
-  say "sources: $(git -C "$REPO" log -1 --format='%h %s' | cut -c1-100)"
+  if git -C "$REPO" rev-parse -q --verify "$REV^{commit}" >/dev/null 2>&1; then
+    say "sources: $(git -C "$REPO" log -1 --format='%h %s' "$REV" | cut -c1-100)"
+  else
+    say "sources: tree $REV"
+  fi
 }
 # Starts "$2" in root $1 in a network namespace of its own (loopback only), waits for
 # "listening" on its output, runs the function $5 (if given) with otlpd's PID, sends SIGTERM
@@ -289,10 +303,11 @@ run_until_listening() {
   say "$4: otlpd exited 0 after SIGTERM"
 }
 
-# An HTTP GET inside otlpd's network namespace, with bash's /dev/tcp (no curl needed).
+# An HTTP GET to localhost inside otlpd's network namespace and root (so "localhost" is what
+# the root's /etc/hosts says, as for a user's curl there), with bash's /dev/tcp: no curl needed.
 http_get_in_ns() {  # $1: PID, $2: port, $3: path; prints the response
-  timeout 10 nsenter -t "$1" -n bash -c 'exec 3<>/dev/tcp/localhost/$0 &&
-    printf "GET %s HTTP/1.0\r\nHost: localhost\r\n\r\n" "$1" >&3 && cat <&3' "$2" "$3"
+  timeout 10 nsenter -t "$1" -n chroot "$DEB_ROOT" /bin/bash -c 'exec 3<>/dev/tcp/localhost/$0 &&
+    printf "GET %s HTTP/1.0\r\nHost: localhost\r\n\r\n" "$1" >&3 && cat <&3' "$2" "$3" 2>/dev/null
 }
 wait_for_line() {  # $1: file, $2: extended regex, $3: count, $4: seconds
   local i
