@@ -82,7 +82,7 @@ int run(const ConfigSources& sources, const Factories& factories,
   auto telemetry = std::make_shared<SelfTelemetry>();
   const auto process_metrics = observe_process(telemetry->metrics);
   telemetry->metrics.set_target_info(
-      {{"service_instance_id", random_uuid()}, {"service_name", "otlpd"}, {"service_version", OTLPD_VERSION}});
+      {{"service.instance.id", random_uuid()}, {"service.name", "otlpd"}, {"service.version", OTLPD_VERSION}});
   auto service = load_service(sources, factories, sink, telemetry);
   if (!service) return 1;
   spdlog::set_level(service->log_level());

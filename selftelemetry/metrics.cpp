@@ -107,7 +107,7 @@ std::string number(double v) {
   return fmt::format("{}", v);
 }
 
-void append_labels(std::string* out, const MetricLabels& labels, std::string_view extra_name = {},
+void append_labels(std::string* out, const MetricLabels& labels, bool utf8_names, std::string_view extra_name = {},
                    std::string_view extra_value = {}) {
   if (labels.empty() && extra_name.empty()) return;
   *out += '{';
@@ -115,7 +115,14 @@ void append_labels(std::string* out, const MetricLabels& labels, std::string_vie
   for (const auto& [name, value] : labels) {
     if (!first) *out += ',';
     first = false;
-    fmt::format_to(std::back_inserter(*out), "{}=\"{}\"", name, prometheus_escape(value));
+    if (name.find('.') == std::string::npos) {
+      *out += name;
+    } else if (utf8_names) {
+      fmt::format_to(std::back_inserter(*out), "\"{}\"", name);
+    } else {
+      for (char c : name) *out += c == '.' ? '_' : c;
+    }
+    fmt::format_to(std::back_inserter(*out), "=\"{}\"", prometheus_escape(value));
   }
   if (!extra_name.empty()) {
     if (!first) *out += ',';
@@ -149,7 +156,7 @@ std::string MetricsRegistry::prometheus_text(MetricsLevel level, PrometheusForma
   for (const auto& [name, family] : by_name) {
     if (!family) {
       out += "# HELP target_info Target metadata\n# TYPE target_info gauge\ntarget_info";
-      append_labels(&out, target_info_);
+      append_labels(&out, target_info_, format.utf8_names);
       out += " 1\n";
       continue;
     }
@@ -158,14 +165,18 @@ std::string MetricsRegistry::prometheus_text(MetricsLevel level, PrometheusForma
     // Series by labels: owned counters, then observed values (summed per label set).
     std::map<MetricLabels, double> values;
     for (const auto& [labels, c] : f.counters) values[labels] += static_cast<double>(c->value());
-    for (const auto& [id, observed] : f.observed) values[observed.first] += observed.second();
+    for (const auto& [id, observed] : f.observed) {
+      const double value = observed.second();
+      auto [it, inserted] = values.try_emplace(observed.first, value);
+      if (!inserted) it->second = f.info.merge == MetricInfo::Merge::max ? std::max(it->second, value) : it->second + value;
+    }
     if (values.empty() && f.histograms.empty()) continue;
     static constexpr const char* kTypes[] = {"counter", "gauge", "histogram"};
     fmt::format_to(std::back_inserter(out), "# HELP {} {}\n# TYPE {} {}\n", name, f.info.help, name,
                    kTypes[static_cast<int>(f.info.type)]);
     for (const auto& [labels, value] : values) {
       out += name;
-      append_labels(&out, labels);
+      append_labels(&out, labels, format.utf8_names);
       fmt::format_to(std::back_inserter(out), " {}\n", number(value));
     }
     for (const auto& [labels, h] : f.histograms) {
@@ -175,16 +186,16 @@ std::string MetricsRegistry::prometheus_text(MetricsLevel level, PrometheusForma
         cumulative += counts[i];
         out += name;
         out += "_bucket";
-        append_labels(&out, labels, "le", i < h->bounds().size() ? number(h->bounds()[i]) : "+Inf");
+        append_labels(&out, labels, format.utf8_names, "le", i < h->bounds().size() ? number(h->bounds()[i]) : "+Inf");
         fmt::format_to(std::back_inserter(out), " {}\n", cumulative);
       }
       out += name;
       out += "_sum";
-      append_labels(&out, labels);
+      append_labels(&out, labels, format.utf8_names);
       fmt::format_to(std::back_inserter(out), " {}\n", number(h->sum()));
       out += name;
       out += "_count";
-      append_labels(&out, labels);
+      append_labels(&out, labels, format.utf8_names);
       fmt::format_to(std::back_inserter(out), " {}\n", cumulative);
     }
   }

@@ -18,6 +18,7 @@ namespace otlpd {
 enum class MetricsLevel { none, basic, normal, detailed };
 
 // Label names and values of one series (kept sorted by name, as Prometheus clients write them).
+// Names may be OpenTelemetry's dotted ones ("server.address"); see PrometheusFormat.
 using MetricLabels = std::vector<std::pair<std::string, std::string>>;
 
 // A monotonic integer count. Lock-free; add() is one relaxed atomic add.
@@ -56,12 +57,18 @@ struct MetricInfo {
   enum class Type { counter, gauge, histogram } type = Type::counter;
   MetricsLevel level = MetricsLevel::basic;  // the lowest level that shows it
   std::string unit;  // "seconds", "bytes" or empty; a suffix only when asked for (see PrometheusFormat)
+  // How observed series with equal labels combine: summed (the old and the new instance of a
+  // queue during a reload), or the largest (one memory_limiter config in several pipelines).
+  enum class Merge { sum, max } merge = Merge::sum;
 };
 
 // Options of a prometheus pull reader, with otelcol's service defaults.
 struct PrometheusFormat {
   bool without_type_suffix = true;  // false: counters get _total
   bool without_units = true;        // false: names get their unit (_seconds, _bytes)
+  // Label names are OpenTelemetry's (server.address): written server_address, or, when the
+  // scraper accepts it (Prometheus 3 sends escaping=allow-utf-8), quoted as they are.
+  bool utf8_names = false;
 };
 
 // The self-telemetry registry: the counters, gauges and histograms that components are

@@ -15,8 +15,14 @@ MetricsServer::MetricsServer(std::string endpoint, MetricsLevel level, Prometheu
             } else if (request.method != HTTP_GET) {
               write_http_response(out, 405, "text/plain", "only GET\n", request.keep_alive, "Allow: GET\r\n");
             } else {
-              write_http_response(out, 200, "text/plain; version=0.0.4; charset=utf-8; escaping=underscores",
-                                  registry->prometheus_text(level, format), request.keep_alive);
+              // As otelcol: text format 0.0.4; dotted label names quoted only for a scraper that says
+              // it reads them (Prometheus 3), otherwise written with underscores.
+              PrometheusFormat answer = format;
+              answer.utf8_names = request.header("accept").find("escaping=allow-utf-8") != std::string::npos;
+              write_http_response(out, 200,
+                                  answer.utf8_names ? "text/plain; version=0.0.4; charset=utf-8; escaping=allow-utf-8"
+                                                    : "text/plain; version=0.0.4; charset=utf-8; escaping=underscores",
+                                  registry->prometheus_text(level, answer), request.keep_alive);
             }
           },
           std::move(logger)) {}

@@ -63,16 +63,20 @@ inline const MetricInfo kBatchSizeTrigger{"otelcol_processor_batch_batch_size_tr
                                           "Number of times the batch was sent due to a size trigger",
                                           MetricInfo::Type::counter, MetricsLevel::normal};
 
-// The memory limiter: label processor.
+// The memory limiter: label processor. One configured memory_limiter is an instance per
+// pipeline, all with the same view of the process: their gauges are not summed.
 inline const MetricInfo kMemoryLimiterUsage{"otlpd_memory_limiter_usage_bytes",
                                             "Memory in use as the memory_limiter counts it (RSS at the last check plus live requests since)",
-                                            MetricInfo::Type::gauge, MetricsLevel::basic};
+                                            MetricInfo::Type::gauge, MetricsLevel::basic, "",
+                                            MetricInfo::Merge::max};
 inline const MetricInfo kMemoryLimiterSoftLimit{"otlpd_memory_limiter_soft_limit_bytes",
                                                 "Usage above which the memory_limiter refuses data (limit - spike)",
-                                                MetricInfo::Type::gauge, MetricsLevel::basic};
+                                                MetricInfo::Type::gauge, MetricsLevel::basic, "",
+                                            MetricInfo::Merge::max};
 inline const MetricInfo kMemoryLimiterRefusing{"otlpd_memory_limiter_refusing",
                                                "1 while the memory_limiter is over its soft limit and refuses data, else 0",
-                                               MetricInfo::Type::gauge, MetricsLevel::basic};
+                                               MetricInfo::Type::gauge, MetricsLevel::basic, "",
+                                            MetricInfo::Merge::max};
 inline const MetricInfo kMemoryLimiterRefused{"otlpd_memory_limiter_refused_requests",
                                               "Requests the memory_limiter refused", MetricInfo::Type::counter,
                                               MetricsLevel::basic};

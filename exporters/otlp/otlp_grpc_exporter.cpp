@@ -65,8 +65,8 @@ class OtlpGrpcSender final : public BatchSender {
 
   MetricLabels metric_labels(Signal) const override {
     const std::size_t colon = config_.target.rfind(':');
-    return {{"server_address", config_.target.substr(0, colon)},
-            {"server_port", colon == std::string::npos ? "" : config_.target.substr(colon + 1)}};
+    return {{"server.address", config_.target.substr(0, colon)},
+            {"server.port", colon == std::string::npos ? "" : config_.target.substr(colon + 1)}};
   }
 
   bool start(std::string* error) override {

@@ -69,7 +69,7 @@ class OtlpHttpSender final : public BatchSender {
       host.resize(colon);
     }
     const std::string path = path_start < url.size() ? url.substr(path_start) : "/";
-    return {{"server_address", host}, {"server_port", port}, {"url_path", path}};
+    return {{"server.address", host}, {"server.port", port}, {"url.path", path}};
   }
 
   OtlpHttpSender(const OtlpHttpExporterConfig& config, CreateSettings settings)

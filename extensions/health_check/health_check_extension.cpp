@@ -126,7 +126,6 @@ HealthAnswer health_answer(const HealthCheckConfig& config, const SelfTelemetry&
     json.end_array();
   }
   json.end_object();
-  answer.body += '\n';
   return answer;
 }
 

@@ -86,10 +86,22 @@ TEST(MetricsRegistry, HistogramBucketsAreCumulativeWithInfAndSum) {
 TEST(MetricsRegistry, LabelValuesAreEscapedAndTargetInfoIsWritten) {
   MetricsRegistry registry;
   registry.counter(kAccepted, {{"receiver", "otlp/\"odd\"\\\n"}}).add();
-  registry.set_target_info({{"service_name", "otlpd"}, {"service_instance_id", "abc"}});
+  registry.set_target_info({{"service.name", "otlpd"}, {"service.instance.id", "abc"}});
   const std::string text = registry.prometheus_text(MetricsLevel::basic);
   EXPECT_THAT(text, HasSubstr("{receiver=\"otlp/\\\"odd\\\"\\\\\\n\"} 1\n"));
   EXPECT_THAT(text, HasSubstr("# TYPE target_info gauge\ntarget_info{service_instance_id=\"abc\",service_name=\"otlpd\"} 1\n"));
+  // Prometheus 3 reads OpenTelemetry's dotted names as they are, quoted.
+  EXPECT_THAT(registry.prometheus_text(MetricsLevel::basic, {.utf8_names = true}),
+              HasSubstr("target_info{\"service.instance.id\"=\"abc\",\"service.name\"=\"otlpd\"} 1\n"));
+}
+
+TEST(MetricsRegistry, MaxMergedGaugesAreNotSummed) {
+  MetricsRegistry registry;
+  MetricInfo usage{"otlpd_memory_limiter_usage_bytes", "usage", MetricInfo::Type::gauge};
+  usage.merge = MetricInfo::Merge::max;
+  auto a = registry.observe(usage, {{"processor", "memory_limiter"}}, [] { return 100.0; });
+  auto b = registry.observe(usage, {{"processor", "memory_limiter"}}, [] { return 120.0; });
+  EXPECT_THAT(registry.prometheus_text(MetricsLevel::basic), HasSubstr("{processor=\"memory_limiter\"} 120\n"));
 }
 
 TEST(ComponentStatus, ErrorsKeepTheirStartAndOkClearsThem) {
