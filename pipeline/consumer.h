@@ -19,6 +19,11 @@ struct ConsumeResult {
   };
   Code code = Code::ok;
   std::string message;
+  // For an exporter's failure, its kind as OpenTelemetry's error.type ("Unavailable" for a gRPC
+  // status, "503" for an HTTP one; empty when unknown) and whether the destination called it
+  // permanent (a retryable error that ran out of retries is not).
+  std::string error_type;
+  bool error_permanent = false;
 
   static ConsumeResult ok() { return {}; }
   static ConsumeResult retryable(std::string why) { return {Code::retryable, std::move(why)}; }

@@ -164,7 +164,18 @@ std::string MetricsRegistry::prometheus_text(MetricsLevel level, PrometheusForma
     if (f.info.level > level) continue;
     // Series by labels: owned counters, then observed values (summed per label set).
     std::map<MetricLabels, double> values;
-    for (const auto& [labels, c] : f.counters) values[labels] += static_cast<double>(c->value());
+    for (const auto& [labels, c] : f.counters) {
+      if (level < MetricsLevel::detailed && !f.info.detailed_labels.empty()) {
+        MetricLabels shown = labels;
+        std::erase_if(shown, [&](const auto& label) {
+          return std::find(f.info.detailed_labels.begin(), f.info.detailed_labels.end(), label.first) !=
+                 f.info.detailed_labels.end();
+        });
+        values[shown] += static_cast<double>(c->value());
+      } else {
+        values[labels] += static_cast<double>(c->value());
+      }
+    }
     for (const auto& [id, observed] : f.observed) {
       const double value = observed.second();
       auto [it, inserted] = values.try_emplace(observed.first, value);

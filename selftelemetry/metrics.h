@@ -60,6 +60,8 @@ struct MetricInfo {
   // How observed series with equal labels combine: summed (the old and the new instance of a
   // queue during a reload), or the largest (one memory_limiter config in several pipelines).
   enum class Merge { sum, max } merge = Merge::sum;
+  // Labels shown only at level detailed; below it their series are summed without them.
+  std::vector<std::string> detailed_labels;
 };
 
 // Options of a prometheus pull reader, with otelcol's service defaults.

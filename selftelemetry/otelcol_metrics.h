@@ -38,10 +38,14 @@ inline const PerSignal kExporterSent = {
     MetricInfo{"otelcol_exporter_sent_spans", "Number of spans successfully sent to destination."},
     MetricInfo{"otelcol_exporter_sent_metric_points", "Number of metric points successfully sent to destination."},
     MetricInfo{"otelcol_exporter_sent_log_records", "Number of log record successfully sent to destination."}};
+// Created at the first failure, as otelcol's; at level detailed with error.type and error.permanent.
 inline const PerSignal kExporterSendFailed = {
-    MetricInfo{"otelcol_exporter_send_failed_spans", "Number of spans in failed attempts to send to destination."},
-    MetricInfo{"otelcol_exporter_send_failed_metric_points", "Number of metric points in failed attempts to send to destination."},
-    MetricInfo{"otelcol_exporter_send_failed_log_records", "Number of log records in failed attempts to send to destination."}};
+    MetricInfo{"otelcol_exporter_send_failed_spans", "Number of spans in failed attempts to send to destination.",
+               MetricInfo::Type::counter, MetricsLevel::basic, "", MetricInfo::Merge::sum, {"error.permanent", "error.type"}},
+    MetricInfo{"otelcol_exporter_send_failed_metric_points", "Number of metric points in failed attempts to send to destination.",
+               MetricInfo::Type::counter, MetricsLevel::basic, "", MetricInfo::Merge::sum, {"error.permanent", "error.type"}},
+    MetricInfo{"otelcol_exporter_send_failed_log_records", "Number of log records in failed attempts to send to destination.",
+               MetricInfo::Type::counter, MetricsLevel::basic, "", MetricInfo::Merge::sum, {"error.permanent", "error.type"}}};
 inline const PerSignal kExporterEnqueueFailed = {
     MetricInfo{"otelcol_exporter_enqueue_failed_spans", "Number of spans failed to be added to the sending queue."},
     MetricInfo{"otelcol_exporter_enqueue_failed_metric_points", "Number of metric points failed to be added to the sending queue."},

@@ -48,11 +48,10 @@ QueuedExporter::QueuedExporter(CreateSettings settings, SendingQueueConfig queue
                            settings_.signals.end();
     MetricsRegistry& target = shown ? registry : unshown_;
     sent_[i] = &target.counter(selfmetrics::kExporterSent[i], labels);
-    failed_[i] = &target.counter(selfmetrics::kExporterSendFailed[i], labels);
     refused_[i] = &target.counter(selfmetrics::kExporterEnqueueFailed[i], exporter);
     sent_baseline_[i] = sent_[i]->value();
-    failed_baseline_[i] = failed_[i]->value();
     refused_baseline_[i] = refused_[i]->value();
+    failed_labels_[i] = std::move(labels);
   }
   if (queue_config_.enabled) {
     for (Signal s : settings_.signals) {
@@ -72,10 +71,7 @@ std::uint64_t QueuedExporter::sent(Signal s) const {
   return sent_[i]->value() - sent_baseline_[i];
 }
 
-std::uint64_t QueuedExporter::failed(Signal s) const {
-  const auto i = static_cast<std::size_t>(s);
-  return failed_[i]->value() - failed_baseline_[i];
-}
+std::uint64_t QueuedExporter::failed(Signal s) const { return failed_[static_cast<std::size_t>(s)].load(); }
 
 std::uint64_t QueuedExporter::size_of(const Batch& batch) const noexcept {
   switch (queue_config_.sizer) {
@@ -184,7 +180,11 @@ void QueuedExporter::record(const Batch& batch, const ConsumeResult& result) noe
     sent_[signal]->add(batch.item_count());
     settings_.status->ok();
   } else {
-    failed_[signal]->add(batch.item_count());
+    failed_[signal].fetch_add(batch.item_count(), std::memory_order_relaxed);
+    MetricLabels labels = failed_labels_[signal];
+    labels.emplace_back("error.permanent", result.error_permanent ? "true" : "false");
+    labels.emplace_back("error.type", result.error_type.empty() ? "unknown" : result.error_type);
+    settings_.telemetry->metrics.counter(selfmetrics::kExporterSendFailed[signal], labels).add(batch.item_count());
     if (result.code == ConsumeResult::Code::retryable) {
       settings_.status->recoverable_error(result.message);
     } else {

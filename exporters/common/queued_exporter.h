@@ -91,9 +91,12 @@ class QueuedExporter final : public Exporter {
   bool stopped_ = false;
   // otelcol_exporter_sent_* / send_failed_* / enqueue_failed_* in the process's registry, and
   // their values when this instance was built (its shutdown log reports its own share).
-  std::array<Counter*, 3> sent_{}, failed_{}, refused_{};
+  std::array<Counter*, 3> sent_{}, refused_{};
   MetricsRegistry unshown_;  // counters of signals no pipeline sends here
-  std::array<std::uint64_t, 3> sent_baseline_{}, failed_baseline_{}, refused_baseline_{};
+  std::array<std::uint64_t, 3> sent_baseline_{}, refused_baseline_{};
+  // send_failed_*: a series per error.type and error.permanent, made at the first such failure.
+  std::array<MetricLabels, 3> failed_labels_;
+  std::array<std::atomic<std::uint64_t>, 3> failed_{};  // by this instance
   std::vector<MetricsRegistry::Observation> gauges_;  // queue size and capacity
 };
 

@@ -28,21 +28,25 @@ ConsumeResult Retrier::run(const std::function<Attempt()>& attempt) {
   const auto give_up = config_.max_elapsed_time.count() > 0 ? Clock::now() + config_.max_elapsed_time
                                                             : Clock::time_point::max();
   auto interval = config_.initial_interval;
+  auto failed = [](const Attempt& a, std::string message) {
+    ConsumeResult result = ConsumeResult::permanent(std::move(message));
+    result.error_type = a.error_type;
+    result.error_permanent = a.outcome == Attempt::Outcome::permanent;
+    return result;
+  };
   for (int n = 1;; ++n) {
     Attempt a = attempt();
     if (a.outcome == Attempt::Outcome::ok) return ConsumeResult::ok();
-    if (a.outcome == Attempt::Outcome::permanent) return ConsumeResult::permanent(a.error + " (not retryable)");
-    if (!config_.enabled) return ConsumeResult::permanent(a.error + " (retry_on_failure is disabled)");
+    if (a.outcome == Attempt::Outcome::permanent) return failed(a, a.error + " (not retryable)");
+    if (!config_.enabled) return failed(a, a.error + " (retry_on_failure is disabled)");
     const auto delay = a.retry_after.value_or(jitter(interval));
     if (Clock::now() + delay > give_up) {
-      return ConsumeResult::permanent(fmt::format("{}; giving up after {} attempts (max_elapsed_time {} s)", a.error,
-                                                  n, config_.max_elapsed_time.count() / 1000));
+      return failed(a, fmt::format("{}; giving up after {} attempts (max_elapsed_time {} s)", a.error, n,
+                                   config_.max_elapsed_time.count() / 1000));
     }
     logger_->warn("{}; retrying in {} ms (attempt {})", a.error, delay.count(), n);
     if (status_) status_->recoverable_error(a.error);
-    if (!sleep_unless_stopped(delay)) {
-      return ConsumeResult::permanent(a.error + "; otlpd is stopping, not retrying further");
-    }
+    if (!sleep_unless_stopped(delay)) return failed(a, a.error + "; otlpd is stopping, not retrying further");
     interval = std::min(std::chrono::duration_cast<std::chrono::milliseconds>(interval * config_.multiplier),
                         config_.max_interval);
   }

@@ -34,6 +34,12 @@ struct Attempt {
   Outcome outcome = Outcome::ok;
   std::string error;                                  // what went wrong, for the log
   std::optional<std::chrono::milliseconds> retry_after;  // the server's RetryInfo / Retry-After
+  std::string error_type;  // "Unavailable", "503", "connection" (see ConsumeResult::error_type)
+
+  Attempt typed(std::string type) && {
+    error_type = std::move(type);
+    return std::move(*this);
+  }
 
   static Attempt ok() { return {}; }
   static Attempt retryable(std::string why, std::optional<std::chrono::milliseconds> after = {}) {

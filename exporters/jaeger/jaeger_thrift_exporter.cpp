@@ -173,12 +173,16 @@ class JaegerThriftSender final : public BatchSender {
         ConsumeResult result = retrier_.run([&]() -> Attempt {
           const HttpResponse r = http_post(config_.url, body, "application/x-thrift", false, config_.net.headers,
                                            config_.net.timeout, config_.tls);
-          if (!r.sent) return Attempt::retryable(fmt::format("export to {} failed: {}", config_.url, r.error));
+          if (!r.sent) {
+            return Attempt::retryable(fmt::format("export to {} failed: {}", config_.url, r.error)).typed("connection");
+          }
           if (r.status >= 200 && r.status < 300) return Attempt::ok();
           std::string what = fmt::format("export to {} failed: HTTP {}: {}", config_.url, r.status,
                                          r.body.substr(0, 300));
-          if (r.status == 429 || r.status >= 500) return Attempt::retryable(std::move(what), r.retry_after);
-          return Attempt::permanent(std::move(what));
+          if (r.status == 429 || r.status >= 500) {
+            return Attempt::retryable(std::move(what), r.retry_after).typed(std::to_string(r.status));
+          }
+          return Attempt::permanent(std::move(what)).typed(std::to_string(r.status));
         });
         if (!result.is_ok()) return result;
       }

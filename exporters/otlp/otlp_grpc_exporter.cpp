@@ -130,16 +130,27 @@ class OtlpGrpcSender final : public BatchSender {
       const auto retry_info = retry_delay_of(status);
       std::string what = fmt::format("export to {} failed: {}: {}", config_.target, code_name(status.error_code()),
                                      status.error_message());
+      std::string type = go_code_name(status.error_code());
       if (!otlp_retryable(status.error_code(), retry_info.has_value())) {
-        return Attempt::permanent(what + hint_for(status.error_code()));
+        return Attempt::permanent(what + hint_for(status.error_code())).typed(std::move(type));
       }
-      return Attempt::retryable(std::move(what), retry_info);
+      return Attempt::retryable(std::move(what), retry_info).typed(std::move(type));
     });
   }
 
   void stop() noexcept override { retrier_.stop(); }
 
  private:
+  // The status code as Go's gRPC names it: otelcol's error.type for gRPC exporters.
+  static std::string go_code_name(grpc::StatusCode code) {
+    static constexpr const char* kNames[] = {
+        "OK", "Canceled", "Unknown", "InvalidArgument", "DeadlineExceeded", "NotFound", "AlreadyExists",
+        "PermissionDenied", "ResourceExhausted", "FailedPrecondition", "Aborted", "OutOfRange",
+        "Unimplemented", "Internal", "Unavailable", "DataLoss", "Unauthenticated"};
+    const auto i = static_cast<std::size_t>(code);
+    return i < std::size(kNames) ? kNames[i] : std::to_string(i);
+  }
+
   static std::string code_name(grpc::StatusCode code) {
     static constexpr const char* kNames[] = {
         "OK", "CANCELLED", "UNKNOWN", "INVALID_ARGUMENT", "DEADLINE_EXCEEDED", "NOT_FOUND", "ALREADY_EXISTS",

@@ -102,7 +102,7 @@ class OtlpHttpSender final : public BatchSender {
       const HttpResponse r =
           http_post(url, body, config_.json ? "application/json" : "application/x-protobuf", config_.net.gzip,
                     config_.net.headers, config_.net.timeout, config_.tls);
-      if (!r.sent) return Attempt::retryable(fmt::format("export to {} failed: {}", url, r.error));
+      if (!r.sent) return Attempt::retryable(fmt::format("export to {} failed: {}", url, r.error)).typed("connection");
       const long status = r.status;
       const std::string& response = r.body;
       if (status >= 200 && status < 300) {
@@ -116,8 +116,8 @@ class OtlpHttpSender final : public BatchSender {
       }
       std::string what = fmt::format("export to {} failed: HTTP {}: {}", url, status,
                                      status_message(response, config_.json));
-      if (otlp_http_retryable(status)) return Attempt::retryable(std::move(what), r.retry_after);
-      return Attempt::permanent(what + hint_for(status));
+      if (otlp_http_retryable(status)) return Attempt::retryable(std::move(what), r.retry_after).typed(std::to_string(status));
+      return Attempt::permanent(what + hint_for(status)).typed(std::to_string(status));
     });
   }
 

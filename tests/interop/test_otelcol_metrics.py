@@ -145,16 +145,6 @@ def label_names(fam):
     return out
 
 
-# Differences otlpd knowingly has, each with its reason (README, "Monitoring otlpd"); the test
-# fails if one of them goes away too, so that this list stays true.
-KNOWN_DIFFERENCES = {
-    # At level detailed otelcol adds error.type / error.permanent to send_failed; otlpd's
-    # exporters do not classify their errors yet.
-    ("otelcol_exporter_send_failed_spans", "error_permanent"), ("otelcol_exporter_send_failed_spans", "error_type"),
-    ("otelcol_exporter_send_failed_spans", "error.permanent"), ("otelcol_exporter_send_failed_spans", "error.type"),
-}
-
-
 def compare_families(ref, got, names):
     """Differences between otelcol's (`ref`) and otlpd's (`got`) families `names`, as lines."""
     problems = []
@@ -172,8 +162,7 @@ def compare_families(ref, got, names):
         if set(r_names) != set(g_names):
             problems.append(f"{name}: sample names expected {sorted(r_names)}, got {sorted(g_names)}")
         for sample in sorted(set(r_names) & set(g_names)):
-            known = {label for family, label in KNOWN_DIFFERENCES if family == name}
-            r_sets = {tuple(sorted(s - IDENTITY_LABELS - known)) for s in r_names[sample]}
+            r_sets = {tuple(sorted(s - IDENTITY_LABELS)) for s in r_names[sample]}
             g_sets = {tuple(sorted(s - IDENTITY_LABELS)) for s in g_names[sample]}
             if r_sets != g_sets:
                 problems.append(f"{sample}: label names expected {sorted(r_sets)}, got {sorted(g_sets)}")

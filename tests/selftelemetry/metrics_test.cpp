@@ -95,6 +95,18 @@ TEST(MetricsRegistry, LabelValuesAreEscapedAndTargetInfoIsWritten) {
               HasSubstr("target_info{\"service.instance.id\"=\"abc\",\"service.name\"=\"otlpd\"} 1\n"));
 }
 
+TEST(MetricsRegistry, DetailedLabelsAreSummedAwayBelowDetailed) {
+  MetricsRegistry registry;
+  MetricInfo failed{"otelcol_exporter_send_failed_spans", "failed"};
+  failed.detailed_labels = {"error.type"};
+  registry.counter(failed, {{"exporter", "otlp"}, {"error.type", "Unavailable"}}).add(3);
+  registry.counter(failed, {{"exporter", "otlp"}, {"error.type", "InvalidArgument"}}).add(2);
+  EXPECT_THAT(registry.prometheus_text(MetricsLevel::normal), HasSubstr("\notelcol_exporter_send_failed_spans{exporter=\"otlp\"} 5\n"));
+  const std::string detailed = registry.prometheus_text(MetricsLevel::detailed);
+  EXPECT_THAT(detailed, HasSubstr("otelcol_exporter_send_failed_spans{error_type=\"InvalidArgument\",exporter=\"otlp\"} 2\n"));
+  EXPECT_THAT(detailed, HasSubstr("otelcol_exporter_send_failed_spans{error_type=\"Unavailable\",exporter=\"otlp\"} 3\n"));
+}
+
 TEST(MetricsRegistry, MaxMergedGaugesAreNotSummed) {
   MetricsRegistry registry;
   MetricInfo usage{"otlpd_memory_limiter_usage_bytes", "usage", MetricInfo::Type::gauge};
