@@ -164,7 +164,8 @@ def test_debug_exporter_detailed_output(start_otlpd, tmp_path):
 
 
 def test_example_configs_are_valid():
-    examples = sorted((Path(__file__).resolve().parents[2] / "examples").glob("*.yaml"))
+    root = Path(__file__).resolve().parents[2]
+    examples = sorted((root / "examples").glob("*.yaml")) + [root / "packaging" / "config.yaml"]
     assert examples
     for example in examples:
         result = run("validate", "--config", str(example))
