@@ -23,6 +23,9 @@
 # root; only downloads are cached between runs (.debs, pip and npm caches), and the pristine
 # root is kept as a tarball, all under $OTLPD_FRESH_DIR (default /var/tmp/otlpd-fresh).
 # Needs root, debootstrap, unshare and ip (util-linux, iproute2); about 15 GB of disk.
+# Environment: OTLPD_FRESH_DIR (caches and roots), OTLPD_FRESH_BUILD_TIMEOUT (s until run.sh
+# listens, 1800), OTLPD_FRESH_TEST_TIMEOUT (s for test.sh, 4800), OTLPD_FRESH_HOSTS_FILE
+# (the roots' /etc/hosts instead of Debian's usual one), OTLPD_FRESH_REPO (the repository).
 #
 # Isolation: the script re-executes itself in its own mount and PID namespaces, so every mount
 # and every process it started (otlpd, chromium, ...) is gone when it exits, however it exits;
