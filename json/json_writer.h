@@ -36,11 +36,13 @@ class JsonWriter {
   void number(std::uint64_t value) { value_prefix(); fmt::format_to(std::back_inserter(out_), "{}", value); }
   void number(std::uint32_t value) { number(static_cast<std::uint64_t>(value)); }
   void number(std::int32_t value) { number(static_cast<std::int64_t>(value)); }
-  // Non-finite doubles are written as the strings "NaN", "Infinity", "-Infinity" (proto3 JSON).
+  // Non-finite doubles are written as the strings "NaN", "Infinity", "-Infinity" (proto3 JSON);
+  // negative zero as -0.0, since "-0" reads back as the integer 0 and loses its sign.
   void number(double value) {
     value_prefix();
     if (std::isnan(value)) out_ += "\"NaN\"";
     else if (std::isinf(value)) out_ += value > 0 ? "\"Infinity\"" : "\"-Infinity\"";
+    else if (value == 0 && std::signbit(value)) out_ += "-0.0";
     else fmt::format_to(std::back_inserter(out_), "{}", value);
   }
   // 64-bit integers as decimal strings, as OTLP/JSON requires.
