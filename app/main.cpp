@@ -7,8 +7,12 @@
 #include <spdlog/spdlog.h>
 #include <systemd/sd-daemon.h>
 
+#include <sys/resource.h>
+
 #include <array>
+#include <cerrno>
 #include <csignal>
+#include <cstring>
 #include <cstdio>
 #include <iostream>
 #include <random>
@@ -31,6 +35,25 @@ std::shared_ptr<spdlog::sinks::sink> make_log_sink() {
   sink->set_formatter(std::make_unique<spdlog::pattern_formatter>(
       "%Y-%m-%dT%H:%M:%S.%eZ\t%l\t%n\t%v", spdlog::pattern_time_type::utc));
   return sink;
+}
+
+// Raises the soft limit on open files to the hard one, as Go's runtime does for otelcol: every
+// connection is a descriptor, and systemd's default soft limit (1024) is easily reached.
+void raise_open_files_limit() {
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0) return;
+  if (limit.rlim_cur >= limit.rlim_max) {
+    spdlog::info("open files limit: {} (soft = hard)", limit.rlim_cur);
+    return;
+  }
+  const rlim_t soft = limit.rlim_cur;
+  limit.rlim_cur = limit.rlim_max;
+  if (setrlimit(RLIMIT_NOFILE, &limit) == 0) {
+    spdlog::info("open files limit: raised the soft limit from {} to the hard limit {}", soft, limit.rlim_max);
+  } else {
+    spdlog::warn("open files limit: soft {}, hard {}; cannot raise the soft limit: {}", soft, limit.rlim_max,
+                 std::strerror(errno));
+  }
 }
 
 // A random (version 4) UUID: this run's service.instance.id, as otelcol makes one per start.
@@ -78,6 +101,7 @@ int run(const ConfigSources& sources, const Factories& factories,
   sigaddset(&signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
+  raise_open_files_limit();
   // Self-telemetry lives as long as the process: counters keep counting across reloads.
   auto telemetry = std::make_shared<SelfTelemetry>();
   const auto process_metrics = observe_process(telemetry->metrics);

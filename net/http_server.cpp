@@ -61,7 +61,7 @@ class HttpServer::Impl {
  public:
   Impl(HttpServerOptions config, HttpHandler handler, std::shared_ptr<spdlog::logger> logger)
       : config_(std::move(config)), handler_(std::move(handler)), logger_(std::move(logger)),
-        acceptor_(io_) {}
+        acceptor_(io_), accept_retry_(io_) {}
 
   struct SessionBase {
     virtual ~SessionBase() = default;
@@ -190,7 +190,26 @@ class HttpServer::Impl {
 
   void accept() {
     acceptor_.async_accept([this](const asio::error_code& ec, tcp::socket socket) {
-      if (ec || stopping_) return;  // closed at shutdown (a socket accepted meanwhile closes here)
+      if (stopping_) return;  // closed at shutdown (a socket accepted meanwhile closes here)
+      if (ec) {
+        // Out of file descriptors (EMFILE, ENFILE) or memory, or a connection that died in the
+        // backlog: never stop accepting. Wait a moment (descriptors come back as connections
+        // close) and accept again; say so once per episode, not once per attempt.
+        if (!accept_failing_) {
+          logger_->warn("{} cannot accept connections on {}: {}; retrying every 100 ms", config_.name, bound_,
+                        ec.message());
+        }
+        accept_failing_ = true;
+        accept_retry_.expires_after(std::chrono::milliseconds(100));
+        accept_retry_.async_wait([this](const asio::error_code& timer_ec) {
+          if (!timer_ec && !stopping_) accept();
+        });
+        return;
+      }
+      if (accept_failing_) {
+        logger_->info("{} accepts connections on {} again", config_.name, bound_);
+        accept_failing_ = false;
+      }
       if (config_.tls) {
         std::make_shared<Session<TlsStream>>(*this, std::move(socket), *tls_)->start();
       } else {
@@ -205,6 +224,9 @@ class HttpServer::Impl {
   std::shared_ptr<spdlog::logger> logger_;
   asio::io_context io_;
   tcp::acceptor acceptor_;
+  asio::steady_timer accept_retry_;  // io thread only: the pause after a failed accept
+  bool accept_failing_ = false;      // io thread only
+  std::string bound_;                // host:port actually bound, for logs
   std::optional<asio::ssl::context> tls_;  // set up by setup_tls()
   std::set<std::shared_ptr<SessionBase>> sessions_;  // io thread only
   std::thread thread_;
@@ -239,6 +261,7 @@ bool HttpServer::start(std::string* error) {
     return false;
   }
   bound_port_ = acceptor.local_endpoint().port();
+  impl_->bound_ = fmt::format("{}:{}", endpoint.address().to_string(), bound_port_);
   impl_->accept();
   impl_->thread_ = std::thread([impl = impl_.get()] { impl->io_.run(); });
   impl_->logger_->info("{} listening on {}:{}{}", impl_->config_.name, endpoint.address().to_string(), bound_port_,
@@ -252,6 +275,7 @@ void HttpServer::shutdown() noexcept {
   asio::post(impl_->io_, [impl = impl_.get()] {
     impl->stopping_ = true;
     asio::error_code ignored;
+    impl->accept_retry_.cancel();
     impl->acceptor_.close(ignored);
     auto sessions = impl->sessions_;
     for (auto& session : sessions) session->close();
