@@ -16,6 +16,10 @@ struct ConsumeResult {
     retryable,
     // The data will never be accepted (e.g. an exporter that cannot encode it).
     permanent,
+    // The request is larger than a budget it must fit in (a sending queue's bytes, the memory
+    // limit): it can never be accepted, however long the client waits. gRPC
+    // RESOURCE_EXHAUSTED without RetryInfo, HTTP 413.
+    too_large,
   };
   Code code = Code::ok;
   std::string message;
@@ -28,6 +32,7 @@ struct ConsumeResult {
   static ConsumeResult ok() { return {}; }
   static ConsumeResult retryable(std::string why) { return {Code::retryable, std::move(why)}; }
   static ConsumeResult permanent(std::string why) { return {Code::permanent, std::move(why)}; }
+  static ConsumeResult too_large(std::string why) { return {Code::too_large, std::move(why)}; }
   bool is_ok() const { return code == Code::ok; }
 };
 

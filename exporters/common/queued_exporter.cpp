@@ -141,7 +141,7 @@ ConsumeResult QueuedExporter::consume(Batch&& batch) noexcept {
   while (!reserve(batch)) {
     if (!queue_config_.block_on_overflow || !accepting_.load(std::memory_order_acquire)) {
       refused_[signal]->add(items);
-      return queue_full();
+      return queue_full(size_of(batch), batch.wire_size());
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
@@ -149,7 +149,7 @@ ConsumeResult QueuedExporter::consume(Batch&& batch) noexcept {
   if (!queue_.try_push(std::move(batch))) {
     release(kept);
     refused_[signal]->add(items);
-    return queue_full();
+    return queue_full(size_of(kept), kept.wire_size());
   }
   return ConsumeResult::ok();
 }
@@ -158,20 +158,37 @@ ConsumeResult QueuedExporter::admit(Signal, std::size_t wire_bytes) noexcept {
   if (!accepting_.load(std::memory_order_acquire)) {
     return ConsumeResult::retryable(fmt::format("exporter {} is shutting down", settings_.id.str()));
   }
-  if (queue_config_.enabled && !queue_config_.block_on_overflow &&
-      (queued_size_.load(std::memory_order_relaxed) >= static_cast<std::uint64_t>(queue_config_.queue_size) ||
-       queued_bytes_.load(std::memory_order_relaxed) + wire_bytes >
-           (static_cast<std::uint64_t>(queue_config_.max_size_mib) << 20))) {
-    return queue_full();
+  if (!queue_config_.enabled) return ConsumeResult::ok();
+  const auto max_bytes = static_cast<std::uint64_t>(queue_config_.max_size_mib) << 20;
+  if (wire_bytes > max_bytes ||
+      (queue_config_.sizer == Sizer::bytes && wire_bytes > static_cast<std::uint64_t>(queue_config_.queue_size))) {
+    const bool by_bytes = wire_bytes > max_bytes;
+    return ConsumeResult::too_large(fmt::format(
+        "request of {} bytes is larger than the sending queue of exporter {} can ever hold ({}: {} bytes)", wire_bytes,
+        settings_.id.str(), by_bytes ? "max_size_mib" : "queue_size", by_bytes ? max_bytes : queue_config_.queue_size));
+  }
+  if (queue_config_.block_on_overflow) return ConsumeResult::ok();
+  if (queued_size_.load(std::memory_order_relaxed) >= static_cast<std::uint64_t>(queue_config_.queue_size) ||
+      queued_bytes_.load(std::memory_order_relaxed) + wire_bytes > max_bytes) {
+    return queue_full(queue_config_.sizer == Sizer::bytes ? wire_bytes : 1, wire_bytes);
   }
   return ConsumeResult::ok();
 }
 
-ConsumeResult QueuedExporter::queue_full() const {
+ConsumeResult QueuedExporter::queue_full(std::uint64_t incoming_size, std::uint64_t incoming_bytes) const {
   static constexpr const char* kUnits[] = {"batches", "items", "bytes"};
+  const std::uint64_t size = queued_size_.load(std::memory_order_relaxed);
+  const std::uint64_t bytes = queued_bytes_.load(std::memory_order_relaxed);
+  const auto max_bytes = static_cast<std::uint64_t>(queue_config_.max_size_mib) << 20;
+  // Name the budget that was really hit, with its figures.
+  if (size >= static_cast<std::uint64_t>(queue_config_.queue_size) || bytes + incoming_bytes <= max_bytes) {
+    return ConsumeResult::retryable(fmt::format("sending queue of exporter {} is full: {} {} queued + {} incoming > queue_size {}",
+                                                settings_.id.str(), size, kUnits[static_cast<int>(queue_config_.sizer)],
+                                                incoming_size, queue_config_.queue_size));
+  }
   return ConsumeResult::retryable(fmt::format(
-      "sending queue of exporter {} is full ({} {}, {} MiB)", settings_.id.str(), queue_config_.queue_size,
-      kUnits[static_cast<int>(queue_config_.sizer)], queued_bytes_.load(std::memory_order_relaxed) >> 20));
+      "sending queue of exporter {} is full: {} bytes queued + {} bytes incoming > max_size_mib {} ({} bytes)",
+      settings_.id.str(), bytes, incoming_bytes, queue_config_.max_size_mib, max_bytes));
 }
 
 void QueuedExporter::record(const Batch& batch, const ConsumeResult& result) noexcept {

@@ -71,7 +71,8 @@ class QueuedExporter final : public Exporter {
  private:
   void run_worker() noexcept;
   void record(const Batch& batch, const ConsumeResult& result) noexcept;
-  ConsumeResult queue_full() const;
+  // The refusal when a budget is full for now, naming the budget that was hit and its figures.
+  ConsumeResult queue_full(std::uint64_t incoming_size, std::uint64_t incoming_bytes) const;
 
   // Reserves room for a batch in the queue's size and byte budgets; false when full.
   bool reserve(const Batch& batch) noexcept;

@@ -157,7 +157,7 @@ void BatchProcessor::send(Batch&& batch) noexcept {
       ++batches_sent_;
       break;
     }
-    if (result.code == ConsumeResult::Code::permanent) {
+    if (result.code == ConsumeResult::Code::permanent || result.code == ConsumeResult::Code::too_large) {
       dropped_items_ += items;
       settings_.logger->error("dropped {} {}: {}", items, item_name(batch.signal), result.message);
       break;

@@ -143,6 +143,14 @@ ConsumeResult MemoryLimiterProcessor::refuse(std::uint64_t used) const {
 }
 
 ConsumeResult MemoryLimiterProcessor::admit(Signal signal, std::size_t wire_bytes) noexcept {
+  if (kBytesPerWireByte * wire_bytes > config_.limit_bytes - config_.spike_bytes) {
+    refused_requests_.fetch_add(1, std::memory_order_relaxed);
+    refused_counter_->add();
+    return ConsumeResult::too_large(fmt::format(
+        "request of {} bytes can never fit under the memory_limiter's soft limit of {} MiB (limit {} MiB - spike {} MiB)",
+        wire_bytes, (config_.limit_bytes - config_.spike_bytes) / kMiB, config_.limit_bytes / kMiB,
+        config_.spike_bytes / kMiB));
+  }
   const std::uint64_t used = usage();
   const std::uint64_t after = used + kBytesPerWireByte * wire_bytes;
   if (used > config_.limit_bytes - config_.spike_bytes || after > config_.limit_bytes) {

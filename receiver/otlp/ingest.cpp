@@ -7,8 +7,11 @@ namespace otlpd {
 namespace {
 
 IngestResult refused(const ConsumeResult& r) {
-  return {r.code == ConsumeResult::Code::retryable ? IngestResult::Code::retryable : IngestResult::Code::permanent,
-          r.message};
+  switch (r.code) {
+    case ConsumeResult::Code::retryable: return {IngestResult::Code::retryable, r.message};
+    case ConsumeResult::Code::too_large: return {IngestResult::Code::too_large, r.message};
+    default: return {IngestResult::Code::permanent, r.message};
+  }
 }
 
 // Asks the pipeline before anything is decoded for a request of `size` bytes.

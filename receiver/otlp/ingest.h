@@ -11,7 +11,7 @@ namespace otlpd {
 
 // What a receiver answers for one Export request, whatever the transport.
 struct IngestResult {
-  enum class Code { ok, invalid, retryable, permanent };
+  enum class Code { ok, invalid, retryable, permanent, too_large };
   Code code = Code::ok;
   std::string message;
 };

@@ -73,6 +73,8 @@ class OtlpGrpcServer::Handler {
     switch (result.code) {
       case IngestResult::Code::ok: break;
       case IngestResult::Code::retryable: return {grpc::StatusCode::UNAVAILABLE, result.message};
+      // Permanent: no RetryInfo, so a client following the OTLP specification does not retry.
+      case IngestResult::Code::too_large: return {grpc::StatusCode::RESOURCE_EXHAUSTED, result.message};
       case IngestResult::Code::invalid:
       case IngestResult::Code::permanent: return {grpc::StatusCode::INVALID_ARGUMENT, result.message};
     }

@@ -156,6 +156,7 @@ void OtlpHttpHandler::handle(HttpRequest& request, std::string* out) {
     case IngestResult::Code::ok:
       return reply.json ? reply.send(200, "application/json", "{}") : reply.send(200, "application/x-protobuf", "");
     case IngestResult::Code::retryable: return reply.error(503, 14, r.message, "Retry-After: 1\r\n");
+    case IngestResult::Code::too_large: return reply.error(413, 8, r.message);
     case IngestResult::Code::invalid:
     case IngestResult::Code::permanent: return reply.error(400, 3, r.message);
   }

@@ -81,7 +81,7 @@ TEST(SendingQueue, RequestsSizerCountsBatches) {
   auto [accepted, refused] = fill(exporter, *gate, 5);
   EXPECT_EQ(accepted, 3);
   EXPECT_EQ(refused.code, ConsumeResult::Code::retryable);
-  EXPECT_THAT(refused.message, HasSubstr("sending queue of exporter file is full (3 batches"));
+  EXPECT_THAT(refused.message, HasSubstr("sending queue of exporter file is full: 3 batches queued + 1 incoming > queue_size 3"));
   EXPECT_EQ(exporter.admit(Signal::traces, 10).code, ConsumeResult::Code::retryable);
   gate->open();
   exporter.shutdown();  // drains the queue
@@ -100,7 +100,7 @@ TEST(SendingQueue, ItemsSizerCountsSpans) {
   ASSERT_TRUE(exporter.start(&error));
   auto [accepted, refused] = fill(exporter, *gate, 10);
   EXPECT_EQ(accepted, 2);  // 20 of 25 items; a third batch would make 30
-  EXPECT_THAT(refused.message, HasSubstr("(25 items"));
+  EXPECT_THAT(refused.message, HasSubstr("20 items queued + 10 incoming > queue_size 25"));
   gate->open();
 }
 
