@@ -1,10 +1,13 @@
 #include "net/http_server.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <asio.hpp>
 #include <asio/ssl.hpp>
+#include <algorithm>
 #include <charconv>
+#include <deque>
 #include <optional>
 #include <set>
 #include <thread>
@@ -61,7 +64,7 @@ class HttpServer::Impl {
  public:
   Impl(HttpServerOptions config, HttpHandler handler, std::shared_ptr<spdlog::logger> logger)
       : config_(std::move(config)), handler_(std::move(handler)), logger_(std::move(logger)),
-        acceptor_(io_), accept_retry_(io_) {}
+        listeners_() {}
 
   struct SessionBase {
     virtual ~SessionBase() = default;
@@ -188,34 +191,44 @@ class HttpServer::Impl {
     return true;
   }
 
-  void accept() {
-    acceptor_.async_accept([this](const asio::error_code& ec, tcp::socket socket) {
+  // One listening socket: a host name such as localhost may stand for several addresses
+  // (127.0.0.1 and ::1), and each gets one, as gRPC does.
+  struct Listener {
+    explicit Listener(asio::io_context& io) : acceptor(io), retry(io) {}
+    tcp::acceptor acceptor;
+    asio::steady_timer retry;  // the pause after a failed accept
+    bool failing = false;
+    std::string bound;  // address:port, for logs
+  };
+
+  void accept(Listener& listener) {
+    listener.acceptor.async_accept([this, &listener](const asio::error_code& ec, tcp::socket socket) {
       if (stopping_) return;  // closed at shutdown (a socket accepted meanwhile closes here)
       if (ec) {
         // Out of file descriptors (EMFILE, ENFILE) or memory, or a connection that died in the
         // backlog: never stop accepting. Wait a moment (descriptors come back as connections
         // close) and accept again; say so once per episode, not once per attempt.
-        if (!accept_failing_) {
-          logger_->warn("{} cannot accept connections on {}: {}; retrying every 100 ms", config_.name, bound_,
+        if (!listener.failing) {
+          logger_->warn("{} cannot accept connections on {}: {}; retrying every 100 ms", config_.name, listener.bound,
                         ec.message());
         }
-        accept_failing_ = true;
-        accept_retry_.expires_after(std::chrono::milliseconds(100));
-        accept_retry_.async_wait([this](const asio::error_code& timer_ec) {
-          if (!timer_ec && !stopping_) accept();
+        listener.failing = true;
+        listener.retry.expires_after(std::chrono::milliseconds(100));
+        listener.retry.async_wait([this, &listener](const asio::error_code& timer_ec) {
+          if (!timer_ec && !stopping_) accept(listener);
         });
         return;
       }
-      if (accept_failing_) {
-        logger_->info("{} accepts connections on {} again", config_.name, bound_);
-        accept_failing_ = false;
+      if (listener.failing) {
+        logger_->info("{} accepts connections on {} again", config_.name, listener.bound);
+        listener.failing = false;
       }
       if (config_.tls) {
         std::make_shared<Session<TlsStream>>(*this, std::move(socket), *tls_)->start();
       } else {
         std::make_shared<Session<tcp::socket>>(*this, std::move(socket))->start();
       }
-      accept();
+      accept(listener);
     });
   }
 
@@ -223,10 +236,7 @@ class HttpServer::Impl {
   HttpHandler handler_;  // io thread only
   std::shared_ptr<spdlog::logger> logger_;
   asio::io_context io_;
-  tcp::acceptor acceptor_;
-  asio::steady_timer accept_retry_;  // io thread only: the pause after a failed accept
-  bool accept_failing_ = false;      // io thread only
-  std::string bound_;                // host:port actually bound, for logs
+  std::deque<Listener> listeners_;  // set up by start(); then io thread only
   std::optional<asio::ssl::context> tls_;  // set up by setup_tls()
   std::set<std::shared_ptr<SessionBase>> sessions_;  // io thread only
   std::thread thread_;
@@ -250,21 +260,46 @@ bool HttpServer::start(std::string* error) {
     *error = fmt::format("cannot resolve '{}' for {}: {}", impl_->config_.endpoint, impl_->config_.name, ec.message());
     return false;
   }
-  const tcp::endpoint endpoint = endpoints.begin()->endpoint();
-  auto& acceptor = impl_->acceptor_;
-  if (acceptor.open(endpoint.protocol(), ec); !ec) acceptor.set_option(tcp::acceptor::reuse_address(true), ec);
-  if (!ec) acceptor.bind(endpoint, ec);
-  if (!ec) acceptor.listen(asio::socket_base::max_listen_connections, ec);
-  if (ec) {
-    *error = fmt::format("cannot listen for {} on {}: {}", impl_->config_.name, impl_->config_.endpoint, ec.message());
-    acceptor.close(ec);
-    return false;
+  // Every address the host stands for (localhost: 127.0.0.1 and ::1), IPv4 first, on one
+  // port (with port 0, the one the first bind got).
+  std::vector<tcp::endpoint> addresses;
+  for (const auto& entry : endpoints) {
+    if (std::find(addresses.begin(), addresses.end(), entry.endpoint()) == addresses.end()) {
+      addresses.push_back(entry.endpoint());
+    }
   }
-  bound_port_ = acceptor.local_endpoint().port();
-  impl_->bound_ = fmt::format("{}:{}", endpoint.address().to_string(), bound_port_);
-  impl_->accept();
+  std::stable_partition(addresses.begin(), addresses.end(), [](const tcp::endpoint& e) { return e.address().is_v4(); });
+  std::vector<std::string> bound;
+  for (tcp::endpoint address : addresses) {
+    if (bound_port_ != 0) address.port(static_cast<unsigned short>(bound_port_));
+    Impl::Listener& listener = impl_->listeners_.emplace_back(impl_->io_);
+    auto& acceptor = listener.acceptor;
+    if (acceptor.open(address.protocol(), ec); !ec) acceptor.set_option(tcp::acceptor::reuse_address(true), ec);
+    if (!ec && address.address().is_v6()) acceptor.set_option(asio::ip::v6_only(true), ec);
+    if (!ec) acceptor.bind(address, ec);
+    if (!ec) acceptor.listen(asio::socket_base::max_listen_connections, ec);
+    if (ec) {
+      asio::error_code ignored;
+      acceptor.close(ignored);
+      impl_->listeners_.pop_back();
+      if (bound.empty()) {
+        *error = fmt::format("cannot listen for {} on {}: {}", impl_->config_.name, impl_->config_.endpoint, ec.message());
+        return false;
+      }
+      // A further address of the same name (::1 where IPv6 is off): the first one serves.
+      impl_->logger_->debug("{}: not listening on {} as well: {}", impl_->config_.name, address.address().to_string(),
+                            ec.message());
+      continue;
+    }
+    bound_port_ = acceptor.local_endpoint().port();
+    const std::string text = address.address().is_v6() ? fmt::format("[{}]:{}", address.address().to_string(), bound_port_)
+                                                          : fmt::format("{}:{}", address.address().to_string(), bound_port_);
+    listener.bound = text;
+    bound.push_back(text);
+  }
+  for (auto& listener : impl_->listeners_) impl_->accept(listener);
   impl_->thread_ = std::thread([impl = impl_.get()] { impl->io_.run(); });
-  impl_->logger_->info("{} listening on {}:{}{}", impl_->config_.name, endpoint.address().to_string(), bound_port_,
+  impl_->logger_->info("{} listening on {}{}", impl_->config_.name, fmt::join(bound, " and "),
                        impl_->config_.tls ? " (TLS)" : "");
   return true;
 }
@@ -275,8 +310,10 @@ void HttpServer::shutdown() noexcept {
   asio::post(impl_->io_, [impl = impl_.get()] {
     impl->stopping_ = true;
     asio::error_code ignored;
-    impl->accept_retry_.cancel();
-    impl->acceptor_.close(ignored);
+    for (auto& listener : impl->listeners_) {
+      listener.retry.cancel();
+      listener.acceptor.close(ignored);
+    }
     auto sessions = impl->sessions_;
     for (auto& session : sessions) session->close();
   });

@@ -116,7 +116,7 @@ def test_endpoint_is_read_only_and_on_localhost_by_default(start_otlpd, tmp_path
     config = CONFIG.format(out=tmp_path / "out.jsonl", level="normal").replace("host: 127.0.0.1, ", "")
     otlpd = start_otlpd(config)
     line = otlpd.wait_for_log(r"self-telemetry metrics listening on ([^\s]+):(\d+)")
-    assert line.group(1) in ("127.0.0.1", "::1"), line.group(0)
+    assert line.group(1) in ("127.0.0.1", "[::1]"), line.group(0)
     base = f"http://127.0.0.1:{line.group(2)}"
     assert http_status(f"{base}/metrics", "POST", b"x")[0] == 405
     assert http_status(f"{base}/metrics", "DELETE")[0] == 405
