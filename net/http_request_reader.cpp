@@ -63,7 +63,17 @@ const http_parser_settings& HttpRequestReader::settings() {
     x.on_headers_complete = [](http_parser* p) {
       auto* r = static_cast<HttpRequestReader*>(p->data);
       r->store_header();
-      if (p->content_length != ULLONG_MAX && p->content_length > r->max_body_) r->request_.too_large = true;
+      if (p->content_length != ULLONG_MAX && p->content_length > r->max_body_) {
+        // Refused now, without waiting for a body that may never end (a Content-Length of
+        // 4 GiB): answered, then the connection closes, since the body is not read.
+        r->request_.too_large = true;
+        r->request_.method = static_cast<http_method>(p->method);
+        r->request_.keep_alive = false;
+        r->in_request_ = false;
+        (*r->on_request_)(r->request_);
+        http_parser_pause(p, 1);
+        return 0;
+      }
       // curl and others wait for this before sending a larger body (about 1 s otherwise).
       if (!r->request_.too_large && lower(r->request_.header("expect")) == "100-continue") {
         *r->interim_ += "HTTP/1.1 100 Continue\r\n\r\n";
@@ -104,6 +114,7 @@ bool HttpRequestReader::feed(const char* data, std::size_t n, const OnRequest& o
   on_request_ = &on_request;
   interim_ = interim;
   const std::size_t used = http_parser_execute(&parser_, &settings(), data, n);
+  if (parser_.http_errno == HPE_PAUSED) return true;  // answered early: nothing more is read
   if (parser_.http_errno != HPE_OK || used != n) {
     *error = fmt::format("malformed HTTP request: {}",
                          http_errno_description(static_cast<http_errno>(parser_.http_errno)));

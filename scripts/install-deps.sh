@@ -10,7 +10,7 @@ APT_PACKAGES=(
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libasio-dev libyaml-cpp-dev libfmt-dev libspdlog-dev libcli11-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  libconcurrentqueue-dev libsimdjson-dev libhttp-parser-dev zlib1g-dev libzstd-dev libcurl4-openssl-dev
+  libconcurrentqueue-dev libsimdjson-dev libhttp-parser-dev zlib1g-dev libzstd-dev libsnappy-dev liblz4-dev libcurl4-openssl-dev
   libthrift-dev libboost-dev thrift-compiler zstd libssl-dev openssl
   libsystemd-dev
   clang libclang-rt-14-dev

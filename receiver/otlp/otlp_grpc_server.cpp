@@ -2,6 +2,8 @@
 
 #include "receiver/otlp/ingest.h"
 
+#include "compression/decompress.h"
+
 #include <arpa/inet.h>
 #include <fmt/format.h>
 #include <grpcpp/grpcpp.h>
@@ -22,6 +24,13 @@
 #include "opentelemetry/proto/collector/metrics/v1/metrics_service.grpc.pb.h"
 #include "opentelemetry/proto/collector/trace/v1/trace_service.grpc.pb.h"
 
+// libgrpc 1.51 exports these (src/core/lib/surface/call_test_only.h) without declaring them in
+// its public headers: the flags of the last message received on a call (bit 31: the message
+// is compressed) and the algorithm its grpc-encoding names (GRPC_COMPRESS_NONE for a name
+// gRPC's core does not know, whose text it does not keep). With per-message decompression off,
+// they are how otlpd learns that a message is compressed, and with what.
+std::uint32_t grpc_call_test_only_get_message_flags(grpc_call* call);
+grpc_compression_algorithm grpc_call_test_only_get_compression_algorithm(grpc_call* call);
 namespace otlpd {
 namespace {
 
@@ -52,24 +61,79 @@ std::string explain_bind_failure(const std::string& host, int port) {
   return why;
 }
 
+// The encoding of a compressed message. gRPC's core names gzip and deflate; zstd, snappy
+// (framed, as otelcol sends it) and lz4 it does not know, so they are recognised by their magic
+// numbers, only ever for a message whose
+// compressed flag is set.
+std::optional<Encoding> grpc_encoding(grpc_compression_algorithm algorithm, std::string_view message) {
+  switch (algorithm) {
+    case GRPC_COMPRESS_GZIP: return Encoding::gzip;
+    case GRPC_COMPRESS_DEFLATE: return Encoding::zlib;
+    default: break;
+  }
+  const auto starts_with = [&](std::string_view magic) { return message.substr(0, magic.size()) == magic; };
+  if (starts_with({"\x28\xb5\x2f\xfd", 4})) return Encoding::zstd;
+  if (starts_with({"\xff\x06\x00\x00sNaPpY", 10})) return Encoding::snappy_framed;
+  if (starts_with({"\x04\x22\x4d\x18", 4})) return Encoding::lz4;
+  return std::nullopt;
+}
+
 }  // namespace
+
+std::size_t transport_memory_quota(std::int64_t max_recv_msg_size_mib) {
+  return static_cast<std::size_t>(std::max<std::int64_t>(128, 32 * max_recv_msg_size_mib)) << 20;
+}
 
 // Decodes each Export call once and hands it to the signal's consumer.
 class OtlpGrpcServer::Handler {
  public:
-  Handler(SignalConsumers consumers, ReceiverCounters* counters,
+  Handler(SignalConsumers consumers, ReceiverCounters* counters, std::size_t max_message_bytes,
           std::shared_ptr<spdlog::logger> logger)
-      : consumers_(consumers), counters_(counters), logger_(std::move(logger)) {}
+      : consumers_(consumers), counters_(counters), max_message_bytes_(max_message_bytes), logger_(std::move(logger)) {}
 
-  grpc::Status handle(Signal signal, const grpc::ByteBuffer& in, grpc::ByteBuffer* out) noexcept {
-    // One contiguous, reference-counted slice (copied only if gRPC received it in pieces),
-    // kept alive by the request for lazy decoding and byte forwarding.
-    auto slice = std::make_shared<grpc::Slice>();
-    if (!in.DumpToSingleSlice(slice.get()).ok()) {
-      return {grpc::StatusCode::INTERNAL, "could not read the request body"};
+  grpc::Status handle(Signal signal, grpc::ServerContext& context, grpc::ByteBuffer& in, grpc::ByteBuffer* out) noexcept {
+    WireBytes bytes;
+    if (grpc_call_test_only_get_message_flags(context.c_call()) & kCompressedFlag) {
+      // Decompressed from gRPC's slices as they are (no joining copy); each slice is let go
+      // once read, and the request holds nothing more.
+      std::vector<grpc::Slice> slices;
+      if (!in.Dump(&slices).ok()) return {grpc::StatusCode::INTERNAL, "could not read the request body"};
+      in.Clear();
+      std::vector<std::string_view> pieces;
+      for (const auto& slice : slices) pieces.emplace_back(reinterpret_cast<const char*>(slice.begin()), slice.size());
+      std::string head;  // enough for the magic numbers, whatever the slices' sizes
+      for (std::size_t i = 0; i < pieces.size() && head.size() < 10; ++i) head += pieces[i].substr(0, 10 - head.size());
+      const std::optional<Encoding> encoding =
+          grpc_encoding(grpc_call_test_only_get_compression_algorithm(context.c_call()), head);
+      if (!encoding) {
+        return {grpc::StatusCode::UNIMPLEMENTED,
+                fmt::format("the message is compressed, but its grpc-encoding is missing, identity, or one otlpd "
+                            "does not know (accepted: {})", kAcceptedEncodings)};
+      }
+      auto plain = std::make_shared<std::string>();
+      const Decompressed d = decompress(*encoding, pieces, max_message_bytes_, plain.get(),
+                                        [&slices](std::size_t i) { slices[i] = grpc::Slice(); });
+      switch (d.code) {
+        case Decompressed::Code::ok: break;
+        case Decompressed::Code::invalid:
+          return {grpc::StatusCode::INVALID_ARGUMENT, fmt::format("the message is not valid {} data: {}",
+                                                                  encoding_name(*encoding), d.error)};
+        case Decompressed::Code::too_large:
+          return {grpc::StatusCode::RESOURCE_EXHAUSTED,
+                  fmt::format("decompressed message larger than max_recv_msg_size_mib ({} bytes)", max_message_bytes_)};
+      }
+      bytes = WireBytes{reinterpret_cast<const std::uint8_t*>(plain->data()), plain->size(), plain};
+    } else {
+      // One contiguous, reference-counted slice (copied only if gRPC received it in pieces),
+      // kept alive by the request for lazy decoding and byte forwarding.
+      auto slice = std::make_shared<grpc::Slice>();
+      if (!in.DumpToSingleSlice(slice.get()).ok()) {
+        return {grpc::StatusCode::INTERNAL, "could not read the request body"};
+      }
+      in.Clear();
+      bytes = WireBytes{slice->begin(), slice->size(), slice};
     }
-    const IngestResult result = ingest(signal, WireBytes{slice->begin(), slice->size(), slice},
-                                       *consumer_for(consumers_, signal), *counters_, *logger_);
+    const IngestResult result = ingest(signal, bytes, *consumer_for(consumers_, signal), *counters_, *logger_);
     switch (result.code) {
       case IngestResult::Code::ok: break;
       case IngestResult::Code::retryable: return {grpc::StatusCode::UNAVAILABLE, result.message};
@@ -85,8 +149,11 @@ class OtlpGrpcServer::Handler {
   }
 
  private:
+  static constexpr std::uint32_t kCompressedFlag = 0x80000000u;  // GRPC_WRITE_INTERNAL_COMPRESS
+
   SignalConsumers consumers_;
   ReceiverCounters* counters_;
+  std::size_t max_message_bytes_;
   std::shared_ptr<spdlog::logger> logger_;
 };
 
@@ -112,7 +179,7 @@ class OtlpGrpcServer::Call {
       return;
     }
     expect(signal_, service_, request_fn_, queue_, handler_);  // keep one call waiting
-    grpc::Status status = handler_->handle(signal_, request_, &response_);
+    grpc::Status status = handler_->handle(signal_, context_, request_, &response_);
     finished_ = true;
     responder_.Finish(response_, status, this);
   }
@@ -202,7 +269,7 @@ bool read_pem_files(const ServerTlsConfig& tls, std::string* cert, std::string* 
 OtlpGrpcServer::OtlpGrpcServer(OtlpGrpcConfig config, SignalConsumers consumers,
                                ReceiverCounters* counters, std::shared_ptr<spdlog::logger> logger)
     : config_(std::move(config)),
-      handler_(std::make_unique<Handler>(consumers, counters, logger)),
+      handler_(std::make_unique<Handler>(consumers, counters, config_.max_recv_msg_size_mib * 1024 * 1024, logger)),
       logger_(std::move(logger)) {
   if (consumer_for(consumers, Signal::traces)) {
     services_[0] = std::make_unique<RawExportService<collector::trace::v1::TraceService>>();
@@ -246,7 +313,19 @@ bool OtlpGrpcServer::start(std::string* error) {
   // gRPC sets SO_REUSEPORT by default: a second collector on the same port would then start
   // "successfully" and take half of the traffic. A port conflict must be an error instead.
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
+  // otlpd decompresses messages itself (Handler::handle), bounded by max_recv_msg_size_mib:
+  // gRPC's own decompression inflates a whole message before it checks its size.
+  builder.AddChannelArgument(GRPC_ARG_ENABLE_PER_MESSAGE_DECOMPRESSION, 0);
   builder.SetMaxReceiveMessageSize(static_cast<int>(config_.max_recv_msg_size_mib * 1024 * 1024));
+  // gRPC 1.51 checks a message's size only once it has arrived whole, and grants flow-control
+  // window for all of it: a length prefix of 4 GiB followed by a trickle of bytes made it
+  // buffer 64 MiB (and more, as long as the peer sent) without answering. A memory quota on
+  // the receiver's transports bounds that: at the quota, gRPC closes idle connections, then
+  // cancels streams ("Buffers full"). Its size leaves room for 32 messages of the largest size
+  // in flight at once.
+  grpc::ResourceQuota quota("otlpd OTLP/gRPC receiver " + config_.endpoint);
+  quota.Resize(transport_memory_quota(config_.max_recv_msg_size_mib));
+  builder.SetResourceQuota(quota);
   if (config_.max_concurrent_streams > 0) {
     builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS,
                                static_cast<int>(config_.max_concurrent_streams));

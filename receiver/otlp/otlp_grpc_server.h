@@ -20,6 +20,10 @@ namespace otlpd {
 // service is registered only for signals that have a consumer; the others answer
 // UNIMPLEMENTED, as in the OpenTelemetry Collector. Requests are taken as raw bytes, so that
 // otlpd checks and decodes them itself (see Request::receive).
+// The memory gRPC may use for a receiver's connections (their buffers of messages not yet
+// whole): 128 MiB, or 32 messages of max_recv_msg_size_mib if that is more.
+std::size_t transport_memory_quota(std::int64_t max_recv_msg_size_mib);
+
 class OtlpGrpcServer {
  public:
   OtlpGrpcServer(OtlpGrpcConfig config, SignalConsumers consumers, ReceiverCounters* counters,

@@ -1,62 +1,14 @@
 #include "receiver/otlp/otlp_http_handler.h"
 
 #include <fmt/format.h>
-#include <zlib.h>
-#include <zstd.h>
 
+#include "compression/decompress.h"
 #include "json/json_writer.h"
 #include "google/rpc/status.pb.h"
 #include "receiver/otlp/ingest.h"
 
 namespace otlpd {
 namespace {
-
-// Inflates a gzip or zlib ("deflate") body; false if it is not one, or grows past `limit`.
-enum class Inflate { ok, invalid, too_large };
-Inflate inflate_body(const std::string& in, std::size_t limit, std::string* out) {
-  z_stream z{};
-  if (inflateInit2(&z, 15 + 32) != Z_OK) return Inflate::invalid;  // +32: gzip or zlib header
-  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
-  z.avail_in = static_cast<uInt>(in.size());
-  char chunk[64 * 1024];
-  int rc = Z_OK;
-  while (rc != Z_STREAM_END) {
-    z.next_out = reinterpret_cast<Bytef*>(chunk);
-    z.avail_out = sizeof chunk;
-    rc = inflate(&z, Z_NO_FLUSH);
-    if (rc != Z_OK && rc != Z_STREAM_END) {
-      inflateEnd(&z);
-      return Inflate::invalid;
-    }
-    out->append(chunk, sizeof chunk - z.avail_out);
-    if (out->size() > limit) {
-      inflateEnd(&z);
-      return Inflate::too_large;
-    }
-    if (rc == Z_OK && z.avail_in == 0 && z.avail_out != 0) {  // input ended before the stream did
-      inflateEnd(&z);
-      return Inflate::invalid;
-    }
-  }
-  inflateEnd(&z);
-  return Inflate::ok;
-}
-
-Inflate zstd_body(const std::string& in, std::size_t limit, std::string* out) {
-  std::unique_ptr<ZSTD_DStream, decltype(&ZSTD_freeDStream)> stream(ZSTD_createDStream(), &ZSTD_freeDStream);
-  ZSTD_inBuffer input{in.data(), in.size(), 0};
-  char chunk[64 * 1024];
-  std::size_t rc = 1;
-  while (input.pos < input.size || rc != 0) {
-    ZSTD_outBuffer output{chunk, sizeof chunk, 0};
-    rc = ZSTD_decompressStream(stream.get(), &output, &input);
-    if (ZSTD_isError(rc)) return Inflate::invalid;
-    out->append(chunk, output.pos);
-    if (out->size() > limit) return Inflate::too_large;
-    if (input.pos == input.size && output.pos == 0 && rc != 0) return Inflate::invalid;  // truncated
-  }
-  return Inflate::ok;
-}
 
 // One response being written.
 struct Reply {
@@ -129,22 +81,27 @@ void OtlpHttpHandler::handle(HttpRequest& request, std::string* out) {
     return reply.error(413, 8, fmt::format("request body larger than max_request_body_size ({} bytes)",
                                            config_.max_request_body_size));
   }
+  // Decompressed here, never by the parser: an encoding otlpd does not know is refused.
+  const std::string& encoding_name = request.header("content-encoding");
+  const std::optional<Encoding> encoding = parse_encoding(encoding_name);
+  if (!encoding) {
+    return reply.error(415, 3, fmt::format("unsupported content encoding '{}' (accepted: {})", encoding_name,
+                                           kAcceptedEncodings));
+  }
   auto bytes = std::make_shared<std::string>();
-  const std::string encoding = lower(request.header("content-encoding"));
-  if (encoding == "gzip" || encoding == "deflate" || encoding == "zstd") {
-    const auto limit = config_.max_request_body_size;
-    switch (encoding == "zstd" ? zstd_body(request.body, limit, bytes.get())
-                               : inflate_body(request.body, limit, bytes.get())) {
-      case Inflate::ok: break;
-      case Inflate::invalid: return reply.error(400, 3, fmt::format("the body is not valid {} data", encoding));
-      case Inflate::too_large:
+  if (*encoding == Encoding::identity) {
+    *bytes = std::move(request.body);
+  } else {
+    const Decompressed d = decompress(*encoding, request.body, config_.max_request_body_size, bytes.get());
+    request.body = std::string();  // the compressed body is not needed any more
+    switch (d.code) {
+      case Decompressed::Code::ok: break;
+      case Decompressed::Code::invalid:
+        return reply.error(400, 3, fmt::format("the body is not valid {} data: {}", encoding_name, d.error));
+      case Decompressed::Code::too_large:
         return reply.error(413, 8, fmt::format("decompressed body larger than max_request_body_size ({} bytes)",
                                                config_.max_request_body_size));
     }
-  } else if (encoding.empty() || encoding == "identity") {
-    *bytes = std::move(request.body);
-  } else {
-    return reply.error(415, 3, fmt::format("unsupported content encoding '{}' (gzip, deflate, zstd)", encoding));
   }
   Consumer& consumer = *consumer_for(consumers_, *signal);
   const IngestResult r =

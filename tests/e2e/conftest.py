@@ -5,24 +5,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
-from otlpd_process import Otlpd  # noqa: E402
-
-
-@pytest.fixture
-def start_otlpd(tmp_path):
-    """start_otlpd(config_text, args=..., env=...) -> a running Otlpd; stopped after the test."""
-    started = []
-
-    def start(config_text=None, **kwargs):
-        workdir = tmp_path / f"otlpd-{len(started)}"  # each instance its own config and stdout
-        workdir.mkdir()
-        o = Otlpd(workdir, config_text, **kwargs)
-        started.append(o)
-        return o
-
-    yield start
-    for o in started:
-        o.kill()
+from otlpd_fixtures import start_otlpd  # noqa: E402,F401  (a fixture)
 
 
 class Chain:

@@ -34,7 +34,7 @@ def test_statuses_keep_alive_and_gzip(start_otlpd, tmp_path):
     status, _, body = post(conn, b"\xff\xff\xff")
     assert status == 400 and status_message(body).startswith("malformed ExportTraceServiceRequest")
     status, _, body = post(conn, b"not gzip", headers={"Content-Encoding": "gzip"})
-    assert status == 400 and status_message(body) == "the body is not valid gzip data"
+    assert status == 400 and status_message(body).startswith("the body is not valid gzip data: ")
     status, _, body = post(conn, gzip.compress(b"\0" * 1_000_000), headers={"Content-Encoding": "gzip"})
     assert status == 413 and "decompressed body larger than max_request_body_size" in status_message(body)
     status, _, body = post(conn, b"{}", headers={"Content-Type": "text/plain"})
@@ -167,7 +167,7 @@ def test_zstd_bodies(start_otlpd, tmp_path):
     status, _, body = post(conn, zstd(b"\0" * 1_000_000), headers={"Content-Encoding": "zstd"})
     assert status == 413
     status, _, body = post(conn, b"\x28\xb5\x2f\xfd garbage", headers={"Content-Encoding": "zstd"})
-    assert status == 400 and status_message(body) == "the body is not valid zstd data"
+    assert status == 400 and status_message(body).startswith("the body is not valid zstd data: ")
     assert otlpd.stop() == 0
     assert "traces: accepted 5 spans" in otlpd.log()
 

@@ -110,6 +110,26 @@ TEST_F(OtlpGrpcReceiverTest, AcceptsGzip) {
   EXPECT_EQ(traces_.batches()[0].item_count(), 50u);
 }
 
+TEST_F(OtlpGrpcReceiverTest, AcceptsDeflate) {
+  auto stub = trace_service::TraceService::NewStub(channel_);
+  grpc::ClientContext ctx;
+  ctx.set_compression_algorithm(GRPC_COMPRESS_DEFLATE);
+  trace_service::ExportTraceServiceResponse resp;
+  ASSERT_TRUE(stub->Export(&ctx, spans(20, 500), &resp).ok());
+  ASSERT_EQ(traces_.batches().size(), 1u);
+  EXPECT_EQ(traces_.batches()[0].item_count(), 20u);
+}
+
+// otlpd decompresses messages itself and stops at max_recv_msg_size_mib (1 MiB here): 8 MiB
+// of zeros, 8 KiB compressed, is refused without being inflated whole, and for good.
+TEST_F(OtlpGrpcReceiverTest, AGzipBombIsRefusedAtTheLimit) {
+  grpc::Status status = export_traces(spans(1, 8 << 20), /*gzip=*/true);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_EQ(status.error_message(), "decompressed message larger than max_recv_msg_size_mib (1048576 bytes)");
+  EXPECT_TRUE(traces_.batches().empty());
+  ASSERT_TRUE(export_traces(spans(2), /*gzip=*/true).ok());  // the connection still serves
+}
+
 TEST_F(OtlpGrpcReceiverTest, EmptyRequestSucceeds) {
   EXPECT_TRUE(export_traces({}).ok());
   EXPECT_TRUE(traces_.batches().empty());
