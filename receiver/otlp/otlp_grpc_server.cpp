@@ -2,7 +2,7 @@
 
 #include "receiver/otlp/ingest.h"
 
-#include "compression/decompress.h"
+#include "receiver/otlp/grpc_message.h"
 
 #include <arpa/inet.h>
 #include <fmt/format.h>
@@ -61,23 +61,6 @@ std::string explain_bind_failure(const std::string& host, int port) {
   return why;
 }
 
-// The encoding of a compressed message. gRPC's core names gzip and deflate; zstd, snappy
-// (framed, as otelcol sends it) and lz4 it does not know, so they are recognised by their magic
-// numbers, only ever for a message whose
-// compressed flag is set.
-std::optional<Encoding> grpc_encoding(grpc_compression_algorithm algorithm, std::string_view message) {
-  switch (algorithm) {
-    case GRPC_COMPRESS_GZIP: return Encoding::gzip;
-    case GRPC_COMPRESS_DEFLATE: return Encoding::zlib;
-    default: break;
-  }
-  const auto starts_with = [&](std::string_view magic) { return message.substr(0, magic.size()) == magic; };
-  if (starts_with({"\x28\xb5\x2f\xfd", 4})) return Encoding::zstd;
-  if (starts_with({"\xff\x06\x00\x00sNaPpY", 10})) return Encoding::snappy_framed;
-  if (starts_with({"\x04\x22\x4d\x18", 4})) return Encoding::lz4;
-  return std::nullopt;
-}
-
 }  // namespace
 
 std::size_t transport_memory_quota(std::int64_t max_recv_msg_size_mib) {
@@ -101,27 +84,11 @@ class OtlpGrpcServer::Handler {
       in.Clear();
       std::vector<std::string_view> pieces;
       for (const auto& slice : slices) pieces.emplace_back(reinterpret_cast<const char*>(slice.begin()), slice.size());
-      std::string head;  // enough for the magic numbers, whatever the slices' sizes
-      for (std::size_t i = 0; i < pieces.size() && head.size() < 10; ++i) head += pieces[i].substr(0, 10 - head.size());
-      const std::optional<Encoding> encoding =
-          grpc_encoding(grpc_call_test_only_get_compression_algorithm(context.c_call()), head);
-      if (!encoding) {
-        return {grpc::StatusCode::UNIMPLEMENTED,
-                fmt::format("the message is compressed, but its grpc-encoding is missing, identity, or one otlpd "
-                            "does not know (accepted: {})", kAcceptedEncodings)};
-      }
       auto plain = std::make_shared<std::string>();
-      const Decompressed d = decompress(*encoding, pieces, max_message_bytes_, plain.get(),
-                                        [&slices](std::size_t i) { slices[i] = grpc::Slice(); });
-      switch (d.code) {
-        case Decompressed::Code::ok: break;
-        case Decompressed::Code::invalid:
-          return {grpc::StatusCode::INVALID_ARGUMENT, fmt::format("the message is not valid {} data: {}",
-                                                                  encoding_name(*encoding), d.error)};
-        case Decompressed::Code::too_large:
-          return {grpc::StatusCode::RESOURCE_EXHAUSTED,
-                  fmt::format("decompressed message larger than max_recv_msg_size_mib ({} bytes)", max_message_bytes_)};
-      }
+      grpc::Status status =
+          decompress_grpc_message(grpc_call_test_only_get_compression_algorithm(context.c_call()), pieces,
+                                  max_message_bytes_, plain.get(), [&slices](std::size_t i) { slices[i] = grpc::Slice(); });
+      if (!status.ok()) return status;
       bytes = WireBytes{reinterpret_cast<const std::uint8_t*>(plain->data()), plain->size(), plain};
     } else {
       // One contiguous, reference-counted slice (copied only if gRPC received it in pieces),
