@@ -1,7 +1,8 @@
 // libFuzzer target: the OTLP/HTTP request path without the socket: bytes as they arrive on a
 // connection (split into reads at a point the input chooses) through the HTTP/1.1 reader
-// (http-parser), then routing, decompression (gzip, deflate, zstd), protobuf or JSON decoding
-// and the response. Nothing may crash, leak or hang; every request gets a complete response.
+// (http-parser), then routing, decompression by compression/ (gzip, zlib/deflate, zstd, snappy,
+// x-snappy-framed, lz4: the seeds carry each Content-Encoding), protobuf or JSON decoding and the
+// response. Nothing may crash, leak or hang; every request gets a complete response.
 #include <spdlog/sinks/null_sink.h>
 #include <spdlog/spdlog.h>
 

@@ -1,0 +1,104 @@
+// libFuzzer target: the protobuf wire scan (pipeline/wire_scan.h) that admits an
+// Export*ServiceRequest without decoding it. Byte 0 picks the signal; the rest is the request.
+// The scan promises to be at least as strict as protobuf's parser, so checked against protobuf:
+// - a request it calls valid parses, with ids of valid lengths, into as many items as it counted
+//   (for metrics at most as many: protobuf keeps only the last member of a metric's data oneof);
+// - whatever the verdict, what protobuf accepts (with valid ids), encoded again by protobuf,
+//   is not called invalid: the scan is not stricter than protobuf on protobuf's own encoding
+//   (but for one known exception, see below);
+// - Request::receive() agrees: it accepts exactly what protobuf accepts with valid ids.
+#include <google/protobuf/descriptor.h>
+#include <google/protobuf/message.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "pipeline/telemetry.h"
+#include "pipeline/wire_scan.h"
+
+using namespace otlpd;
+
+namespace {
+
+std::unique_ptr<google::protobuf::Message> new_message(Signal signal) {
+  switch (signal) {
+    case Signal::traces: return std::make_unique<otlp::TracesRequest>();
+    case Signal::metrics: return std::make_unique<otlp::MetricsRequest>();
+    case Signal::logs: return std::make_unique<otlp::LogsRequest>();
+  }
+  std::abort();
+}
+
+// How deep messages nest in `message` (the message itself: 0).
+int nesting(const google::protobuf::Message& message) {
+  const google::protobuf::Reflection* reflection = message.GetReflection();
+  std::vector<const google::protobuf::FieldDescriptor*> fields;
+  reflection->ListFields(message, &fields);
+  int deepest = 0;
+  for (const auto* f : fields) {
+    if (f->cpp_type() != google::protobuf::FieldDescriptor::CPPTYPE_MESSAGE) continue;
+    if (f->is_repeated()) {
+      for (int i = 0; i < reflection->FieldSize(message, f); ++i) {
+        deepest = std::max(deepest, 1 + nesting(reflection->GetRepeatedMessage(message, f, i)));
+      }
+    } else {
+      deepest = std::max(deepest, 1 + nesting(reflection->GetMessage(message, f)));
+    }
+  }
+  return deepest;
+}
+
+bool counts_agree(Signal signal, std::size_t scanned, std::size_t decoded) {
+  return signal == Signal::metrics ? decoded <= scanned : decoded == scanned;
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  if (size == 0) return 0;
+  const auto signal = static_cast<Signal>(data[0] % 3);
+  // A block of exactly the request's size, so that ASan sees any read past its end.
+  const std::size_t n = size - 1;
+  auto copy = std::make_unique<std::uint8_t[]>(std::max<std::size_t>(n, 1));
+  if (n > 0) std::memcpy(copy.get(), data + 1, n);
+
+  const WireScan scan = scan_request(signal, copy.get(), n);
+  auto message = new_message(signal);
+  const bool parsed = message->ParseFromArray(copy.get(), static_cast<int>(n));
+  const bool ids_ok = parsed && validate_ids(signal, *message).empty();
+  switch (scan.verdict) {
+    case WireScan::Verdict::valid:
+      if (!parsed || !ids_ok) std::abort();  // the scan accepted what protobuf (or the id check) rejects
+      if (!counts_agree(signal, scan.items, count_items(signal, *message))) std::abort();
+      break;
+    case WireScan::Verdict::invalid:
+    case WireScan::Verdict::unsure:
+      break;
+  }
+
+  // What otlpd's receive path makes of it.
+  std::string error;
+  const RequestPtr request = Request::receive(signal, WireBytes{copy.get(), n, nullptr}, &error);
+  if ((request != nullptr) != ids_ok) std::abort();
+  if (!request && error.empty()) std::abort();  // a refusal says why
+  if (request && !counts_agree(signal, request->item_count(), count_items(signal, request->message()))) std::abort();
+
+  if (ids_ok) {
+    // Protobuf's own encoding of what it accepted.
+    const std::string canonical = message->SerializeAsString();
+    const WireScan again = scan_request(signal, reinterpret_cast<const std::uint8_t*>(canonical.data()), canonical.size());
+    // Known, reported: a message nested exactly 100 deep, which protobuf's recursion limit
+    // (100) still accepts, is invalid to the scan (kMaxDepth = 100 rejects depth 100); otlpd
+    // then decodes it eagerly and accepts it. Tolerated so that fuzzing goes on past it;
+    // remove the exception once wire_scan.cpp allows depth 100.
+    if (again.verdict == WireScan::Verdict::invalid && nesting(*message) != 100) std::abort();
+    // One member per oneof there: the counts are equal for every signal.
+    if (again.verdict == WireScan::Verdict::valid && again.items != count_items(signal, *message)) std::abort();
+  }
+  return 0;
+}
