@@ -211,6 +211,10 @@ class HttpServer::Impl {
         if (!listener.failing) {
           logger_->warn("{} cannot accept connections on {}: {}; retrying every 100 ms", config_.name, listener.bound,
                         ec.message());
+          if (config_.on_accept_state) {
+            config_.on_accept_state(false, fmt::format("{} cannot accept connections on {}: {}", config_.name,
+                                                       listener.bound, ec.message()));
+          }
         }
         listener.failing = true;
         listener.retry.expires_after(std::chrono::milliseconds(100));
@@ -222,6 +226,7 @@ class HttpServer::Impl {
       if (listener.failing) {
         logger_->info("{} accepts connections on {} again", config_.name, listener.bound);
         listener.failing = false;
+        if (config_.on_accept_state) config_.on_accept_state(true, {});
       }
       if (config_.tls) {
         std::make_shared<Session<TlsStream>>(*this, std::move(socket), *tls_)->start();

@@ -36,6 +36,9 @@ struct HttpServerOptions {
   std::uint64_t max_request_body_size = 20 * 1024 * 1024;
   std::chrono::milliseconds read_timeout{30000};  // a request must arrive whole within this
   std::chrono::milliseconds idle_timeout{60000};  // a kept-alive connection without a request
+  // Told (on the io thread) when accepting connections stops working, with why, and when it
+  // works again (empty why).
+  std::function<void(bool accepting, const std::string& why)> on_accept_state;
 };
 
 // Appends the response to a request (request.keep_alive says whether the connection stays).

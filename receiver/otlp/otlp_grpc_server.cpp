@@ -2,6 +2,7 @@
 
 #include "receiver/otlp/ingest.h"
 
+#include "net/tcp_listener.h"
 #include "receiver/otlp/grpc_message.h"
 
 #include <arpa/inet.h>
@@ -35,31 +36,6 @@ namespace otlpd {
 namespace {
 
 namespace collector = opentelemetry::proto::collector;
-
-// Why a listen failed, in words: gRPC only reports that it did. Tries the same bind.
-std::string explain_bind_failure(const std::string& host, int port) {
-  addrinfo hints{};
-  hints.ai_family = AF_UNSPEC;
-  hints.ai_socktype = SOCK_STREAM;
-  hints.ai_flags = AI_PASSIVE;
-  addrinfo* result = nullptr;
-  const std::string service = std::to_string(port);
-  if (int rc = getaddrinfo(host.empty() ? nullptr : host.c_str(), service.c_str(), &hints, &result);
-      rc != 0) {
-    return fmt::format("cannot resolve host '{}': {}", host, gai_strerror(rc));
-  }
-  std::string why = "gRPC could not bind the address";
-  for (addrinfo* ai = result; ai; ai = ai->ai_next) {
-    int fd = socket(ai->ai_family, ai->ai_socktype, ai->ai_protocol);
-    if (fd < 0) continue;
-    int one = 1;
-    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    if (bind(fd, ai->ai_addr, ai->ai_addrlen) != 0) why = std::strerror(errno);
-    close(fd);
-  }
-  freeaddrinfo(result);
-  return why;
-}
 
 }  // namespace
 
@@ -275,11 +251,18 @@ bool OtlpGrpcServer::start(std::string* error) {
     }
     credentials = grpc::SslServerCredentials(options);
   }
+  // otlpd listens and accepts itself and hands each connection to gRPC: gRPC 1.51's listener
+  // stops accepting for good after an accept error such as EMFILE (issue 13), the accept loop
+  // of TcpListener waits and accepts again. (And no SO_REUSEPORT, which gRPC sets by default:
+  // a second collector on the same port must be an error, not take half of the traffic.)
+  auto listener = std::make_unique<TcpListener>("OTLP/gRPC receiver", logger_);
+  if (std::string why; !listener->bind(host, port, &why)) {
+    *error = fmt::format("cannot listen for OTLP/gRPC on {}: {}", address, why);
+    return false;
+  }
   grpc::ServerBuilder builder;
-  builder.AddListeningPort(address, credentials, &bound_port_);
-  // gRPC sets SO_REUSEPORT by default: a second collector on the same port would then start
-  // "successfully" and take half of the traffic. A port conflict must be an error instead.
-  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
+  acceptor_ = builder.experimental().AddExternalConnectionAcceptor(
+      grpc::ServerBuilder::experimental_type::ExternalConnectionType::FROM_FD, credentials);
   // otlpd decompresses messages itself (Handler::handle), bounded by max_recv_msg_size_mib:
   // gRPC's own decompression inflates a whole message before it checks its size.
   builder.AddChannelArgument(GRPC_ARG_ENABLE_PER_MESSAGE_DECOMPRESSION, 0);
@@ -304,10 +287,9 @@ bool OtlpGrpcServer::start(std::string* error) {
                                               : 1;
   for (int i = 0; i < threads; ++i) queues_.push_back(builder.AddCompletionQueue());
   server_ = builder.BuildAndStart();
-  if (!server_ || bound_port_ == 0) {
-    *error = fmt::format("cannot listen for OTLP/gRPC on {}: {}", address,
-                         explain_bind_failure(host, port));
-    server_.reset();
+  if (!server_) {
+    *error = fmt::format("cannot start the OTLP/gRPC server for {}", address);
+    acceptor_.reset();
     for (auto& queue : queues_) queue->Shutdown();
     for (auto& queue : queues_) {
       void* tag;
@@ -316,7 +298,6 @@ bool OtlpGrpcServer::start(std::string* error) {
       }
     }
     queues_.clear();
-    bound_port_ = 0;
     return false;
   }
   for (auto& queue : queues_) {
@@ -329,8 +310,17 @@ bool OtlpGrpcServer::start(std::string* error) {
     }
     threads_.emplace_back([this, q = queue.get()] { poll(q); });
   }
-  const std::string shown_host = host.empty() ? "0.0.0.0" : host;
-  logger_->info("OTLP/gRPC receiver listening on {}:{}", shown_host, bound_port_);
+  listener_ = std::move(listener);
+  bound_port_ = listener_->port();
+  listener_->start(
+      [acceptor = acceptor_.get()](int fd, int listener_fd) {
+        grpc::experimental::ExternalConnectionAcceptor::NewConnectionParameters connection;
+        connection.listener_fd = listener_fd;
+        connection.fd = fd;
+        acceptor->HandleNewConnection(&connection);  // gRPC owns fd from here
+      },
+      on_accept_state_);
+  logger_->info("OTLP/gRPC receiver listening on {}{}", listener_->addresses(), config_.tls ? " (TLS)" : "");
   return true;
 }
 
@@ -342,6 +332,7 @@ void OtlpGrpcServer::poll(grpc::ServerCompletionQueue* queue) noexcept {
 
 void OtlpGrpcServer::shutdown() noexcept {
   if (!server_) return;
+  listener_->stop();  // no new connections
   // New calls are refused; calls in flight get a grace period to finish handing their data
   // on. Then the queues drain (waiting calls come back cancelled and are deleted).
   server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
@@ -349,6 +340,8 @@ void OtlpGrpcServer::shutdown() noexcept {
   for (auto& thread : threads_) thread.join();
   threads_.clear();
   server_.reset();
+  acceptor_.reset();
+  listener_.reset();
   queues_.clear();
 }
 

@@ -8,22 +8,24 @@
 #include <vector>
 
 #include <grpcpp/server.h>
+#include <grpcpp/server_builder.h>
 #include <spdlog/logger.h>
 
+#include "net/tcp_listener.h"
 #include "pipeline/component.h"
 #include "receiver/otlp/otlp_receiver_config.h"
 #include "receiver/otlp/receiver_counters.h"
 
 namespace otlpd {
 
-// OTLP/gRPC: TraceService, MetricsService and LogsService Export on one endpoint. A
-// service is registered only for signals that have a consumer; the others answer
-// UNIMPLEMENTED, as in the OpenTelemetry Collector. Requests are taken as raw bytes, so that
-// otlpd checks and decodes them itself (see Request::receive).
 // The memory gRPC may use for a receiver's connections (their buffers of messages not yet
 // whole): 128 MiB, or 32 messages of max_recv_msg_size_mib if that is more.
 std::size_t transport_memory_quota(std::int64_t max_recv_msg_size_mib);
 
+// OTLP/gRPC: TraceService, MetricsService and LogsService Export on one endpoint. A
+// service is registered only for signals that have a consumer; the others answer
+// UNIMPLEMENTED, as in the OpenTelemetry Collector. Requests are taken as raw bytes, so that
+// otlpd checks and decodes them itself (see Request::receive).
 class OtlpGrpcServer {
  public:
   OtlpGrpcServer(OtlpGrpcConfig config, SignalConsumers consumers, ReceiverCounters* counters,
@@ -36,6 +38,8 @@ class OtlpGrpcServer {
   void shutdown() noexcept;
   // The port actually bound (useful with port 0); 0 before start().
   int bound_port() const { return bound_port_; }
+  // Told when accepting connections stops working and when it works again (before start()).
+  void on_accept_state(TcpListener::OnAcceptState callback) { on_accept_state_ = std::move(callback); }
 
   class Handler;  // checks and forwards one Export call; defined in the .cpp
   class Call;     // one Export call in flight on a completion queue
@@ -52,6 +56,9 @@ class OtlpGrpcServer {
   std::vector<std::unique_ptr<grpc::ServerCompletionQueue>> queues_;
   std::vector<std::thread> threads_;
   int bound_port_ = 0;
+  std::unique_ptr<TcpListener> listener_;  // accepts; gRPC serves what it accepts
+  std::unique_ptr<grpc::experimental::ExternalConnectionAcceptor> acceptor_;
+  TcpListener::OnAcceptState on_accept_state_;
   std::shared_ptr<spdlog::logger> logger_;
 };
 

@@ -5,7 +5,7 @@
 namespace otlpd {
 
 OtlpHttpServer::OtlpHttpServer(OtlpHttpConfig config, SignalConsumers consumers, ReceiverCounters* counters,
-                               std::shared_ptr<spdlog::logger> logger)
+                               std::shared_ptr<spdlog::logger> logger, TcpListener::OnAcceptState on_accept_state)
     : config_(std::move(config)) {
   // The handler keeps a reference to config_, which lives as long as this server.
   auto handler = std::make_shared<OtlpHttpHandler>(config_, consumers, counters, logger);
@@ -16,6 +16,7 @@ OtlpHttpServer::OtlpHttpServer(OtlpHttpConfig config, SignalConsumers consumers,
   options.max_request_body_size = config_.max_request_body_size;
   options.read_timeout = config_.read_timeout;
   options.idle_timeout = config_.idle_timeout;
+  options.on_accept_state = std::move(on_accept_state);
   server_ = std::make_unique<HttpServer>(
       std::move(options), [handler](HttpRequest& request, std::string* out) { handler->handle(request, out); },
       std::move(logger));

@@ -6,6 +6,7 @@
 #include <spdlog/logger.h>
 
 #include "net/http_server.h"
+#include "net/tcp_listener.h"
 #include "pipeline/component.h"
 #include "receiver/otlp/receiver_counters.h"
 #include "receiver/otlp/otlp_receiver_config.h"
@@ -17,7 +18,7 @@ namespace otlpd {
 class OtlpHttpServer {
  public:
   OtlpHttpServer(OtlpHttpConfig config, SignalConsumers consumers, ReceiverCounters* counters,
-                 std::shared_ptr<spdlog::logger> logger);
+                 std::shared_ptr<spdlog::logger> logger, TcpListener::OnAcceptState on_accept_state = nullptr);
   ~OtlpHttpServer();
 
   bool start(std::string* error);

@@ -1,5 +1,7 @@
 #include "receiver/otlp/otlp_receiver.h"
 
+#include <atomic>
+
 namespace otlpd {
 namespace {
 
@@ -18,11 +20,25 @@ OtlpReceiver::OtlpReceiver(const CreateSettings& settings, const OtlpReceiverCon
       grpc_counters_(settings.telemetry->metrics, settings.id.str(), "grpc", served(config.grpc.has_value(), consumers)),
       http_counters_(settings.telemetry->metrics, settings.id.str(), "http", served(config.http.has_value(), consumers)) {
   baseline_ = totals();
+  // A receiver that cannot accept connections (out of descriptors) is down for new clients:
+  // health_check answers 503 naming it until every endpoint accepts again. Reported as a
+  // permanent error, which health_check shows at once (a recoverable one only after its
+  // recovery_duration), and cleared on recovery.
+  auto on_accept_state = [status = settings.status, failing = std::make_shared<std::atomic<int>>(0)](
+                             bool accepting, const std::string& why) {
+    if (!accepting) {
+      failing->fetch_add(1);
+      status->permanent_error(why);
+    } else if (failing->fetch_sub(1) == 1) {
+      status->ok();
+    }
+  };
   if (config.grpc) {
     grpc_ = std::make_unique<OtlpGrpcServer>(*config.grpc, consumers, &grpc_counters_, settings.logger);
+    grpc_->on_accept_state(on_accept_state);
   }
   if (config.http) {
-    http_ = std::make_unique<OtlpHttpServer>(*config.http, consumers, &http_counters_, settings.logger);
+    http_ = std::make_unique<OtlpHttpServer>(*config.http, consumers, &http_counters_, settings.logger, on_accept_state);
   }
 }
 

@@ -6,11 +6,11 @@ from opentelemetry.proto.trace.v1 import trace_pb2
 TRACE_EXPORT = "/opentelemetry.proto.collector.trace.v1.TraceService/Export"
 
 
-def raw_export(channel, body: bytes, method=TRACE_EXPORT):
+def raw_export(channel, body: bytes, method=TRACE_EXPORT, timeout=30):
     """Sends `body` as is (no client-side serialization) and returns (code, details)."""
     call = channel.unary_unary(method, request_serializer=None, response_deserializer=None)
     try:
-        call(body, timeout=30)
+        call(body, timeout=timeout)
         return grpc.StatusCode.OK, ""
     except grpc.RpcError as e:
         return e.code(), e.details()
