@@ -211,7 +211,7 @@ class HttpServer::Impl {
         if (!listener.failing) {
           logger_->warn("{} cannot accept connections on {}: {}; retrying every 100 ms", config_.name, listener.bound,
                         ec.message());
-          if (config_.on_accept_state) {
+          if (failing_listeners_++ == 0 && config_.on_accept_state) {
             config_.on_accept_state(false, fmt::format("{} cannot accept connections on {}: {}", config_.name,
                                                        listener.bound, ec.message()));
           }
@@ -226,7 +226,7 @@ class HttpServer::Impl {
       if (listener.failing) {
         logger_->info("{} accepts connections on {} again", config_.name, listener.bound);
         listener.failing = false;
-        if (config_.on_accept_state) config_.on_accept_state(true, {});
+        if (--failing_listeners_ == 0 && config_.on_accept_state) config_.on_accept_state(true, {});
       }
       if (config_.tls) {
         std::make_shared<Session<TlsStream>>(*this, std::move(socket), *tls_)->start();
@@ -246,6 +246,7 @@ class HttpServer::Impl {
   std::set<std::shared_ptr<SessionBase>> sessions_;  // io thread only
   std::thread thread_;
   bool stopping_ = false;  // io thread only: shutdown() has begun
+  int failing_listeners_ = 0;  // io thread only: listeners whose accept fails
 };
 
 HttpServer::HttpServer(HttpServerOptions options, HttpHandler handler, std::shared_ptr<spdlog::logger> logger)

@@ -1,6 +1,7 @@
 #include "receiver/otlp/otlp_receiver.h"
 
-#include <atomic>
+#include <algorithm>
+#include <mutex>
 
 namespace otlpd {
 namespace {
@@ -24,21 +25,30 @@ OtlpReceiver::OtlpReceiver(const CreateSettings& settings, const OtlpReceiverCon
   // health_check answers 503 naming it until every endpoint accepts again. Reported as a
   // permanent error, which health_check shows at once (a recoverable one only after its
   // recovery_duration), and cleared on recovery.
-  auto on_accept_state = [status = settings.status, failing = std::make_shared<std::atomic<int>>(0)](
-                             bool accepting, const std::string& why) {
-    if (!accepting) {
-      failing->fetch_add(1);
-      status->permanent_error(why);
-    } else if (failing->fetch_sub(1) == 1) {
-      status->ok();
-    }
+  struct AcceptFailures {
+    std::mutex mutex;
+    std::array<std::string, 2> why;  // gRPC's and HTTP's, empty while accepting
+  };
+  auto failures = std::make_shared<AcceptFailures>();
+  auto on_accept_state = [status = settings.status, failures](std::size_t server) {
+    return [status, failures, server](bool accepting, const std::string& why) {
+      std::lock_guard lock(failures->mutex);  // the report follows the state, whichever thread is last
+      failures->why[server] = accepting ? std::string() : why;
+      const auto failing = std::find_if(failures->why.begin(), failures->why.end(),
+                                        [](const std::string& w) { return !w.empty(); });
+      if (failing != failures->why.end()) {
+        status->permanent_error(*failing);
+      } else {
+        status->ok();
+      }
+    };
   };
   if (config.grpc) {
     grpc_ = std::make_unique<OtlpGrpcServer>(*config.grpc, consumers, &grpc_counters_, settings.logger);
-    grpc_->on_accept_state(on_accept_state);
+    grpc_->on_accept_state(on_accept_state(0));
   }
   if (config.http) {
-    http_ = std::make_unique<OtlpHttpServer>(*config.http, consumers, &http_counters_, settings.logger, on_accept_state);
+    http_ = std::make_unique<OtlpHttpServer>(*config.http, consumers, &http_counters_, settings.logger, on_accept_state(1));
   }
 }
 

@@ -30,7 +30,13 @@ def test_soft_limit_is_raised_to_the_hard_limit(start_otlpd, tmp_path):
 
 
 def socket_count(pid):
-    return sum(1 for fd in os.listdir(f"/proc/{pid}/fd") if os.readlink(f"/proc/{pid}/fd/{fd}").startswith("socket:"))
+    count = 0
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        try:
+            count += os.readlink(f"/proc/{pid}/fd/{fd}").startswith("socket:")
+        except FileNotFoundError:  # closed meanwhile
+            pass
+    return count
 
 
 def wait_until(predicate, what, timeout=30.0):

@@ -52,8 +52,8 @@ def call(port: int, body: bytes, encoding: str = None, path: str = TRACES, extra
     try:
         conn.send_headers(stream, headers)
         sock.sendall(conn.data_to_send())
-        _send_body(sock, conn, stream, body, end_stream, max_frame, answer)
-        while True:
+        ended = _send_body(sock, conn, stream, body, end_stream, max_frame, answer)
+        while not ended:
             data = sock.recv(1 << 16)
             if not data:
                 answer.reset = True
@@ -88,7 +88,8 @@ def call(port: int, body: bytes, encoding: str = None, path: str = TRACES, extra
 
 
 def _send_body(sock, conn, stream, body, end_stream, max_frame, answer):
-    """Sends `body` in DATA frames as flow control allows; stops early if the server answers."""
+    """Sends `body` in DATA frames as flow control allows; stops early if the server answers
+    (then True: the stream is over, nothing more will come for it)."""
     offset = 0
     while offset < len(body):
         window = min(conn.local_flow_control_window(stream), conn.max_outbound_frame_size, max_frame)
@@ -102,11 +103,11 @@ def _send_body(sock, conn, stream, body, end_stream, max_frame, answer):
                     answer.http_status = int(answer.headers.get(":status", 0))
                     _read_grpc_status(answer, event.headers)
                     if answer.grpc_status is not None:
-                        return
+                        return True
                 elif isinstance(event, h2.events.TrailersReceived):
                     answer.headers.update(dict(event.headers))
                     _read_grpc_status(answer, event.headers)
-                    return
+                    return True
                 elif isinstance(event, (h2.events.StreamReset, h2.events.ConnectionTerminated)):
                     raise ConnectionError("reset")
             sock.sendall(conn.data_to_send())
@@ -118,6 +119,7 @@ def _send_body(sock, conn, stream, body, end_stream, max_frame, answer):
     if end_stream and not body:
         conn.end_stream(stream)
         sock.sendall(conn.data_to_send())
+    return False
 
 
 def _read_grpc_status(answer, headers):
