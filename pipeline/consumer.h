@@ -52,6 +52,15 @@ class Consumer {
     (void)wire_bytes;
     return ConsumeResult::ok();
   }
+
+  // Why a request of `wire_bytes` bytes could never be admitted, however empty the pipeline
+  // (a budget smaller than the request); empty if it could. Has no effect (nothing counted):
+  // receivers ask it at start, to warn of a size limit larger than the pipeline takes.
+  virtual std::string never_fits(Signal signal, std::size_t wire_bytes) const noexcept {
+    (void)signal;
+    (void)wire_bytes;
+    return {};
+  }
 };
 
 }  // namespace otlpd

@@ -21,4 +21,11 @@ ConsumeResult FanoutConsumer::admit(Signal signal, std::size_t wire_bytes) noexc
   return ConsumeResult::ok();
 }
 
+std::string FanoutConsumer::never_fits(Signal signal, std::size_t wire_bytes) const noexcept {
+  for (const Consumer* consumer : consumers_) {
+    if (std::string why = consumer->never_fits(signal, wire_bytes); !why.empty()) return why;
+  }
+  return {};
+}
+
 }  // namespace otlpd

@@ -17,6 +17,7 @@ class FanoutConsumer final : public Consumer {
   explicit FanoutConsumer(std::vector<Consumer*> consumers) : consumers_(std::move(consumers)) {}
   ConsumeResult consume(Batch&& batch) noexcept override;
   ConsumeResult admit(Signal signal, std::size_t wire_bytes) noexcept override;
+  std::string never_fits(Signal signal, std::size_t wire_bytes) const noexcept override;
 
  private:
   std::vector<Consumer*> consumers_;

@@ -154,19 +154,26 @@ ConsumeResult QueuedExporter::consume(Batch&& batch) noexcept {
   return ConsumeResult::ok();
 }
 
-ConsumeResult QueuedExporter::admit(Signal, std::size_t wire_bytes) noexcept {
+std::string QueuedExporter::never_fits(Signal, std::size_t wire_bytes) const noexcept {
+  if (!queue_config_.enabled) return {};
+  const auto max_bytes = static_cast<std::uint64_t>(queue_config_.max_size_mib) << 20;
+  if (wire_bytes > max_bytes ||
+      (queue_config_.sizer == Sizer::bytes && wire_bytes > static_cast<std::uint64_t>(queue_config_.queue_size))) {
+    const bool by_bytes = wire_bytes > max_bytes;
+    return fmt::format("request of {} bytes is larger than the sending queue of exporter {} can ever hold ({}: {} bytes)",
+                       wire_bytes, settings_.id.str(), by_bytes ? "max_size_mib" : "queue_size",
+                       by_bytes ? max_bytes : queue_config_.queue_size);
+  }
+  return {};
+}
+
+ConsumeResult QueuedExporter::admit(Signal signal, std::size_t wire_bytes) noexcept {
   if (!accepting_.load(std::memory_order_acquire)) {
     return ConsumeResult::retryable(fmt::format("exporter {} is shutting down", settings_.id.str()));
   }
   if (!queue_config_.enabled) return ConsumeResult::ok();
   const auto max_bytes = static_cast<std::uint64_t>(queue_config_.max_size_mib) << 20;
-  if (wire_bytes > max_bytes ||
-      (queue_config_.sizer == Sizer::bytes && wire_bytes > static_cast<std::uint64_t>(queue_config_.queue_size))) {
-    const bool by_bytes = wire_bytes > max_bytes;
-    return ConsumeResult::too_large(fmt::format(
-        "request of {} bytes is larger than the sending queue of exporter {} can ever hold ({}: {} bytes)", wire_bytes,
-        settings_.id.str(), by_bytes ? "max_size_mib" : "queue_size", by_bytes ? max_bytes : queue_config_.queue_size));
-  }
+  if (std::string why = never_fits(signal, wire_bytes); !why.empty()) return ConsumeResult::too_large(why);
   if (queue_config_.block_on_overflow) return ConsumeResult::ok();
   if (queued_size_.load(std::memory_order_relaxed) >= static_cast<std::uint64_t>(queue_config_.queue_size) ||
       queued_bytes_.load(std::memory_order_relaxed) + wire_bytes > max_bytes) {

@@ -63,6 +63,7 @@ class QueuedExporter final : public Exporter {
   ConsumeResult consume(Batch&& batch) noexcept override;
   // Refuses early, before the receiver decodes, when the sending queue is already full.
   ConsumeResult admit(Signal signal, std::size_t wire_bytes) noexcept override;
+  std::string never_fits(Signal signal, std::size_t wire_bytes) const noexcept override;
 
   // What this instance sent and failed to send (the registry's counters go on across reloads).
   std::uint64_t sent(Signal s) const;

@@ -38,6 +38,9 @@ class BatchProcessor final : public Processor {
   void shutdown() noexcept override;
   ConsumeResult consume(Batch&& batch) noexcept override;
   ConsumeResult admit(Signal signal, std::size_t wire_bytes) noexcept override;
+  std::string never_fits(Signal signal, std::size_t wire_bytes) const noexcept override {
+    return next_.never_fits(signal, wire_bytes);
+  }
 
   std::uint64_t pending_items() const { return pending_items_.load(); }
 

@@ -42,6 +42,7 @@ class MemoryLimiterProcessor final : public Processor {
   void shutdown() noexcept override;
   ConsumeResult consume(Batch&& batch) noexcept override;
   ConsumeResult admit(Signal signal, std::size_t wire_bytes) noexcept override;
+  std::string never_fits(Signal signal, std::size_t wire_bytes) const noexcept override;
 
   // Estimated bytes in use now (see class comment).
   std::uint64_t usage() const;

@@ -43,6 +43,27 @@ OtlpReceiver::OtlpReceiver(const CreateSettings& settings, const OtlpReceiverCon
       }
     };
   };
+  // A size limit larger than what a pipeline behind the receiver can ever take: such requests
+  // are refused for good (RESOURCE_EXHAUSTED, 413). Said at start, not found out in production.
+  for (Signal s : kAllSignals) {
+    const Consumer* consumer = consumers[static_cast<std::size_t>(s)];
+    if (!consumer) continue;
+    if (config.grpc) {
+      const auto limit = static_cast<std::size_t>(config.grpc->max_recv_msg_size_mib) << 20;
+      if (std::string why = consumer->never_fits(s, limit); !why.empty()) {
+        settings.logger->warn("protocols::grpc::max_recv_msg_size_mib ({} MiB) admits {} requests that the pipeline "
+                              "can never take, and that will get RESOURCE_EXHAUSTED: {}",
+                              config.grpc->max_recv_msg_size_mib, to_string(s), why);
+      }
+    }
+    if (config.http) {
+      if (std::string why = consumer->never_fits(s, config.http->max_request_body_size); !why.empty()) {
+        settings.logger->warn("protocols::http::max_request_body_size ({} bytes) admits {} requests that the pipeline "
+                              "can never take, and that will get 413: {}",
+                              config.http->max_request_body_size, to_string(s), why);
+      }
+    }
+  }
   if (config.grpc) {
     grpc_ = std::make_unique<OtlpGrpcServer>(*config.grpc, consumers, &grpc_counters_, settings.logger);
     grpc_->on_accept_state(on_accept_state(0));

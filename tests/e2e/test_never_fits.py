@@ -45,6 +45,22 @@ def test_larger_than_the_sending_queue_budget(start_otlpd, tmp_path):
     assert out.read_text().count('"spanId"') == 5
 
 
+def test_a_receiver_limit_larger_than_the_pipeline_takes_is_warned_of_at_start(start_otlpd, tmp_path):
+    otlpd = start_otlpd(CONFIG.format(out=tmp_path / "out.jsonl", limit_mib=4000, processors="memory_limiter"))
+    otlpd.wait_for_log(r"protocols::grpc::max_recv_msg_size_mib \(16 MiB\) admits traces requests that the pipeline "
+                       r"can never take, and that will get RESOURCE_EXHAUSTED: request of 16777216 bytes is larger than "
+                       r"the sending queue of exporter file can ever hold \(max_size_mib: 1048576 bytes\)")
+    otlpd.wait_for_log(r"protocols::http::max_request_body_size \(16777216 bytes\) admits traces requests that the "
+                       r"pipeline can never take, and that will get 413")
+    assert otlpd.stop() == 0
+    # With a budget that takes the largest request, nothing is said.
+    fits = start_otlpd(CONFIG.format(out=tmp_path / "fits.jsonl", limit_mib=4000, processors="memory_limiter")
+                       .replace("max_size_mib: 1", "max_size_mib: 64"))
+    fits.wait_for_log("otlpd .* started")
+    assert fits.stop() == 0
+    assert "can never take" not in fits.log()
+
+
 def test_larger_than_the_memory_limit(start_otlpd, tmp_path):
     otlpd = start_otlpd(CONFIG.format(out=tmp_path / "out.jsonl", limit_mib=2, processors="memory_limiter")
                         .replace("max_size_mib: 1", "max_size_mib: 64"))
