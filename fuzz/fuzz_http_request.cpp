@@ -36,11 +36,19 @@ struct Fixture {
     config.cors.allowed_origins = {"https://*.example.com"};
     config.cors.allowed_headers = {"X-Custom"};
     config.cors.max_age = 60;
-    consumers = {&sink, &sink, &sink};
+    // The handler must serve the signals: an empty protobuf request is answered 200. (It keeps a
+    // copy of `consumers`, made when it is constructed: set before, every request was a 404.)
+    HttpRequest probe;
+    probe.method = HTTP_POST;
+    probe.url = "/v1/traces";
+    probe.headers["content-type"] = "application/x-protobuf";
+    std::string out;
+    handler.handle(probe, &out);
+    if (out.rfind("HTTP/1.1 200 ", 0) != 0) std::abort();
   }
-  OtlpHttpConfig config;
+  OtlpHttpConfig config;  // the handler holds a reference: set in the constructor's body
   DecodingSink sink;
-  SignalConsumers consumers{};
+  SignalConsumers consumers{&sink, &sink, &sink};
   ReceiverCounters counters;
   std::shared_ptr<spdlog::logger> logger = std::make_shared<spdlog::logger>("fuzz", std::make_shared<spdlog::sinks::null_sink_mt>());
   OtlpHttpHandler handler{config, consumers, &counters, logger};
