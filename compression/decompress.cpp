@@ -4,6 +4,7 @@
 #include <lz4frame.h>
 #include <snappy.h>
 #include <zlib.h>
+#define ZSTD_STATIC_LINKING_ONLY  // ZSTD_getFrameHeader, ZSTD_FRAMEHEADERSIZE_MAX (exported by Debian's libzstd)
 #include <zstd.h>
 
 #include <algorithm>
@@ -155,19 +156,52 @@ bool has_zlib_header(std::string_view in) {
   return (cmf & 0x0f) == 8 && (cmf >> 4) <= 7 && (cmf * 256 + flg) % 31 == 0;
 }
 
-Decompressed zstd_stream(Input& in, Output& out) {
+// At each frame's start, its header (up to ZSTD_FRAMEHEADERSIZE_MAX bytes, across pieces).
+// Only RFC 8878 frames and skippable frames are taken: libzstd also decodes legacy (pre-1.0)
+// frames, but only when their magic number arrives in one call, so a stream in pieces would
+// be read differently from the same stream whole (found by fuzz/fuzz_decompress.cpp).
+bool zstd_frame_header(std::string_view head, std::uint64_t* declared_size) {
+  ZSTD_frameHeader header{};
+  if (head.size() < 4 || ZSTD_getFrameHeader(&header, head.data(), head.size()) > ZSTD_FRAMEHEADERSIZE_MAX) {
+    return false;  // an error, or not even a whole header before the input ends
+  }
+  const bool standard = head.substr(0, 4) == std::string_view("\x28\xb5\x2f\xfd", 4);
+  if (!standard && header.frameType != ZSTD_skippableFrame) return false;
+  *declared_size = header.frameType == ZSTD_frame ? header.frameContentSize : ZSTD_CONTENTSIZE_UNKNOWN;
+  return true;
+}
+
+Decompressed zstd_stream(Input& in, Output& out, const std::string& produced) {
   std::unique_ptr<ZSTD_DStream, decltype(&ZSTD_freeDStream)> stream(ZSTD_createDStream(), &ZSTD_freeDStream);
   if (!stream) return invalid("cannot initialise zstd");
   ZSTD_inBuffer input{nullptr, 0, 0};
   std::array<char, kChunk> chunk;
   std::string_view piece;
   std::size_t rc = 0;
+  bool frame_start = true;
+  std::uint64_t declared = ZSTD_CONTENTSIZE_UNKNOWN, frame_begin = 0;
   for (;;) {
     if (input.pos == input.size && in.next(&piece)) input = {piece.data(), piece.size(), 0};
+    if (frame_start) {
+      const std::string_view rest(static_cast<const char*>(input.src) + input.pos, input.size - input.pos);
+      const std::string head = std::string(rest.substr(0, ZSTD_FRAMEHEADERSIZE_MAX)) +
+                               in.prefix(ZSTD_FRAMEHEADERSIZE_MAX - std::min<std::size_t>(rest.size(), ZSTD_FRAMEHEADERSIZE_MAX));
+      if (!zstd_frame_header(head, &declared)) return invalid("not a zstd frame");
+      frame_begin = produced.size();
+      frame_start = false;
+    }
     ZSTD_outBuffer output{chunk.data(), chunk.size(), 0};
     rc = ZSTD_decompressStream(stream.get(), &output, &input);
     if (ZSTD_isError(rc)) return invalid(ZSTD_getErrorName(rc));
     if (!out.append(chunk.data(), output.pos)) return too_large();
+    if (rc == 0) {
+      // A frame ended. libzstd 1.5.4's streaming decoder does not always hold it to the size its
+      // header declares (a frame ending in an empty raw block): otlpd does.
+      if (declared != ZSTD_CONTENTSIZE_UNKNOWN && produced.size() - frame_begin != declared) {
+        return invalid(fmt::format("a frame declares {} bytes and holds {}", declared, produced.size() - frame_begin));
+      }
+      frame_start = true;
+    }
     if (input.pos == input.size && in.at_end() && output.pos < output.size) {
       // All input consumed and the decoder did not fill the buffer: it has nothing left.
       return rc == 0 ? Decompressed{} : invalid("the stream is truncated");
@@ -324,7 +358,7 @@ Decompressed decompress(Encoding encoding, std::span<const std::string_view> pie
     }
     case Encoding::gzip: return inflate_stream(in, 16 + 15, out);
     case Encoding::zlib: return inflate_stream(in, has_zlib_header(in.prefix(2)) ? 15 : -15, out);
-    case Encoding::zstd: return zstd_stream(in, out);
+    case Encoding::zstd: return zstd_stream(in, out, *result);
     case Encoding::lz4: return lz4_frames(in, out);
     case Encoding::snappy_framed: return snappy_framed(in, out);
     case Encoding::snappy: {

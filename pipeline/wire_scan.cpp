@@ -144,7 +144,7 @@ class Scanner {
             if (rule->counts_items) ++items;
             switch (rule->kind) {
               case FieldRule::Kind::message: {
-                if (depth + 1 >= kMaxDepth) return Verdict::invalid;
+                if (depth + 1 > kMaxDepth) return Verdict::invalid;  // protobuf takes 100 levels, not 101
                 if (Verdict v = scan(p, field_end, *rule->table, depth + 1); v != Verdict::valid) return v;
                 break;
               }

@@ -176,6 +176,25 @@ TEST(Decompress, TruncatedOrTrailingDataIsInvalid) {
   EXPECT_EQ(decompress(Encoding::zstd, "not zstd at all", 1 << 20, &out).code, Code::invalid);
 }
 
+// Found by fuzz/fuzz_decompress.cpp: libzstd 1.5.4's streaming decoder takes a frame that
+// declares more than it holds (its last block an empty raw block), and decodes legacy
+// (pre-1.0) frames only when their magic number arrives in one call.
+TEST(Decompress, ZstdFramesHoldWhatTheyDeclareAndAreNotLegacy) {
+  const std::string declares_70000_holds_3{"\x28\xb5\x2f\xfd\xa0\x70\x11\x01\x00\x18\x00\x00abc\x01\x00\x00", 18};
+  std::string out;
+  EXPECT_EQ(decompress(Encoding::zstd, declares_70000_holds_3, 1 << 20, &out).code, Code::invalid);
+  std::vector<std::string_view> bytes;  // one piece per byte
+  for (std::size_t i = 0; i < declares_70000_holds_3.size(); ++i) bytes.push_back(std::string_view(declares_70000_holds_3).substr(i, 1));
+  EXPECT_EQ(decompress(Encoding::zstd, bytes, 1 << 20, &out).code, Code::invalid);
+  const Decompressed legacy = decompress(Encoding::zstd, std::string("\x27\xb5\x2f\xfd\0\0\0\0\0", 9), 100, &out);
+  EXPECT_EQ(legacy.code, Code::invalid);
+  EXPECT_EQ(legacy.error, "not a zstd frame");
+  // A skippable frame, then a real one: fine.
+  const std::string skippable{"\x50\x2a\x4d\x18\x02\x00\x00\x00hi", 10};
+  ASSERT_EQ(decompress(Encoding::zstd, skippable + zstd_of("abc"), 100, &out).code, Code::ok);
+  EXPECT_EQ(out, "abc");
+}
+
 TEST(Decompress, ConcatenatedGzipMembersAreOneStream) {
   std::string out;
   ASSERT_EQ(decompress(Encoding::gzip, deflate_with("abc", 31) + deflate_with("def", 31), 100, &out).code, Code::ok);
