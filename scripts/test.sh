@@ -18,7 +18,7 @@ export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
 echo "=== libFuzzer targets (clang), ${FUZZ_SECONDS:=30} s each ==="
 CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DOTLPD_FUZZ=ON \
   -DOTLPD_BUILD_TESTS=OFF -DOTLPD_BUILD_BENCH=OFF -DOTLPD_FUZZ_SECONDS="$FUZZ_SECONDS" >/dev/null
-ninja -C build-fuzz otlpd_fuzz_json otlpd_fuzz_http otlpd_fuzz_query otlpd_fuzz_decompress otlpd_fuzz_grpc otlpd_fuzz_wire_scan
+ninja -C build-fuzz otlpd_fuzzers
 (cd build-fuzz && ctest --output-on-failure -L fuzz)
 
 echo "=== Normal build ==="
