@@ -1,25 +1,18 @@
 #include "receiver/otlp/otlp_grpc_server.h"
 
-#include "receiver/otlp/ingest.h"
-
-#include "net/tcp_listener.h"
-#include "receiver/otlp/grpc_message.h"
-
-#include <arpa/inet.h>
 #include <fmt/format.h>
 #include <grpcpp/grpcpp.h>
-#include <netdb.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <algorithm>
-#include <cerrno>
-#include <cstring>
 #include <fstream>
 #include <sstream>
+
+#include "net/tcp_listener.h"
+#include "receiver/otlp/grpc_message.h"
+#include "receiver/otlp/ingest.h"
 
 #include "opentelemetry/proto/collector/logs/v1/logs_service.grpc.pb.h"
 #include "opentelemetry/proto/collector/metrics/v1/metrics_service.grpc.pb.h"
@@ -32,6 +25,7 @@
 // they are how otlpd learns that a message is compressed, and with what.
 std::uint32_t grpc_call_test_only_get_message_flags(grpc_call* call);
 grpc_compression_algorithm grpc_call_test_only_get_compression_algorithm(grpc_call* call);
+
 namespace otlpd {
 namespace {
 
