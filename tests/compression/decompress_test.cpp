@@ -180,7 +180,7 @@ TEST(Decompress, TruncatedOrTrailingDataIsInvalid) {
 // declares more than it holds (its last block an empty raw block), and decodes legacy
 // (pre-1.0) frames only when their magic number arrives in one call.
 TEST(Decompress, ZstdFramesHoldWhatTheyDeclareAndAreNotLegacy) {
-  const std::string declares_70000_holds_3{"\x28\xb5\x2f\xfd\xa0\x70\x11\x01\x00\x18\x00\x00abc\x01\x00\x00", 18};
+  const std::string declares_70000_holds_3{"\x28\xb5\x2f\xfd\xa0\x70\x11\x01\x00\x18\x00\x00" "abc" "\x01\x00\x00", 18};
   std::string out;
   EXPECT_EQ(decompress(Encoding::zstd, declares_70000_holds_3, 1 << 20, &out).code, Code::invalid);
   std::vector<std::string_view> bytes;  // one piece per byte
