@@ -114,7 +114,10 @@ class Scanner {
   Verdict scan(const std::uint8_t* p, const std::uint8_t* end, const Table& table, int depth) {
     while (p < end) {
       std::uint64_t tag;
-      if (!read_varint(p, end, &tag) || tag > 0xffffffffULL) return Verdict::invalid;
+      const std::uint8_t* tag_start = p;
+      // protobuf reads a tag as a 32-bit varint of at most 5 bytes: a longer one (padded with
+      // 0x80 bytes) is corrupt to it, whatever its value (found by fuzz/fuzz_wire_scan.cpp).
+      if (!read_varint(p, end, &tag) || tag > 0xffffffffULL || p - tag_start > 5) return Verdict::invalid;
       const std::uint64_t number = tag >> 3;
       const auto wire_type = static_cast<int>(tag & 7);
       if (number == 0) return Verdict::invalid;
