@@ -142,21 +142,24 @@ ConsumeResult MemoryLimiterProcessor::refuse(std::uint64_t used) const {
       (config_.limit_bytes - config_.spike_bytes) / kMiB));
 }
 
+std::string MemoryLimiterProcessor::over_soft_limit(std::size_t wire_bytes) const {
+  if (kBytesPerWireByte * wire_bytes <= config_.limit_bytes - config_.spike_bytes) return {};
+  return fmt::format(
+      "request of {} bytes can never fit under the memory_limiter's soft limit of {} MiB (limit {} MiB - spike {} MiB)",
+      wire_bytes, (config_.limit_bytes - config_.spike_bytes) / kMiB, config_.limit_bytes / kMiB,
+      config_.spike_bytes / kMiB);
+}
+
 std::string MemoryLimiterProcessor::never_fits(Signal signal, std::size_t wire_bytes) const noexcept {
-  if (kBytesPerWireByte * wire_bytes > config_.limit_bytes - config_.spike_bytes) {
-    return fmt::format(
-        "request of {} bytes can never fit under the memory_limiter's soft limit of {} MiB (limit {} MiB - spike {} MiB)",
-        wire_bytes, (config_.limit_bytes - config_.spike_bytes) / kMiB, config_.limit_bytes / kMiB,
-        config_.spike_bytes / kMiB);
-  }
+  if (std::string why = over_soft_limit(wire_bytes); !why.empty()) return why;
   return next_.never_fits(signal, wire_bytes);
 }
 
 ConsumeResult MemoryLimiterProcessor::admit(Signal signal, std::size_t wire_bytes) noexcept {
-  if (kBytesPerWireByte * wire_bytes > config_.limit_bytes - config_.spike_bytes) {
+  if (std::string why = over_soft_limit(wire_bytes); !why.empty()) {
     refused_requests_.fetch_add(1, std::memory_order_relaxed);
     refused_counter_->add();
-    return ConsumeResult::too_large(never_fits(signal, wire_bytes));
+    return ConsumeResult::too_large(std::move(why));
   }
   const std::uint64_t used = usage();
   const std::uint64_t after = used + kBytesPerWireByte * wire_bytes;

@@ -54,6 +54,8 @@ class MemoryLimiterProcessor final : public Processor {
   void sample() noexcept;
   void run() noexcept;
   ConsumeResult refuse(std::uint64_t usage) const;
+  // Why a request of wire_bytes could never fit under the soft limit; empty if it could.
+  std::string over_soft_limit(std::size_t wire_bytes) const;
 
   CreateSettings settings_;
   MemoryLimiterConfig config_;
