@@ -160,17 +160,20 @@ bool has_zlib_header(std::string_view in) {
 // Only RFC 8878 frames and skippable frames are taken: libzstd also decodes legacy (pre-1.0)
 // frames, but only when their magic number arrives in one call, so a stream in pieces would
 // be read differently from the same stream whole (found by fuzz/fuzz_decompress.cpp).
-bool zstd_frame_header(std::string_view head, std::uint64_t* declared_size) {
-  ZSTD_frameHeader header{};
-  if (head.size() < 4 || ZSTD_getFrameHeader(&header, head.data(), head.size()) > ZSTD_FRAMEHEADERSIZE_MAX) {
+bool zstd_frame_header(std::string_view head, ZSTD_frameHeader* header) {
+  if (head.size() < 4 || ZSTD_getFrameHeader(header, head.data(), head.size()) > ZSTD_FRAMEHEADERSIZE_MAX) {
     return false;  // an error, or not even a whole header before the input ends
   }
   const bool standard = head.substr(0, 4) == std::string_view("\x28\xb5\x2f\xfd", 4);
-  if (!standard && header.frameType != ZSTD_skippableFrame) return false;
-  *declared_size = header.frameType == ZSTD_frame ? header.frameContentSize : ZSTD_CONTENTSIZE_UNKNOWN;
-  return true;
+  return standard || header->frameType == ZSTD_skippableFrame;
 }
 
+// Each frame's header is handed to libzstd on its own, in a call of exactly its size. Given a
+// whole small frame in one call, libzstd 1.5.4 decodes it in one pass, and that decoder reads
+// some frames differently from its streaming one (an RLE block of size 0 missing its byte: one
+// pass calls it corrupt, streaming calls it empty), so a stream in pieces would be read
+// differently from the same stream whole (found by fuzz/fuzz_decompress.cpp). Holding the
+// first call to the header keeps every frame on the streaming decoder.
 Decompressed zstd_stream(Input& in, Output& out, const std::string& produced) {
   std::unique_ptr<ZSTD_DStream, decltype(&ZSTD_freeDStream)> stream(ZSTD_createDStream(), &ZSTD_freeDStream);
   if (!stream) return invalid("cannot initialise zstd");
@@ -179,6 +182,7 @@ Decompressed zstd_stream(Input& in, Output& out, const std::string& produced) {
   std::string_view piece;
   std::size_t rc = 0;
   bool frame_start = true;
+  std::size_t header_left = 0;  // bytes of the current frame's header not yet given to libzstd
   std::uint64_t declared = ZSTD_CONTENTSIZE_UNKNOWN, frame_begin = 0;
   for (;;) {
     if (input.pos == input.size && in.next(&piece)) input = {piece.data(), piece.size(), 0};
@@ -186,12 +190,22 @@ Decompressed zstd_stream(Input& in, Output& out, const std::string& produced) {
       const std::string_view rest(static_cast<const char*>(input.src) + input.pos, input.size - input.pos);
       const std::string head = std::string(rest.substr(0, ZSTD_FRAMEHEADERSIZE_MAX)) +
                                in.prefix(ZSTD_FRAMEHEADERSIZE_MAX - std::min<std::size_t>(rest.size(), ZSTD_FRAMEHEADERSIZE_MAX));
-      if (!zstd_frame_header(head, &declared)) return invalid("not a zstd frame");
+      ZSTD_frameHeader header{};
+      if (!zstd_frame_header(head, &header)) return invalid("not a zstd frame");
+      declared = header.frameType == ZSTD_frame ? header.frameContentSize : ZSTD_CONTENTSIZE_UNKNOWN;
+      header_left = header.headerSize;
       frame_begin = produced.size();
       frame_start = false;
     }
     ZSTD_outBuffer output{chunk.data(), chunk.size(), 0};
-    rc = ZSTD_decompressStream(stream.get(), &output, &input);
+    if (header_left > 0) {
+      ZSTD_inBuffer part{input.src, std::min(input.size, input.pos + header_left), input.pos};
+      rc = ZSTD_decompressStream(stream.get(), &output, &part);
+      header_left -= part.pos - input.pos;
+      input.pos = part.pos;
+    } else {
+      rc = ZSTD_decompressStream(stream.get(), &output, &input);
+    }
     if (ZSTD_isError(rc)) return invalid(ZSTD_getErrorName(rc));
     if (!out.append(chunk.data(), output.pos)) return too_large();
     if (rc == 0) {

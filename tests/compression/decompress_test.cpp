@@ -195,6 +195,30 @@ TEST(Decompress, ZstdFramesHoldWhatTheyDeclareAndAreNotLegacy) {
   EXPECT_EQ(out, "abc");
 }
 
+// Found by a 10-minute run of scripts/fuzz.sh: libzstd 1.5.4 decodes a small frame that it is
+// given whole in one pass, and that decoder reads some frames differently from its streaming
+// one. Here, an RLE block of size 0 that lacks its byte: one pass called the frame corrupt,
+// while the same frame cut anywhere was empty and fine. Every cut must read as the whole does.
+TEST(Decompress, ZstdFrameReadsTheSameWholeAndCutAnywhere) {
+  std::string odd("\x28\xb5\x2f\xfd\x20\x00", 6);  // single segment, declares 0 bytes
+  for (int i = 0; i < 12; ++i) odd.append("\x00\x00\x00", 3);  // empty raw blocks
+  odd.append("\x05\x00\x00", 3);                                // last: RLE of 0 bytes, no byte
+  for (const std::string& frame : {odd, zstd_of("a small frame, decoded in one pass when whole")}) {
+    std::string whole_out;
+    const Decompressed whole = decompress(Encoding::zstd, frame, 1 << 20, &whole_out);
+    for (std::size_t cut = 1; cut < frame.size(); ++cut) {
+      const std::vector<std::string_view> two{std::string_view(frame).substr(0, cut), std::string_view(frame).substr(cut)};
+      std::string out;
+      const Decompressed d = decompress(Encoding::zstd, two, 1 << 20, &out);
+      EXPECT_EQ(d.code, whole.code) << "cut at " << cut;
+      EXPECT_EQ(out, whole_out) << "cut at " << cut;
+    }
+  }
+  std::string out;
+  ASSERT_EQ(decompress(Encoding::zstd, zstd_of("abc") + odd + zstd_of("def"), 100, &out).code, Code::ok);
+  EXPECT_EQ(out, "abcdef");
+}
+
 TEST(Decompress, ConcatenatedGzipMembersAreOneStream) {
   std::string out;
   ASSERT_EQ(decompress(Encoding::gzip, deflate_with("abc", 31) + deflate_with("def", 31), 100, &out).code, Code::ok);
