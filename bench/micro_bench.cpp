@@ -9,12 +9,12 @@
 
 #include <random>
 
-#include "exporters/common/otlp_json.h"
-#include "exporters/common/otlp_json_transcoder.h"
+#include "otlp/json_encoder.h"
+#include "otlp/json_transcoder.h"
 #include "exporters/console/pretty_json.h"
-#include "pipeline/otlp_json_decoder.h"
-#include "pipeline/telemetry.h"
-#include "pipeline/wire_scan.h"
+#include "otlp/json_decoder.h"
+#include "otlp/request.h"
+#include "otlp/wire_scan.h"
 #include "net/http_request_reader.h"
 #include "receiver/otlp/otlp_http_handler.h"
 

@@ -5,8 +5,8 @@
 #include <cstdlib>
 #include <string>
 
-#include "exporters/common/otlp_json_transcoder.h"
-#include "pipeline/otlp_json_decoder.h"
+#include "otlp/json_transcoder.h"
+#include "otlp/json_decoder.h"
 
 using namespace otlpd;
 

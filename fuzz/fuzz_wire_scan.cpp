@@ -1,4 +1,4 @@
-// libFuzzer target: the protobuf wire scan (pipeline/wire_scan.h) that admits an
+// libFuzzer target: the protobuf wire scan (otlp/wire_scan.h) that admits an
 // Export*ServiceRequest without decoding it. Byte 0 picks the signal; the rest is the request.
 // The scan promises to be at least as strict as protobuf's parser, so checked against protobuf:
 // - a request it calls valid parses, with ids of valid lengths, into as many items as it counted
@@ -17,8 +17,8 @@
 #include <string>
 #include <vector>
 
-#include "pipeline/telemetry.h"
-#include "pipeline/wire_scan.h"
+#include "otlp/request.h"
+#include "otlp/wire_scan.h"
 
 using namespace otlpd;
 

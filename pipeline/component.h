@@ -11,7 +11,7 @@
 
 #include "config/config_node.h"
 #include "pipeline/consumer.h"
-#include "pipeline/signal.h"
+#include "otlp/signal.h"
 #include "selftelemetry/self_telemetry.h"
 
 namespace otlpd {

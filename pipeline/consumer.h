@@ -3,7 +3,7 @@
 #include <string>
 #include <utility>
 
-#include "pipeline/telemetry.h"
+#include "otlp/request.h"
 
 namespace otlpd {
 

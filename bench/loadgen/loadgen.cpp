@@ -22,7 +22,7 @@
 #include <sstream>
 #include <thread>
 
-#include "exporters/common/otlp_json_transcoder.h"
+#include "otlp/json_transcoder.h"
 #include "opentelemetry/proto/collector/trace/v1/trace_service.pb.h"
 
 namespace {

@@ -2,7 +2,7 @@
 
 #include <cstdio>
 
-#include "exporters/common/otlp_json.h"
+#include "otlp/json_encoder.h"
 #include "exporters/common/stream_writer.h"
 #include "exporters/console/pretty_json.h"
 

@@ -1,7 +1,7 @@
 #include "exporters/console/pretty_json.h"
 
 #include "json/json_writer.h"
-#include "exporters/common/otlp_json.h"
+#include "otlp/json_encoder.h"
 #include "exporters/common/time_format.h"
 
 namespace otlpd {

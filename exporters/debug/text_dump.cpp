@@ -2,7 +2,7 @@
 
 #include <fmt/format.h>
 
-#include "exporters/common/otlp_json.h"
+#include "otlp/json_encoder.h"
 #include "exporters/common/time_format.h"
 
 namespace otlpd {

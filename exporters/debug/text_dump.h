@@ -2,7 +2,7 @@
 
 #include <string>
 
-#include "pipeline/telemetry.h"
+#include "otlp/request.h"
 
 namespace otlpd {
 

@@ -4,7 +4,7 @@
 #include <mutex>
 #include <vector>
 
-#include "exporters/common/otlp_json.h"
+#include "otlp/json_encoder.h"
 
 namespace otlpd {
 namespace {

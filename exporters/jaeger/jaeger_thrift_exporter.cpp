@@ -6,7 +6,7 @@
 
 #include "json/json_writer.h"
 #include "exporters/common/network_options.h"
-#include "exporters/common/otlp_json.h"
+#include "otlp/json_encoder.h"
 
 namespace otlpd {
 namespace {

@@ -6,7 +6,7 @@
 
 #include "exporters/common/http_client.h"
 #include "exporters/common/network_options.h"
-#include "exporters/common/otlp_json.h"
+#include "otlp/json_encoder.h"
 #include "exporters/otlp/otlp_response.h"
 #include "google/rpc/status.pb.h"
 

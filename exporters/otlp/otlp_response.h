@@ -4,7 +4,7 @@
 #include <string>
 #include <utility>
 
-#include "pipeline/signal.h"
+#include "otlp/signal.h"
 
 namespace otlpd {
 

@@ -11,7 +11,7 @@
 
 #include "json/json_writer.h"
 #include "net/http_server.h"
-#include "pipeline/hex.h"
+#include "otlp/hex.h"
 
 namespace otlpd {
 namespace {

@@ -11,7 +11,7 @@
 #include "exporters/jaeger/jaeger_thrift_exporter.h"
 #include "opentelemetry/proto/resource/v1/resource.pb.h"
 #include "opentelemetry/proto/trace/v1/trace.pb.h"
-#include "pipeline/wire_format.h"
+#include "otlp/wire_reader.h"
 
 namespace otlpd {
 

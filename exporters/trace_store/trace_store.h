@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "jaeger_types.h"
-#include "pipeline/telemetry.h"
+#include "otlp/request.h"
 
 namespace otlpd {
 

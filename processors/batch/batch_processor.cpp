@@ -2,7 +2,7 @@
 
 #include <fmt/format.h>
 
-#include "pipeline/split.h"
+#include "otlp/split.h"
 #include "selftelemetry/otelcol_metrics.h"
 
 namespace otlpd {

@@ -1,6 +1,6 @@
 #include "receiver/otlp/ingest.h"
 
-#include "pipeline/otlp_json_decoder.h"
+#include "otlp/json_decoder.h"
 
 namespace otlpd {
 

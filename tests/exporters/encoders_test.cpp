@@ -2,9 +2,9 @@
 #include <gtest/gtest.h>
 
 #include "json/json_writer.h"
-#include "exporters/common/otlp_json.h"
+#include "otlp/json_encoder.h"
 #include "exporters/common/time_format.h"
-#include "exporters/common/otlp_json_transcoder.h"
+#include "otlp/json_transcoder.h"
 #include "exporters/console/pretty_json.h"
 #include "support/sample_requests.h"
 #include "exporters/debug/text_dump.h"

@@ -5,7 +5,7 @@
 #include <condition_variable>
 #include <mutex>
 
-#include "pipeline/split.h"
+#include "otlp/split.h"
 #include "processors/batch/batch_processor.h"
 
 namespace otlpd {

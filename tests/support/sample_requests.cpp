@@ -1,6 +1,6 @@
 #include "support/sample_requests.h"
 
-#include "pipeline/telemetry.h"
+#include "otlp/request.h"
 
 namespace otlpd {
 

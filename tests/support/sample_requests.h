@@ -3,7 +3,7 @@
 #include <random>
 #include <string>
 
-#include "pipeline/signal.h"
+#include "otlp/signal.h"
 
 namespace otlpd {
 

@@ -1,11 +1,11 @@
-#include "exporters/common/otlp_json.h"
+#include "otlp/json_encoder.h"
 
 #include <google/protobuf/descriptor.h>
 #include <google/protobuf/reflection.h>
 #include <google/protobuf/stubs/strutil.h>
 
 #include "json/json_writer.h"
-#include "exporters/common/otlp_json_transcoder.h"
+#include "otlp/json_transcoder.h"
 
 namespace otlpd {
 

@@ -4,7 +4,7 @@
 #include <string>
 #include <string_view>
 
-#include "pipeline/telemetry.h"
+#include "otlp/request.h"
 
 namespace otlpd {
 

@@ -2,8 +2,8 @@
 
 #include <random>
 
-#include "pipeline/wire_scan.h"
-#include "pipeline/telemetry.h"
+#include "otlp/wire_scan.h"
+#include "otlp/request.h"
 #include "support/sample_requests.h"
 
 namespace otlpd {

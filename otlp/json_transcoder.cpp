@@ -1,4 +1,4 @@
-#include "exporters/common/otlp_json_transcoder.h"
+#include "otlp/json_transcoder.h"
 
 #include <google/protobuf/descriptor.h>
 
@@ -10,9 +10,9 @@
 #include <vector>
 
 #include "json/json_writer.h"
-#include "exporters/common/otlp_json.h"
-#include "pipeline/telemetry.h"
-#include "pipeline/wire_format.h"
+#include "otlp/json_encoder.h"
+#include "otlp/request.h"
+#include "otlp/wire_reader.h"
 
 namespace otlpd {
 namespace {

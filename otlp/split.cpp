@@ -1,4 +1,4 @@
-#include "pipeline/split.h"
+#include "otlp/split.h"
 
 #include <google/protobuf/descriptor.h>
 #include <google/protobuf/reflection.h>

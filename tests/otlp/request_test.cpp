@@ -4,7 +4,7 @@
 #include <random>
 
 #include "pipeline/fanout.h"
-#include "pipeline/telemetry.h"
+#include "otlp/request.h"
 
 namespace otlpd {
 namespace {

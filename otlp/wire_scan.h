@@ -3,7 +3,7 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "pipeline/signal.h"
+#include "otlp/signal.h"
 
 namespace otlpd {
 

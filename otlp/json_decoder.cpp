@@ -1,4 +1,4 @@
-#include "pipeline/otlp_json_decoder.h"
+#include "otlp/json_decoder.h"
 
 #include <fmt/format.h>
 #include <google/protobuf/descriptor.h>
@@ -8,7 +8,7 @@
 #include "opentelemetry/proto/collector/logs/v1/logs_service.pb.h"
 #include "opentelemetry/proto/collector/metrics/v1/metrics_service.pb.h"
 #include "opentelemetry/proto/collector/trace/v1/trace_service.pb.h"
-#include "pipeline/hex.h"
+#include "otlp/hex.h"
 
 #include <bit>
 #include <charconv>

@@ -1,4 +1,4 @@
-#include "pipeline/otlp_json_decoder.h"
+#include "otlp/json_decoder.h"
 
 #include <fmt/format.h>
 #include <google/protobuf/stubs/strutil.h>
@@ -8,7 +8,7 @@
 
 #include <regex>
 
-#include "exporters/common/otlp_json_transcoder.h"
+#include "otlp/json_transcoder.h"
 #include "support/sample_requests.h"
 
 namespace otlpd {

@@ -5,7 +5,7 @@
 
 #include <google/protobuf/message.h>
 
-#include "pipeline/telemetry.h"
+#include "otlp/request.h"
 
 namespace otlpd {
 

@@ -3,7 +3,7 @@
 #include <cstdint>
 #include <string>
 
-#include "pipeline/signal.h"
+#include "otlp/signal.h"
 
 namespace otlpd {
 

@@ -1,6 +1,6 @@
-#include "pipeline/telemetry.h"
+#include "otlp/request.h"
 
-#include "pipeline/wire_scan.h"
+#include "otlp/wire_scan.h"
 
 #include <fmt/format.h>
 #include <google/protobuf/io/coded_stream.h>

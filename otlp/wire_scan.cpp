@@ -1,4 +1,4 @@
-#include "pipeline/wire_scan.h"
+#include "otlp/wire_scan.h"
 
 #include <google/protobuf/descriptor.h>
 #include <google/protobuf/stubs/common.h>
@@ -8,8 +8,8 @@
 #include <unordered_map>
 #include <vector>
 
-#include "pipeline/telemetry.h"
-#include "pipeline/wire_format.h"
+#include "otlp/request.h"
+#include "otlp/wire_reader.h"
 
 namespace otlpd {
 namespace {
