@@ -22,6 +22,7 @@
 #include <string_view>
 #include <vector>
 
+#include "fuzz/id_oracle.h"
 #include "receiver/otlp/grpc_message.h"
 #include "receiver/otlp/ingest.h"
 
@@ -44,7 +45,7 @@ class CheckingSink final : public Consumer {
     for (const auto& request : batch.requests) {
       if (request->signal() != batch.signal) std::abort();
       const google::protobuf::Message& message = request->message();
-      if (!validate_ids(batch.signal, message).empty()) std::abort();  // ids were checked
+      if (!oracle::validate_ids(batch.signal, message).empty()) std::abort();  // ids were checked
       const std::size_t decoded_items = count_items(batch.signal, message);
       // The scan counts what is on the wire; protobuf keeps only the last of a oneof's members
       // (a metric's data), so for metrics it may count fewer.

@@ -9,6 +9,7 @@
 #include "opentelemetry/proto/collector/metrics/v1/metrics_service.pb.h"
 #include "opentelemetry/proto/collector/trace/v1/trace_service.pb.h"
 #include "otlp/hex.h"
+#include "otlp/schema.h"
 
 #include <bit>
 #include <charconv>
@@ -26,80 +27,8 @@ using FD = pb::FieldDescriptor;
 using simdjson::dom::element;
 using Type = simdjson::dom::element_type;
 
-// ---- The schema, from the compiled-in descriptors, in the shape the encoder needs ----------
-
-struct MessageInfo;
-
-struct FieldInfo {
-  const FD* field = nullptr;
-  std::uint32_t number = 0;
-  FD::Type type{};
-  bool repeated = false;
-  bool presence = false;            // written even when it holds the default value
-  std::size_t id_bytes = 0;         // 16 or 8 for trace and span ids (hex in OTLP/JSON)
-  const MessageInfo* message = nullptr;
-  const pb::EnumDescriptor* enumeration = nullptr;
-};
-
-struct MessageInfo {
-  // Both spellings of every key (lowerCamelCase and the proto name). Messages have a dozen
-  // fields at most: a linear scan beats hashing.
-  std::vector<std::pair<std::string_view, const FieldInfo*>> keys;
-  std::vector<std::unique_ptr<FieldInfo>> fields;
-
-  const FieldInfo* find(std::string_view key) const {
-    for (const auto& [name, field] : keys) {
-      if (name == key) return field;
-    }
-    return nullptr;
-  }
-};
-
-class Schema {
- public:
-  const MessageInfo* root(Signal signal) const { return roots_[static_cast<std::size_t>(signal)]; }
-
-  static const Schema& get() {
-    static const Schema schema;
-    return schema;
-  }
-
- private:
-  Schema() {
-    roots_[static_cast<std::size_t>(Signal::traces)] = info(otlp::TracesRequest::descriptor());
-    roots_[static_cast<std::size_t>(Signal::metrics)] = info(otlp::MetricsRequest::descriptor());
-    roots_[static_cast<std::size_t>(Signal::logs)] = info(otlp::LogsRequest::descriptor());
-  }
-
-  const MessageInfo* info(const pb::Descriptor* d) {
-    auto [it, inserted] = messages_.try_emplace(d);
-    if (!inserted) return it->second.get();
-    it->second = std::make_unique<MessageInfo>();
-    MessageInfo* m = it->second.get();
-    for (int i = 0; i < d->field_count(); ++i) {
-      const FD* f = d->field(i);
-      auto field = std::make_unique<FieldInfo>();
-      field->field = f;
-      field->number = static_cast<std::uint32_t>(f->number());
-      field->type = f->type();
-      field->repeated = f->is_repeated();
-      field->presence = f->has_presence();
-      if (f->type() == FD::TYPE_BYTES) {
-        if (f->name() == "trace_id") field->id_bytes = 16;
-        if (f->name() == "span_id" || f->name() == "parent_span_id") field->id_bytes = 8;
-      }
-      if (f->type() == FD::TYPE_MESSAGE) field->message = info(f->message_type());
-      if (f->type() == FD::TYPE_ENUM) field->enumeration = f->enum_type();
-      m->keys.emplace_back(f->json_name(), field.get());
-      if (f->name() != f->json_name()) m->keys.emplace_back(f->name(), field.get());
-      m->fields.push_back(std::move(field));
-    }
-    return m;
-  }
-
-  std::unordered_map<const pb::Descriptor*, std::unique_ptr<MessageInfo>> messages_;
-  const MessageInfo* roots_[3] = {};
-};
+using FieldInfo = schema::Field;
+using MessageInfo = schema::Message;
 
 // ---- Where the encoder is, for error messages only (a chain on the stack: no allocation) ----
 
@@ -265,11 +194,11 @@ class Encoder {
         std::int64_t n = 0;
         if (value.is_string()) {
           const std::string_view name = value.get_string().value_unsafe();
-          const pb::EnumValueDescriptor* v = field.enumeration->FindValueByName(std::string(name));
-          if (!v) return fail(path, fmt::format("'{}' is not a {} value", name, field.enumeration->name()));
+          const pb::EnumValueDescriptor* v = field.enumeration()->FindValueByName(std::string(name));
+          if (!v) return fail(path, fmt::format("'{}' is not a {} value", name, field.enumeration()->name()));
           n = v->number();
         } else if (!integer(value, std::numeric_limits<std::int32_t>::min(), std::numeric_limits<std::int32_t>::max(), &n)) {
-          return fail(path, fmt::format("expected a {} name or number, got {}", field.enumeration->name(), describe(value)));
+          return fail(path, fmt::format("expected a {} name or number, got {}", field.enumeration()->name(), describe(value)));
         }
         if (n == 0 && !always) return true;
         if (with_tag) tag(field.number, 0);
@@ -496,7 +425,7 @@ bool encode_otlp_json(Signal signal, std::string_view json, std::string* wire, s
   wire->clear();
   wire->reserve(json.size() / 2);
   Encoder encoder(*wire);
-  if (!encoder.message(document, *Schema::get().root(signal), Path{})) {
+  if (!encoder.message(document, schema::request(signal), Path{})) {
     *error = std::move(encoder.error);
     return false;
   }

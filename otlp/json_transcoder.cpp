@@ -12,6 +12,7 @@
 #include "json/json_writer.h"
 #include "otlp/json_encoder.h"
 #include "otlp/request.h"
+#include "otlp/schema.h"
 #include "otlp/wire_reader.h"
 
 namespace otlpd {
@@ -20,65 +21,7 @@ namespace {
 namespace pb = google::protobuf;
 using FD = pb::FieldDescriptor;
 
-constexpr int kMaxFieldNumber = 32;
-
-struct MessageTable;
-
-struct FieldInfo {
-  bool known = false;
-  bool repeated = false;
-  bool explicit_presence = false;  // proto3 optional, or a oneof member: printed even when zero
-  int oneof = -1;
-  FD::Type type = FD::TYPE_INT32;
-  bool hex = false;                // trace/span ids
-  std::string key;                 // "\"jsonName\":"
-  const MessageTable* message = nullptr;
-};
-
-struct MessageTable {
-  std::array<FieldInfo, kMaxFieldNumber> fields{};
-};
-
-class Tables {
- public:
-  static const Tables& get() {
-    static const Tables tables;
-    return tables;
-  }
-  const MessageTable* root(Signal s) const { return roots_[static_cast<std::size_t>(s)]; }
-
- private:
-  Tables() {
-    roots_[0] = build(otlp::TracesRequest::descriptor());
-    roots_[1] = build(otlp::MetricsRequest::descriptor());
-    roots_[2] = build(otlp::LogsRequest::descriptor());
-  }
-  const MessageTable* build(const pb::Descriptor* d) {
-    if (auto it = tables_.find(d); it != tables_.end()) return it->second;
-    storage_.push_back(std::make_unique<MessageTable>());
-    MessageTable* t = storage_.back().get();
-    tables_[d] = t;
-    for (int i = 0; i < d->field_count(); ++i) {
-      const FD* f = d->field(i);
-      if (f->number() >= kMaxFieldNumber) continue;
-      FieldInfo& info = t->fields[static_cast<std::size_t>(f->number())];
-      info.known = true;
-      info.repeated = f->is_repeated();
-      info.explicit_presence = f->has_presence();
-      info.oneof = f->real_containing_oneof() ? f->real_containing_oneof()->index() : -1;
-      info.type = f->type();
-      info.hex = f->type() == FD::TYPE_BYTES &&
-                 (f->name() == "trace_id" || f->name() == "span_id" || f->name() == "parent_span_id");
-      info.key = "\"" + f->json_name() + "\":";
-      if (f->type() == FD::TYPE_MESSAGE) info.message = build(f->message_type());
-    }
-    return t;
-  }
-  std::array<const MessageTable*, 3> roots_{};
-  std::unordered_map<const pb::Descriptor*, MessageTable*> tables_;
-  std::vector<std::unique_ptr<MessageTable>> storage_;
-};
-
+using Field = schema::Field;
 
 // One field occurrence on the wire.
 struct Occurrence {
@@ -92,40 +35,21 @@ class Transcoder {
  public:
   explicit Transcoder(std::string& out) : out_(out) {}
 
-  bool message(const std::uint8_t* p, const std::uint8_t* end, const MessageTable& table) {
+  bool message(const std::uint8_t* p, const std::uint8_t* end, const schema::Message& table) {
     // Collect the occurrences, then print them grouped by field number in ascending order
     // (what reflection's ListFields does); a stable sort keeps repeated values in order.
     const std::size_t base = stack_.size();
-    while (p < end) {
-      std::uint64_t tag;
-      if (!read_varint(p, end, &tag)) return false;
-      Occurrence o{static_cast<std::uint32_t>(tag >> 3), static_cast<std::uint32_t>(tag & 7), nullptr, 0};
-      switch (o.wire_type) {
-        case 0:
-          if (!read_varint(p, end, &o.value)) return false;
-          break;
-        case 1:
-          if (end - p < 8) return false;
-          std::memcpy(&o.value, p, 8);
-          p += 8;
-          break;
-        case 5: {
-          if (end - p < 4) return false;
-          std::uint32_t v;
-          std::memcpy(&v, p, 4);
-          o.value = v;
-          p += 4;
-          break;
-        }
-        case 2:
-          if (!read_varint(p, end, &o.value) || o.value > static_cast<std::uint64_t>(end - p)) return false;
-          o.data = p;
-          p += o.value;
-          break;
-        default:
-          return false;
+    WireReader r(p, end);
+    for (;;) {
+      const WireReader::Status status = r.read();
+      if (status == WireReader::Status::end) break;
+      if (status != WireReader::Status::field) return false;
+      Occurrence o{r.number, static_cast<std::uint32_t>(r.type), nullptr, r.value};
+      if (r.type == WireType::len) {
+        o.data = r.data();
+        o.value = r.bytes.size();
       }
-      if (o.number < kMaxFieldNumber && table.fields[o.number].known) stack_.push_back(o);
+      if (table.field(o.number)) stack_.push_back(o);
     }
     const std::size_t limit = stack_.size();
     auto by_number = [](const Occurrence& x, const Occurrence& y) { return x.number < y.number; };
@@ -140,7 +64,7 @@ class Transcoder {
     for (std::size_t i = base; ok && i < limit;) {
       std::size_t j = i;
       while (j < limit && stack_[j].number == stack_[i].number) ++j;
-      const FieldInfo& f = table.fields[stack_[i].number];
+      const Field& f = *table.field(stack_[i].number);
       if (f.repeated) {
         ok = repeated(i, j, f, &any);
       } else if (j - i > 1 || (f.oneof >= 0 && oneof_seen == f.oneof)) {
@@ -157,15 +81,15 @@ class Transcoder {
   }
 
  private:
-  void key(const FieldInfo& f, bool* any) {
+  void key(const Field& f, bool* any) {
     if (*any) out_ += ',';
     *any = true;
-    out_ += f.key;
+    out_ += f.json_key;
   }
 
   // Whether a proto3 field without presence holds its default (and is then omitted).
-  static bool is_default(const Occurrence& o, const FieldInfo& f) {
-    if (f.explicit_presence) return false;
+  static bool is_default(const Occurrence& o, const Field& f) {
+    if (f.presence) return false;
     if (o.wire_type == 2) return o.value == 0 && f.type != FD::TYPE_MESSAGE;
     if (f.type == FD::TYPE_DOUBLE) {
       double d;
@@ -175,7 +99,7 @@ class Transcoder {
     return o.value == 0;
   }
 
-  bool singular(Occurrence o, const FieldInfo& f, bool* any) {
+  bool singular(Occurrence o, const Field& f, bool* any) {
     if (!wire_type_matches(o, f)) return true;  // protobuf keeps it as an unknown field
     if (is_default(o, f)) return true;
     key(f, any);
@@ -183,7 +107,7 @@ class Transcoder {
   }
 
   // Occurrences [begin, end) of the stack, all of one repeated field.
-  bool repeated(std::size_t begin, std::size_t end, const FieldInfo& f, bool* any) {
+  bool repeated(std::size_t begin, std::size_t end, const Field& f, bool* any) {
     const std::size_t start = out_.size();
     const bool had_any = *any;
     key(f, any);
@@ -210,7 +134,7 @@ class Transcoder {
     return true;
   }
 
-  bool packed(const Occurrence& o, const FieldInfo& f, bool* first) {
+  bool packed(const Occurrence& o, const Field& f, bool* first) {
     const std::uint8_t* p = o.data;
     const std::uint8_t* end = o.data + o.value;
     while (p < end) {
@@ -241,7 +165,7 @@ class Transcoder {
     return true;
   }
 
-  static bool wire_type_matches(const Occurrence& o, const FieldInfo& f) {
+  static bool wire_type_matches(const Occurrence& o, const Field& f) {
     switch (f.type) {
       case FD::TYPE_DOUBLE: case FD::TYPE_FIXED64: case FD::TYPE_SFIXED64: return o.wire_type == 1;
       case FD::TYPE_FLOAT: case FD::TYPE_FIXED32: case FD::TYPE_SFIXED32: return o.wire_type == 5;
@@ -250,7 +174,7 @@ class Transcoder {
     }
   }
 
-  bool value(const Occurrence& o, const FieldInfo& f) {
+  bool value(const Occurrence& o, const Field& f) {
     JsonWriter w(out_);
     switch (f.type) {
       case FD::TYPE_MESSAGE: return message(o.data, o.data + o.value, *f.message);
@@ -258,7 +182,7 @@ class Transcoder {
       case FD::TYPE_BYTES: {
         const std::string_view bytes(reinterpret_cast<const char*>(o.data), o.value);
         out_ += '"';
-        if (f.hex) append_hex(out_, bytes);
+        if (f.id_bytes != 0) append_hex(out_, bytes);
         else append_base64(out_, bytes);
         out_ += '"';
         break;
@@ -303,7 +227,7 @@ class Transcoder {
 bool transcode_otlp_json(std::string& out, Signal signal, const std::uint8_t* data, std::size_t size) {
   const std::size_t start = out.size();
   Transcoder transcoder(out);
-  if (transcoder.message(data, data + size, *Tables::get().root(signal))) return true;
+  if (transcoder.message(data, data + size, schema::request(signal))) return true;
   out.resize(start);
   return false;
 }

@@ -3,9 +3,7 @@
 #include "otlp/wire_scan.h"
 
 #include <fmt/format.h>
-#include <google/protobuf/io/coded_stream.h>
 #include <google/protobuf/stubs/common.h>
-#include <google/protobuf/wire_format_lite.h>
 
 #include <atomic>
 #include <limits>
@@ -15,7 +13,6 @@ namespace otlpd {
 namespace {
 
 namespace pb = google::protobuf;
-using pb::internal::WireFormatLite;
 
 pb::Message* new_request_message(Signal signal, pb::Arena* arena) {
   switch (signal) {
@@ -24,166 +21,6 @@ pb::Message* new_request_message(Signal signal, pb::Arena* arena) {
     case Signal::logs: return pb::Arena::CreateMessage<otlp::LogsRequest>(arena);
   }
   return nullptr;
-}
-
-constexpr int kMaxDepth = 100;
-
-// Walks the protobuf wire format of a message that failed to parse, guided by its
-// descriptor, to say where and why it is malformed. Only used on the error path.
-class WireDiagnosis {
- public:
-  WireDiagnosis(const std::uint8_t* data, std::size_t size) : data_(data), size_(size) {}
-
-  std::string diagnose(const pb::Descriptor* descriptor) {
-    pb::io::CodedInputStream in(data_, static_cast<int>(size_));
-    in.SetRecursionLimit(kMaxDepth + 1);
-    std::string path;
-    if (walk(in, descriptor, path, 0)) return {};
-    return error_;
-  }
-
- private:
-  bool fail(std::string_view path, int offset, std::string what) {
-    error_ = path.empty() ? fmt::format("{} at byte offset {}", what, offset)
-                          : fmt::format("field {}: {} at byte offset {}", path, what, offset);
-    return false;
-  }
-
-  bool walk(pb::io::CodedInputStream& in, const pb::Descriptor* descriptor, std::string& path,
-            int depth) {
-    if (depth > kMaxDepth) return fail(path, in.CurrentPosition(), "message nested too deeply");
-    std::vector<int> repeat_index(descriptor ? descriptor->field_count() : 0, 0);
-    for (;;) {
-      const int tag_offset = in.CurrentPosition();
-      const std::uint32_t tag = in.ReadTag();
-      if (tag == 0) {
-        if (in.BytesUntilLimit() == 0 || in.ExpectAtEnd()) return true;
-        return fail(path, tag_offset, "invalid tag (field number 0)");
-      }
-      const int number = static_cast<int>(WireFormatLite::GetTagFieldNumber(tag));
-      const auto wire_type = WireFormatLite::GetTagWireType(tag);
-      const pb::FieldDescriptor* field =
-          descriptor ? descriptor->FindFieldByNumber(number) : nullptr;
-
-      const std::size_t saved = path.size();
-      if (!path.empty()) path += '.';
-      if (field) {
-        path += field->name();
-        if (field->is_repeated()) path += fmt::format("[{}]", repeat_index[field->index()]++);
-      } else {
-        path += fmt::format("#{}", number);
-      }
-
-      const int offset = in.CurrentPosition();
-      bool ok = true;
-      switch (wire_type) {
-        case WireFormatLite::WIRETYPE_VARINT: {
-          std::uint64_t v;
-          if (!in.ReadVarint64(&v)) ok = fail(path, offset, "truncated or overlong varint");
-          break;
-        }
-        case WireFormatLite::WIRETYPE_FIXED64: {
-          std::uint64_t v;
-          if (!in.ReadLittleEndian64(&v)) ok = fail(path, offset, "truncated 8-byte value");
-          break;
-        }
-        case WireFormatLite::WIRETYPE_FIXED32: {
-          std::uint32_t v;
-          if (!in.ReadLittleEndian32(&v)) ok = fail(path, offset, "truncated 4-byte value");
-          break;
-        }
-        case WireFormatLite::WIRETYPE_LENGTH_DELIMITED: {
-          std::uint32_t length;
-          if (!in.ReadVarint32(&length)) {
-            ok = fail(path, offset, "truncated length");
-            break;
-          }
-          const int left = in.BytesUntilLimit();
-          if (left >= 0 && length > static_cast<std::uint32_t>(left)) {
-            ok = fail(path, offset,
-                      fmt::format("length {} exceeds the {} bytes left (truncated request?)",
-                                  length, left));
-            break;
-          }
-          if (field && field->type() == pb::FieldDescriptor::TYPE_MESSAGE) {
-            auto limit = in.PushLimit(static_cast<int>(length));
-            ok = walk(in, field->message_type(), path, depth + 1);
-            in.PopLimit(limit);
-          } else if (field && field->type() == pb::FieldDescriptor::TYPE_STRING) {
-            const int start = in.CurrentPosition();
-            const char* text = reinterpret_cast<const char*>(data_) + start;
-            if (!pb::internal::IsStructurallyValidUTF8(text, static_cast<int>(length))) {
-              ok = fail(path, start, "string is not valid UTF-8");
-            } else {
-              in.Skip(static_cast<int>(length));
-            }
-          } else {
-            in.Skip(static_cast<int>(length));
-          }
-          break;
-        }
-        default:
-          ok = fail(path, tag_offset, fmt::format("invalid wire type {}", static_cast<int>(wire_type)));
-      }
-      if (!ok) return false;
-      path.resize(saved);
-    }
-  }
-
-  const std::uint8_t* data_;
-  std::size_t size_;
-  std::string error_;
-};
-
-template <typename Fn>
-void for_each_id(Signal signal, const pb::Message& message, Fn&& check) {
-  switch (signal) {
-    case Signal::traces: {
-      const auto& req = static_cast<const otlp::TracesRequest&>(message);
-      for (int r = 0; r < req.resource_spans_size(); ++r) {
-        const auto& rs = req.resource_spans(r);
-        for (int s = 0; s < rs.scope_spans_size(); ++s) {
-          const auto& ss = rs.scope_spans(s);
-          for (int i = 0; i < ss.spans_size(); ++i) {
-            const auto& span = ss.spans(i);
-            auto where = [&](std::string_view field) {
-              return fmt::format("resource_spans[{}].scope_spans[{}].spans[{}].{}", r, s, i, field);
-            };
-            if (!check(span.trace_id(), 16, where, "trace_id")) return;
-            if (!check(span.span_id(), 8, where, "span_id")) return;
-            if (!check(span.parent_span_id(), 8, where, "parent_span_id")) return;
-            for (int l = 0; l < span.links_size(); ++l) {
-              const std::string link = fmt::format("links[{}].", l);
-              if (!check(span.links(l).trace_id(), 16, where, link + "trace_id")) return;
-              if (!check(span.links(l).span_id(), 8, where, link + "span_id")) return;
-            }
-          }
-        }
-      }
-      break;
-    }
-    case Signal::logs: {
-      const auto& req = static_cast<const otlp::LogsRequest&>(message);
-      for (int r = 0; r < req.resource_logs_size(); ++r) {
-        const auto& rl = req.resource_logs(r);
-        for (int s = 0; s < rl.scope_logs_size(); ++s) {
-          const auto& sl = rl.scope_logs(s);
-          for (int i = 0; i < sl.log_records_size(); ++i) {
-            const auto& record = sl.log_records(i);
-            auto where = [&](std::string_view field) {
-              return fmt::format("resource_logs[{}].scope_logs[{}].log_records[{}].{}", r, s, i,
-                                 field);
-            };
-            if (!check(record.trace_id(), 16, where, "trace_id")) return;
-            if (!check(record.span_id(), 8, where, "span_id")) return;
-          }
-        }
-      }
-      break;
-    }
-    case Signal::metrics:
-      break;  // exemplar ids are optional and otelcol does not reject them either
-  }
 }
 
 }  // namespace
@@ -226,38 +63,47 @@ const pb::Message& Request::message() const {
 
 std::shared_ptr<const Request> Request::receive(Signal signal, WireBytes bytes, std::string* error) {
   const WireScan scan = scan_request(signal, bytes.data, bytes.size);
-  if (scan.verdict == WireScan::Verdict::valid) {
-    std::shared_ptr<Request> request(new Request(signal, bytes.size));
-    request->item_count_ = scan.items;
-    request->wire_ = std::move(bytes);
-    request->track(static_cast<std::int64_t>(request->wire_.size));
-    return request;
+  if (scan.verdict == WireScan::Verdict::invalid) {
+    *error = explain_request(signal, bytes.data, bytes.size).error;  // the same walk, slowly
+    return nullptr;
   }
-  // Invalid (or unusual) input: a full decode says what is wrong, or accepts it after all.
-  auto request = decode(signal, bytes.data, bytes.size, error);
-  if (request) std::const_pointer_cast<Request>(request)->wire_ = std::move(bytes);
+  std::shared_ptr<Request> request;
+  if (scan.verdict == WireScan::Verdict::valid) {
+    request.reset(new Request(signal, bytes.size));
+    request->item_count_ = scan.items;
+  } else {  // unsure (protobuf groups): protobuf decides
+    request = decode_owned(signal, bytes.data, bytes.size, error);
+    if (!request) return nullptr;
+  }
+  request->wire_ = std::move(bytes);
+  request->track(static_cast<std::int64_t>(request->wire_.size));
   return request;
 }
 
 std::shared_ptr<const Request> Request::decode(Signal signal, const void* data, std::size_t size,
                                                std::string* error) {
+  auto request = decode_owned(signal, data, size, error);
+  if (request) request->track(static_cast<std::int64_t>(size));
+  return request;
+}
+
+std::shared_ptr<Request> Request::decode_owned(Signal signal, const void* data, std::size_t size,
+                                               std::string* error) {
+  const auto* bytes = static_cast<const std::uint8_t*>(data);
   if (size > static_cast<std::size_t>(std::numeric_limits<int>::max())) {
     *error = fmt::format("request of {} bytes is larger than protobuf can decode", size);
     return nullptr;
   }
   std::shared_ptr<Request> request(new Request(signal, size));
-  request->wire_ = WireBytes{static_cast<const std::uint8_t*>(data), size, nullptr};
-  request->track(static_cast<std::int64_t>(size));
-  if (!request->parse()) {
-    std::string why = WireDiagnosis(static_cast<const std::uint8_t*>(data), size)
-                          .diagnose(request->message_->GetDescriptor());
-    *error = fmt::format("malformed {}: {}", request->message_->GetDescriptor()->name(),
-                         why.empty() ? "not a valid protobuf encoding" : why);
-    return nullptr;
-  }
+  request->wire_ = WireBytes{bytes, size, nullptr};
+  const bool parsed = request->parse();
   request->wire_ = WireBytes{};  // the caller's buffer is not ours to keep
-  if (std::string invalid = validate_ids(signal, *request->message_); !invalid.empty()) {
-    *error = std::move(invalid);
+  // The walk explains what protobuf rejects, and checks what protobuf cannot (id lengths).
+  const WireScan explained = explain_request(signal, bytes, size);
+  if (!parsed || explained.verdict == WireScan::Verdict::invalid) {
+    *error = !explained.error.empty()
+                 ? explained.error
+                 : fmt::format("malformed {}: not a valid protobuf encoding", request->message_->GetDescriptor()->name());
     return nullptr;
   }
   request->item_count_ = count_items(signal, *request->message_);
@@ -315,18 +161,6 @@ std::size_t count_items(Signal signal, const pb::Message& message) {
       break;
   }
   return n;
-}
-
-std::string validate_ids(Signal signal, const pb::Message& message) {
-  std::string error;
-  for_each_id(signal, message,
-              [&](const std::string& id, std::size_t expected, auto&& where, std::string_view name) {
-                if (id.empty() || id.size() == expected) return true;
-                error = fmt::format("field {}: must be {} bytes or empty, got {}", where(name),
-                                    expected, id.size());
-                return false;
-              });
-  return error;
 }
 
 std::size_t Batch::item_count() const {

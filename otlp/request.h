@@ -84,6 +84,8 @@ class Request {
 
  private:
   Request(Signal signal, std::size_t wire_size);
+  // decode() without counting the wire bytes (receive() keeps them, and counts them once).
+  static std::shared_ptr<Request> decode_owned(Signal signal, const void* data, std::size_t size, std::string* error);
   // Parses wire_ into the arena; false if protobuf rejects it.
   bool parse() const;
   void track(std::int64_t bytes) const;
@@ -106,10 +108,6 @@ std::size_t data_point_count(const opentelemetry::proto::metrics::v1::Metric& me
 
 // Counts spans / data points / log records of a request message.
 std::size_t count_items(Signal signal, const google::protobuf::Message& message);
-
-// Checks what protobuf cannot: trace ids are 16 bytes, span ids 8 (or empty).
-// Returns an empty string when valid, else a message naming the offending field.
-std::string validate_ids(Signal signal, const google::protobuf::Message& message);
 
 // A unit of work handed between pipeline stages: one or more requests of the same signal.
 // Copying a Batch copies reference-counted pointers, never telemetry.

@@ -2,6 +2,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <string>
 
 #include "otlp/signal.h"
 
@@ -16,13 +17,22 @@ struct WireScan {
   };
   Verdict verdict = Verdict::invalid;
   std::size_t items = 0;  // spans / data points / log records, when valid
+  std::string error;      // explain_request only: why it is invalid, and where
 };
 
-// Checks a request without decoding or allocating anything: field structure, lengths,
-// nesting depth, UTF-8 of string fields, packed field sizes, and trace/span id lengths,
-// guided by the OTLP schema. Counts the items as it goes. It is at least as strict as
-// protobuf's parser, so a request it calls valid can always be decoded later (lazily).
-// Several times faster than decoding; no error text (callers decode invalid input to explain).
+// The fast path. Checks a request without decoding or allocating anything: field structure,
+// lengths, nesting depth, UTF-8 of string fields, packed field sizes, and trace/span id
+// lengths, guided by the OTLP schema (otlp/schema.h). Counts the items as it goes. It is at
+// least as strict as protobuf's parser, so a request it calls valid can always be decoded
+// later (lazily). No error text.
 WireScan scan_request(Signal signal, const std::uint8_t* data, std::size_t size) noexcept;
+
+// The slow path: the same walk, which also names the first problem: the field path (proto
+// names, "#7" for an unknown field, "[i]" for the i-th occurrence), what is wrong, and the
+// byte offset in the request, e.g. "malformed ExportTraceServiceRequest: field
+// resource_spans[0].scope_spans[0].spans[1].name: string is not valid UTF-8 at byte offset 71".
+// An id of the wrong length reads "field ...spans[2].trace_id: must be 16 bytes or empty, got
+// 15". Groups, which the fast path leaves to protobuf, are stepped over.
+WireScan explain_request(Signal signal, const std::uint8_t* data, std::size_t size);
 
 }  // namespace otlpd

@@ -28,68 +28,20 @@ namespace {
 
 constexpr std::size_t kTraceOverhead = sizeof(StoredTrace) + 64;  // hash node and order entry
 
-// The fields of one protobuf message, in order: number, wire type, and the value (varint and
-// fixed) or the bytes (length-delimited). The bytes were checked when received (wire scan) or
-// written by protobuf; reading stops quietly at anything malformed all the same.
-class Fields {
- public:
-  explicit Fields(std::string_view message)
-      : p_(reinterpret_cast<const std::uint8_t*>(message.data())), end_(p_ + message.size()) {}
-
-  bool next() {
-    std::uint64_t tag = 0;
-    if (p_ >= end_ || !read_varint(p_, end_, &tag)) return false;
-    number = static_cast<std::uint32_t>(tag >> 3);
-    type = static_cast<std::uint32_t>(tag & 7);
-    switch (type) {
-      case 0: return read_varint(p_, end_, &value);
-      case 1:
-        if (end_ - p_ < 8) return false;
-        std::memcpy(&value, p_, 8);
-        p_ += 8;
-        return true;
-      case 5: {
-        if (end_ - p_ < 4) return false;
-        std::uint32_t v = 0;
-        std::memcpy(&v, p_, 4);
-        value = v;
-        p_ += 4;
-        return true;
-      }
-      case 2: {
-        std::uint64_t length = 0;
-        if (!read_varint(p_, end_, &length) || length > static_cast<std::uint64_t>(end_ - p_)) return false;
-        bytes = std::string_view(reinterpret_cast<const char*>(p_), length);
-        p_ += length;
-        return true;
-      }
-      default: return false;
-    }
-  }
-
-  std::uint32_t number = 0, type = 0;
-  std::uint64_t value = 0;
-  std::string_view bytes;
-
- private:
-  const std::uint8_t* p_;
-  const std::uint8_t* end_;
-};
-
 // service.name of a Resource message.
 std::string service_of(std::string_view resource) {
-  Fields r(resource);
+  WireReader r(resource);
   while (r.next()) {
-    if (r.number != 1 || r.type != 2) continue;  // attributes
-    Fields kv(r.bytes);
+    if (r.number != 1 || r.type != WireType::len) continue;  // attributes
+    WireReader kv(r.bytes);
     std::string_view key, value;
     bool is_string = false;
     while (kv.next()) {
-      if (kv.number == 1 && kv.type == 2) key = kv.bytes;
-      if (kv.number == 2 && kv.type == 2) {
-        Fields any(kv.bytes);
+      if (kv.number == 1 && kv.type == WireType::len) key = kv.bytes;
+      if (kv.number == 2 && kv.type == WireType::len) {
+        WireReader any(kv.bytes);
         while (any.next()) {
-          if (any.number == 1 && any.type == 2) {
+          if (any.number == 1 && any.type == WireType::len) {
             value = any.bytes;
             is_string = true;
           }
@@ -211,15 +163,15 @@ void TraceStore::add(const RequestPtr& request) {
   const void* owner = held.get();
   std::unique_lock lock(mutex_);
   StoredTrace* last_trace = nullptr;  // element pointers survive rehashing; eviction comes after
-  Fields top(bytes);
+  WireReader top(bytes);
   while (top.next()) {
-    if (top.number != 1 || top.type != 2) continue;  // resource_spans
+    if (top.number != 1 || top.type != WireType::len) continue;  // resource_spans
     std::string_view resource;
     // Two passes over the ResourceSpans (and below, each ScopeSpans): the resource (scope) may
     // come after the spans in the bytes; the first pass only hops from field to field.
-    Fields rs(top.bytes);
+    WireReader rs(top.bytes);
     while (rs.next()) {
-      if (rs.number == 1 && rs.type == 2) resource = rs.bytes;
+      if (rs.number == 1 && rs.type == WireType::len) resource = rs.bytes;
     }
     held->processes.push_back(std::make_unique<StoredProcess>(StoredProcess{service_of(resource), resource}));
     const StoredProcess* process = held->processes.back().get();
@@ -227,17 +179,17 @@ void TraceStore::add(const RequestPtr& request) {
     auto service_ops = operations_.find(std::string_view(process->service));
     if (service_ops == operations_.end()) service_ops = operations_.emplace(process->service, OperationKinds{}).first;
 
-    Fields rs2(top.bytes);
+    WireReader rs2(top.bytes);
     while (rs2.next()) {
-      if (rs2.number != 2 || rs2.type != 2) continue;  // scope_spans
+      if (rs2.number != 2 || rs2.type != WireType::len) continue;  // scope_spans
       std::string_view scope;
-      Fields ss(rs2.bytes);
+      WireReader ss(rs2.bytes);
       while (ss.next()) {
-        if (ss.number == 1 && ss.type == 2) scope = ss.bytes;
+        if (ss.number == 1 && ss.type == WireType::len) scope = ss.bytes;
       }
-      Fields ss2(rs2.bytes);
+      WireReader ss2(rs2.bytes);
       while (ss2.next()) {
-        if (ss2.number != 2 || ss2.type != 2) continue;  // spans
+        if (ss2.number != 2 || ss2.type != WireType::len) continue;  // spans
         StoredSpan span;
         span.wire = ss2.bytes;
         span.scope = scope;
@@ -250,7 +202,7 @@ void TraceStore::add(const RequestPtr& request) {
         // need not be touched; otherwise (a field may be absent, or come later) it is read on.
         constexpr std::uint32_t kIndexed = 1u << 1 | 1u << 2 | 1u << 4 | 1u << 5 | 1u << 6 | 1u << 7 | 1u << 8;
         std::uint32_t seen = 0;
-        Fields f(ss2.bytes);
+        WireReader f(ss2.bytes);
         while (f.next()) {
           if (f.number < 32) seen |= 1u << f.number;
           if (f.number > 8 && (seen & kIndexed) == kIndexed) break;
