@@ -98,13 +98,15 @@ std::shared_ptr<Request> Request::decode_owned(Signal signal, const void* data, 
   request->wire_ = WireBytes{bytes, size, nullptr};
   const bool parsed = request->parse();
   request->wire_ = WireBytes{};  // the caller's buffer is not ours to keep
-  // The walk explains what protobuf rejects, and checks what protobuf cannot (id lengths).
-  const WireScan explained = explain_request(signal, bytes, size);
-  if (!parsed || explained.verdict == WireScan::Verdict::invalid) {
-    *error = !explained.error.empty()
-                 ? explained.error
-                 : fmt::format("malformed {}: not a valid protobuf encoding", request->message_->GetDescriptor()->name());
-    return nullptr;
+  // The walk checks what protobuf cannot (id lengths), quickly; slowly, it says what is wrong.
+  if (!parsed || scan_request(signal, bytes, size).verdict != WireScan::Verdict::valid) {
+    const WireScan explained = explain_request(signal, bytes, size);
+    if (!parsed || explained.verdict == WireScan::Verdict::invalid) {
+      *error = !explained.error.empty() ? explained.error
+                                        : fmt::format("malformed {}: not a valid protobuf encoding",
+                                                      request->message_->GetDescriptor()->name());
+      return nullptr;
+    }
   }
   request->item_count_ = count_items(signal, *request->message_);
   return request;

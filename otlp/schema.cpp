@@ -86,6 +86,10 @@ class Tables {
       const FD* f = d->field(i);
       const Field* field = m->field(static_cast<std::uint64_t>(f->number()));
       if (!field) continue;
+      if (f->name() == "attributes" && f->is_repeated() && f->message_type() &&
+          f->message_type()->name() == "KeyValue") {
+        m->attributes = field->number;
+      }
       m->keys.emplace_back(f->json_name(), field);
       if (f->name() != f->json_name()) m->keys.emplace_back(f->name(), field);
     }

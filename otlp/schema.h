@@ -58,6 +58,8 @@ struct Message {
   // Both spellings of every key, lowerCamelCase and the proto name. A message has a dozen
   // fields at most: a linear scan beats hashing.
   std::vector<std::pair<std::string_view, const Field*>> keys;
+  // The number of its `repeated KeyValue attributes` field, or 0 if it has none.
+  std::uint32_t attributes = 0;
 
   // The field with this number, or nullptr if the message has none.
   const Field* field(std::uint64_t number) const {
