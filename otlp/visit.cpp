@@ -175,9 +175,7 @@ class Rewriter {
     WireReader r(bytes);
     while (r.next()) {
       if (r.type == WireType::len && r.number == 1) {
-        // The resource (its last occurrence, which protobuf would keep), changed, where the first was.
-        if (!resource_written) write_edited(1, item_.resource, resource_edit_, out);
-        resource_written = true;
+        resource_written = write_once(r, bytes, item_.resource, resource_edit_, resource_written, out);
         continue;
       }
       if (r.type == WireType::len && r.number == 2) {
@@ -187,7 +185,7 @@ class Rewriter {
       }
       copy_field(r, bytes, out);
     }
-    if (!resource_written && !resource_edit_.empty()) write_edited(1, item_.resource, resource_edit_, out);
+    if (!resource_written && resource_edit_.adds()) write_edited(1, item_.resource, resource_edit_, out);
   }
 
   void scope_x(std::string_view bytes) {
@@ -201,8 +199,7 @@ class Rewriter {
     WireReader r(bytes);
     while (r.next()) {
       if (r.type == WireType::len && r.number == 1) {
-        if (!scope_written) write_edited(1, item_.scope, scope_edit, out);
-        scope_written = true;
+        scope_written = write_once(r, bytes, item_.scope, scope_edit, scope_written, out);
         continue;
       }
       if (r.type == WireType::len && r.number == 2) {
@@ -219,7 +216,7 @@ class Rewriter {
       }
       copy_field(r, bytes, out);
     }
-    if (!scope_written && !scope_edit.empty()) write_edited(1, item_.scope, scope_edit, out);
+    if (!scope_written && scope_edit.adds()) write_edited(1, item_.scope, scope_edit, out);
   }
 
   void metric(std::string_view bytes) {
@@ -249,6 +246,19 @@ class Rewriter {
       }
       put_len(out, r.number, data);
     }
+  }
+
+  // A resource or scope field. Without changes, each occurrence is copied as it is. With
+  // changes, the message (as View read it: its last occurrence) is written changed where the
+  // first occurrence was, and later ones are dropped. Returns that it was written.
+  bool write_once(const WireReader& r, std::string_view container, const View& message, const Edit& edit,
+                  bool written, std::string& out) {
+    if (edit.empty()) {
+      copy_field(r, container, out);
+    } else if (!written) {
+      write_edited(r.number, message, edit, out);
+    }
+    return true;
   }
 
   // Writes field `number` holding `message` with `edit` applied.
