@@ -10,7 +10,6 @@
 #include "exporters/common/network_options.h"
 #include "exporters/common/queued_exporter.h"
 #include "exporters/common/retry.h"
-#include "jaeger_types.h"
 #include "pipeline/component.h"
 
 namespace otlpd {
@@ -26,27 +25,5 @@ struct JaegerThriftConfig final : ComponentConfig {
 
 std::unique_ptr<Exporter> create_jaeger_thrift_exporter(const CreateSettings& settings,
                                                         const JaegerThriftConfig& config);
-
-// The OpenTelemetry-to-Jaeger mapping: one jaeger.thrift Batch per ResourceSpans.
-// service.name -> Process.serviceName (other resource attributes -> process tags); trace id
-// bytes 0-7 -> traceIdHigh, 8-15 -> traceIdLow (big-endian); parent -> parentSpanId and a
-// CHILD_OF reference; links -> FOLLOWS_FROM; span.kind, otel.status_code / error /
-// otel.status_description, otel.scope.name / version, w3c.tracestate tags; events -> logs
-// (field "event" = name); arrays and maps -> JSON strings; nanoseconds -> microseconds.
-std::vector<jaegertracing::thrift::Batch> to_jaeger_batches(const otlp::TracesRequest& request);
-// The same mapping for one span (in its scope) and for one resource.
-jaegertracing::thrift::Span to_jaeger_span(const opentelemetry::proto::trace::v1::Span& span,
-                                           const opentelemetry::proto::common::v1::InstrumentationScope& scope);
-jaegertracing::thrift::Process to_jaeger_process(const opentelemetry::proto::resource::v1::Resource& resource);
-// Jaeger's signed 64-bit id from big-endian bytes (8 of a span id, or either half of a trace id).
-// Inline: the trace store calls it for every span it indexes.
-inline std::int64_t big_endian_i64(std::string_view bytes) {
-  std::uint64_t v = 0;
-  for (char c : bytes) v = (v << 8) | static_cast<unsigned char>(c);
-  return static_cast<std::int64_t>(v);
-}
-
-// The binary-protocol encoding of a Batch, as POST /api/traces expects it.
-std::string serialize_batch(const jaegertracing::thrift::Batch& batch);
 
 }  // namespace otlpd

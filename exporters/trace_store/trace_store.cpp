@@ -8,7 +8,7 @@
 #include <map>
 #include <mutex>
 
-#include "exporters/jaeger/jaeger_thrift_exporter.h"
+#include "translator/jaeger/jaeger_mapping.h"
 #include "opentelemetry/proto/resource/v1/resource.pb.h"
 #include "opentelemetry/proto/trace/v1/trace.pb.h"
 #include "otlp/wire_reader.h"
@@ -103,13 +103,13 @@ jt::Span jaeger_span(const StoredSpan& s) {
   span.ParseFromArray(s.wire.data(), static_cast<int>(s.wire.size()));
   opentelemetry::proto::common::v1::InstrumentationScope scope;
   scope.ParseFromArray(s.scope.data(), static_cast<int>(s.scope.size()));
-  return to_jaeger_span(span, scope);
+  return jaeger::to_span(span, scope);
 }
 
 std::shared_ptr<const jt::Process> jaeger_process(const StoredProcess& p) {
   opentelemetry::proto::resource::v1::Resource resource;
   resource.ParseFromArray(p.resource.data(), static_cast<int>(p.resource.size()));
-  return std::make_shared<const jt::Process>(to_jaeger_process(resource));
+  return std::make_shared<const jt::Process>(jaeger::to_process(resource));
 }
 
 }  // namespace
@@ -208,8 +208,8 @@ void TraceStore::add(const RequestPtr& request) {
           if (f.number > 8 && (seen & kIndexed) == kIndexed) break;
           switch (f.number) {
             case 1: trace_id = f.bytes; break;
-            case 2: span.span_id = big_endian_i64(f.bytes); break;
-            case 4: span.parent_id = f.bytes.empty() ? 0 : big_endian_i64(f.bytes); break;
+            case 2: span.span_id = jaeger::big_endian_i64(f.bytes); break;
+            case 4: span.parent_id = f.bytes.empty() ? 0 : jaeger::big_endian_i64(f.bytes); break;
             case 5: span.name = f.bytes; break;
             case 6: span.kind = static_cast<std::uint8_t>(f.value); break;
             case 7: start = f.value; break;
@@ -219,8 +219,8 @@ void TraceStore::add(const RequestPtr& request) {
         }
         span.start_us = static_cast<std::int64_t>(start / 1000);
         span.duration_us = static_cast<std::int64_t>((end > start ? end - start : 0) / 1000);
-        const TraceKey key{trace_id.size() == 16 ? big_endian_i64(trace_id.substr(0, 8)) : 0,
-                           trace_id.size() == 16 ? big_endian_i64(trace_id.substr(8, 8)) : 0};
+        const TraceKey key{trace_id.size() == 16 ? jaeger::big_endian_i64(trace_id.substr(0, 8)) : 0,
+                           trace_id.size() == 16 ? jaeger::big_endian_i64(trace_id.substr(8, 8)) : 0};
         // Spans of one trace usually arrive together: look the trace up once per run.
         bool inserted = false;
         if (!last_trace || !(last_trace->key == key)) {
