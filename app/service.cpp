@@ -36,6 +36,23 @@ std::string known_types(const std::vector<std::unique_ptr<Factory>>& factories) 
   return names.empty() ? "none yet" : fmt::format("{}", fmt::join(names, ", "));
 }
 
+// Two factories of one kind under the same type or alias would make a config's meaning depend
+// on the order of the list: an error, reported with the type.
+template <typename Factory>
+void check_unique_types(const std::vector<std::unique_ptr<Factory>>& factories, std::string_view kind,
+                        ConfigErrors* errors) {
+  std::set<std::string_view> seen;
+  for (const auto& f : factories) {
+    std::vector<std::string_view> names = f->aliases();
+    names.push_back(f->type());
+    for (std::string_view name : names) {
+      if (!seen.insert(name).second) {
+        errors->add("", fmt::format("two {} factories have the type '{}' (a build of otlpd lists it twice)", kind, name));
+      }
+    }
+  }
+}
+
 // One configured component: its id, its factory and its parsed configuration.
 template <typename Factory>
 struct Configured {
@@ -94,6 +111,10 @@ std::unique_ptr<Service> Service::build(const YAML::Node& yaml, const Factories&
                                         std::shared_ptr<spdlog::sinks::sink> log_sink,
                                         std::shared_ptr<SelfTelemetry> telemetry, ConfigErrors* errors) {
   std::unique_ptr<Service> service(new Service());
+  check_unique_types(factories.receivers, "receiver", errors);
+  check_unique_types(factories.processors, "processor", errors);
+  check_unique_types(factories.exporters, "exporter", errors);
+  check_unique_types(factories.extensions, "extension", errors);
   ConfigNode root(yaml, "", errors);
 
   auto receivers = parse_section(root, "receivers", "receiver", factories.receivers);

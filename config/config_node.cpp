@@ -1,5 +1,7 @@
 #include "config/config_node.h"
 
+#include <charconv>
+
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
@@ -187,12 +189,13 @@ std::optional<std::chrono::nanoseconds> parse_duration(std::string_view text) {
     std::size_t start = i;
     while (i < text.size() && (std::isdigit(static_cast<unsigned char>(text[i])) || text[i] == '.')) ++i;
     if (start == i) return std::nullopt;
-    long double number;
-    try {
-      number = std::stold(std::string(text.substr(start, i - start)));
-    } catch (...) {
+    double parsed = 0;
+    const char* first = text.data() + start;
+    const char* last = text.data() + i;
+    if (const auto [end, ec] = std::from_chars(first, last, parsed); ec != std::errc() || end != last) {
       return std::nullopt;
     }
+    const long double number = parsed;
     std::size_t unit_start = i;
     while (i < text.size() && !std::isdigit(static_cast<unsigned char>(text[i])) && text[i] != '.') ++i;
     std::string_view unit = text.substr(unit_start, i - unit_start);

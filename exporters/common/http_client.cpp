@@ -1,5 +1,8 @@
 #include "exporters/common/http_client.h"
 
+#include <algorithm>
+#include <charconv>
+
 #include <curl/curl.h>
 #include <fmt/format.h>
 
@@ -23,10 +26,14 @@ size_t read_header(char* data, size_t size, size_t count, void* user) {
     std::string lower(line.substr(0, kName.size()));
     for (auto& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     if (lower == kName) {
-      try {
+      std::string_view value = line.substr(kName.size());
+      while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
+      std::uint32_t seconds = 0;
+      const auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), seconds);
+      // Whole seconds only (a date, a negative or a fractional value is ignored), at most a day.
+      if (ec == std::errc() && (end == value.data() + value.size() || *end == '\r' || *end == '\n' || *end == ' ')) {
         *static_cast<std::optional<std::chrono::milliseconds>*>(user) =
-            std::chrono::seconds(std::stol(std::string(line.substr(kName.size()))));
-      } catch (...) {
+            std::chrono::seconds(std::min<std::uint32_t>(seconds, 24 * 3600));
       }
     }
   }

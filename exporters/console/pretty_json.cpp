@@ -2,6 +2,7 @@
 
 #include "json/json_writer.h"
 #include "otlp/json_encoder.h"
+#include "otlp/span_kind.h"
 #include "exporters/common/time_format.h"
 
 namespace otlpd {
@@ -99,16 +100,6 @@ void write_context(JsonWriter& w, const std::string& trace_id, const std::string
   w.end_object();
 }
 
-const char* span_kind_name(int kind) {
-  switch (kind) {
-    case trace::Span::SPAN_KIND_SERVER: return "SpanKind.SERVER";
-    case trace::Span::SPAN_KIND_CLIENT: return "SpanKind.CLIENT";
-    case trace::Span::SPAN_KIND_PRODUCER: return "SpanKind.PRODUCER";
-    case trace::Span::SPAN_KIND_CONSUMER: return "SpanKind.CONSUMER";
-    default: return "SpanKind.INTERNAL";
-  }
-}
-
 const char* status_code_name(int code) {
   switch (code) {
     case trace::Status::STATUS_CODE_OK: return "OK";
@@ -128,7 +119,7 @@ void append_spans(std::string& out, const otlp::TracesRequest& request) {
         w.key("context");
         write_context(w, span.trace_id(), span.span_id(), span.trace_state());
         w.key("kind");
-        w.string(span_kind_name(span.kind()));
+        w.string(span_kind_names(span.kind()).python);
         w.key("parent_id");
         if (span.parent_span_id().empty()) w.null();
         else write_prefixed_hex(w, span.parent_span_id());

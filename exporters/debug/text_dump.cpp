@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "otlp/json_encoder.h"
+#include "otlp/span_kind.h"
 #include "exporters/common/time_format.h"
 
 namespace otlpd {
@@ -87,17 +88,6 @@ std::string flat_attributes(const Attributes& attrs) {
   return s;
 }
 
-const char* kind_name(int kind) {
-  switch (kind) {
-    case trace::Span::SPAN_KIND_INTERNAL: return "Internal";
-    case trace::Span::SPAN_KIND_SERVER: return "Server";
-    case trace::Span::SPAN_KIND_CLIENT: return "Client";
-    case trace::Span::SPAN_KIND_PRODUCER: return "Producer";
-    case trace::Span::SPAN_KIND_CONSUMER: return "Consumer";
-    default: return "Unspecified";
-  }
-}
-
 const char* status_name(int code) {
   switch (code) {
     case trace::Status::STATUS_CODE_OK: return "Ok";
@@ -150,7 +140,7 @@ void detailed_traces(Out out, const otlp::TracesRequest& req) {
         fmt::format_to(out, "    Parent ID      : {}\n", to_hex(span.parent_span_id()));
         fmt::format_to(out, "    ID             : {}\n", to_hex(span.span_id()));
         fmt::format_to(out, "    Name           : {}\n", span.name());
-        fmt::format_to(out, "    Kind           : {}\n", kind_name(span.kind()));
+        fmt::format_to(out, "    Kind           : {}\n", span_kind_names(span.kind()).title);
         fmt::format_to(out, "    Start time     : {}\n", format_go_time(span.start_time_unix_nano()));
         fmt::format_to(out, "    End time       : {}\n", format_go_time(span.end_time_unix_nano()));
         fmt::format_to(out, "    Status code    : {}\n", status_name(span.status().code()));

@@ -11,6 +11,7 @@
 #include "translator/jaeger/jaeger_mapping.h"
 #include "opentelemetry/proto/resource/v1/resource.pb.h"
 #include "opentelemetry/proto/trace/v1/trace.pb.h"
+#include "otlp/span_kind.h"
 #include "otlp/wire_reader.h"
 
 namespace otlpd {
@@ -51,17 +52,6 @@ std::string service_of(std::string_view resource) {
     if (key == "service.name" && is_string) return std::string(value);
   }
   return "unknown_service";
-}
-
-const char* kind_name(std::uint8_t kind) {
-  switch (kind) {
-    case 1: return "internal";
-    case 2: return "server";
-    case 3: return "client";
-    case 4: return "producer";
-    case 5: return "consumer";
-    default: return "";
-  }
 }
 
 std::string tag_value(const jt::Tag& t) {
@@ -301,7 +291,7 @@ std::vector<std::pair<std::string, std::string>> TraceStore::operations(const st
   std::shared_lock lock(mutex_);
   std::vector<std::pair<std::string, std::string>> out;
   if (const auto it = operations_.find(std::string_view(service)); it != operations_.end()) {
-    for (const auto& [name, kind] : it->second) out.emplace_back(name, kind_name(kind));
+    for (const auto& [name, kind] : it->second) out.emplace_back(name, span_kind_names(kind).lower);
   }
   std::sort(out.begin(), out.end());
   return out;

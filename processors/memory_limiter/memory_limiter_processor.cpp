@@ -1,4 +1,6 @@
 #include "processors/memory_limiter/memory_limiter_processor.h"
+
+#include <charconv>
 #include "selftelemetry/otelcol_metrics.h"
 
 #include <fmt/format.h>
@@ -27,8 +29,11 @@ std::uint64_t total_memory_bytes() {
   std::ifstream cgroup("/sys/fs/cgroup/memory.max");
   std::string limit;
   if (cgroup >> limit && limit != "max") {
-    const std::uint64_t bytes = std::stoull(limit);
-    if (bytes > 0 && (total == 0 || bytes < total)) total = bytes;
+    std::uint64_t bytes = 0;
+    const auto [end, ec] = std::from_chars(limit.data(), limit.data() + limit.size(), bytes);
+    if (ec == std::errc() && end == limit.data() + limit.size() && bytes > 0 && (total == 0 || bytes < total)) {
+      total = bytes;
+    }
   }
   return total;
 }

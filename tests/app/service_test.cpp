@@ -87,6 +87,23 @@ service: {pipelines: {traces: {receivers: [otlp], exporters: [zipkin]}}}
               Contains("exporters::zipkin: unknown exporter type 'zipkin' (known types: debug, console, file, nop, otlp_grpc, otlp, otlp_http, otlphttp, jaeger, trace_store)"));
 }
 
+TEST(ServiceConfig, TwoFactoriesOfOneTypeAreAnError) {
+  Factories twice = make_factories();
+  for (Factories f = make_factories(); auto& exporter : f.exporters) {
+    if (exporter->type() == "debug") twice.exporters.push_back(std::move(exporter));
+  }
+  ConfigErrors errors;
+  auto service = Service::build(YAML::Load(R"(
+receivers: {otlp: {protocols: {grpc: {endpoint: "127.0.0.1:0"}}}}
+exporters: {nop: {}}
+service: {pipelines: {traces: {receivers: [otlp], exporters: [nop]}}}
+)"),
+                                twice, std::make_shared<spdlog::sinks::null_sink_mt>(), std::make_shared<SelfTelemetry>(),
+                                &errors);
+  EXPECT_EQ(service, nullptr);
+  EXPECT_THAT(errors.all(), Contains(HasSubstr("two exporter factories have the type 'debug'")));
+}
+
 TEST(ServiceConfig, NoPipelinesIsAnError) {
   EXPECT_THAT(errors_of("receivers: {otlp: {protocols: {grpc: {}}}}\n"),
               Contains(HasSubstr("service::pipelines: at least one pipeline is required")));

@@ -126,6 +126,8 @@ TEST(Duration, ParsesGoDurations) {
   EXPECT_EQ(parse_duration("1.5s"), milliseconds(1500));
   EXPECT_EQ(parse_duration("0"), nanoseconds(0));
   EXPECT_FALSE(parse_duration("5"));
+  EXPECT_FALSE(parse_duration("1.2.3s"));  // std::stold read "1.2" and ignored the rest
+  EXPECT_EQ(parse_duration(".5s"), milliseconds(500));
   EXPECT_FALSE(parse_duration("5 s"));
   EXPECT_FALSE(parse_duration("s"));
 }

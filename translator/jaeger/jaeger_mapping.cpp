@@ -6,6 +6,7 @@
 
 #include "json/json_writer.h"
 #include "otlp/json_encoder.h"
+#include "otlp/span_kind.h"
 
 namespace otlpd::jaeger {
 namespace {
@@ -80,17 +81,6 @@ jt::Tag to_tag(const common::KeyValue& kv) {
   return t;
 }
 
-const char* kind_tag(int kind) {
-  switch (kind) {
-    case trace::Span::SPAN_KIND_INTERNAL: return "internal";
-    case trace::Span::SPAN_KIND_SERVER: return "server";
-    case trace::Span::SPAN_KIND_CLIENT: return "client";
-    case trace::Span::SPAN_KIND_PRODUCER: return "producer";
-    case trace::Span::SPAN_KIND_CONSUMER: return "consumer";
-    default: return nullptr;
-  }
-}
-
 jt::SpanRef reference(jt::SpanRefType::type type, const std::string& trace_id, const std::string& span_id) {
   jt::SpanRef r;
   r.refType = type;
@@ -128,7 +118,9 @@ jt::Span to_span(const trace::Span& s, const common::InstrumentationScope& scope
 
   std::vector<jt::Tag> tags;
   for (const auto& kv : s.attributes()) tags.push_back(to_tag(kv));
-  if (const char* kind = kind_tag(s.kind())) tags.push_back(string_tag("span.kind", kind));
+  if (const std::string_view kind = span_kind_names(s.kind()).lower; !kind.empty()) {
+    tags.push_back(string_tag("span.kind", std::string(kind)));
+  }
   if (s.status().code() == trace::Status::STATUS_CODE_ERROR) {
     tags.push_back(string_tag("otel.status_code", "ERROR"));
     tags.push_back(bool_tag("error", true));
