@@ -98,9 +98,10 @@ std::shared_ptr<spdlog::logger> make_logger(const std::shared_ptr<spdlog::sinks:
 // Settings for one component: its logger, the process's self-telemetry and a status of its own.
 CreateSettings make_settings(const ComponentId& id, std::string_view kind, const std::shared_ptr<spdlog::sinks::sink>& sink,
                              spdlog::level::level_enum level, const std::shared_ptr<SelfTelemetry>& telemetry,
-                             std::vector<Signal> signals = {}) {
+                             const std::shared_ptr<Host>& host, std::vector<Signal> signals = {}) {
   CreateSettings settings{id, make_logger(sink, level, kind, id), std::move(signals)};
   settings.telemetry = telemetry;
+  settings.host = host;
   settings.status = telemetry->status.add(fmt::format("{} {}", kind, id.str()));
   return settings;
 }
@@ -111,6 +112,7 @@ std::unique_ptr<Service> Service::build(const YAML::Node& yaml, const Factories&
                                         std::shared_ptr<spdlog::sinks::sink> log_sink,
                                         std::shared_ptr<SelfTelemetry> telemetry, ConfigErrors* errors) {
   std::unique_ptr<Service> service(new Service());
+  const auto host = std::make_shared<Host>();  // what this service's components share
   check_unique_types(factories.receivers, "receiver", errors);
   check_unique_types(factories.processors, "processor", errors);
   check_unique_types(factories.exporters, "exporter", errors);
@@ -196,6 +198,27 @@ std::unique_ptr<Service> Service::build(const YAML::Node& yaml, const Factories&
     if (pipeline.exporters.empty()) p.error("exporters", "a pipeline needs at least one exporter");
     pipelines.push_back(std::move(pipeline));
   }
+  // Extensions implied by an exporter's configuration, when service::extensions lists none of
+  // their type: trace_store's older form, which served its own viewer, implies jaeger_query.
+  std::vector<std::string> run_extensions = service_extensions;
+  for (const auto& [key, c] : exporters) {
+    if (!used.count("exporters::" + key)) continue;
+    std::optional<ImpliedExtension> implied = c.factory->implied_extension(c.id, *c.config);
+    if (!implied) continue;
+    const bool listed = std::any_of(service_extensions.begin(), service_extensions.end(), [&](const std::string& e) {
+      const auto it = extensions.find(e);
+      return it != extensions.end() && it->second.factory->type() == implied->type;
+    });
+    const ExtensionFactory* factory = find_factory(factories.extensions, implied->type);
+    if (listed || !factory) continue;
+    ConfigNode node(implied->config, "exporters::" + key, errors);
+    const ComponentId id{implied->type, c.id.str()};
+    extensions[id.str()] = Configured<ExtensionFactory>{id, factory, factory->parse_config(node)};
+    run_extensions.push_back(id.str());
+    spdlog::info("exporters::{} implies the extension {} (service::extensions lists no {}); to configure it, "
+                 "write extensions: {{{}: {{trace_store: {}, ...}}}} and list it in service::extensions",
+                 key, id.str(), implied->type, implied->type, key);
+  }
   svc.finish();
   root.finish();
   if (!errors->empty()) return nullptr;
@@ -211,7 +234,7 @@ std::unique_ptr<Service> Service::build(const YAML::Node& yaml, const Factories&
   unused(processors, "processors");
   unused(exporters, "exporters");
   for (const auto& [key, c] : extensions) {
-    if (std::find(service_extensions.begin(), service_extensions.end(), key) == service_extensions.end()) {
+    if (std::find(run_extensions.begin(), run_extensions.end(), key) == run_extensions.end()) {
       spdlog::warn("extensions::{} is configured but not listed in service::extensions, so it does not run", key);
     }
   }
@@ -223,17 +246,17 @@ std::unique_ptr<Service> Service::build(const YAML::Node& yaml, const Factories&
     service->metrics_servers_.push_back(
         std::make_unique<MetricsServer>(reader.endpoint, metrics.level, reader.format, registry, logger));
   }
-  for (const auto& key : service_extensions) {
+  for (const auto& key : run_extensions) {
     const auto& c = extensions.at(key);
     service->extensions_.push_back(
-        c.factory->create(make_settings(c.id, "extension", log_sink, service->log_level_, telemetry), *c.config));
+        c.factory->create(make_settings(c.id, "extension", log_sink, service->log_level_, telemetry, host), *c.config));
   }
 
   // Exporters: one instance per id, shared by every pipeline that names it.
   std::map<std::string, Exporter*> exporter_by_id;
   for (auto& [key, c] : exporters) {
     if (!used.count("exporters::" + key)) continue;
-    CreateSettings settings = make_settings(c.id, "exporter", log_sink, service->log_level_, telemetry);
+    CreateSettings settings = make_settings(c.id, "exporter", log_sink, service->log_level_, telemetry, host);
     for (const auto& p : pipelines) {
       for (const auto& e : p.exporters) {
         if (e == key) settings.signals.push_back(p.signal);
@@ -257,7 +280,7 @@ std::unique_ptr<Service> Service::build(const YAML::Node& yaml, const Factories&
     }
     for (auto it = p.processors.rbegin(); it != p.processors.rend(); ++it) {
       const auto& c = processors.at(*it);
-      CreateSettings settings = make_settings(c.id, "processor", log_sink, service->log_level_, telemetry, {p.signal});
+      CreateSettings settings = make_settings(c.id, "processor", log_sink, service->log_level_, telemetry, host, {p.signal});
       service->processors_.push_back(c.factory->create(settings, *c.config, *next));
       next = service->processors_.back().get();
     }
@@ -270,7 +293,7 @@ std::unique_ptr<Service> Service::build(const YAML::Node& yaml, const Factories&
   for (auto& [key, targets] : receiver_targets) {
     const auto& c = receivers.at(key);
     SignalConsumers consumers{};
-    CreateSettings settings = make_settings(c.id, "receiver", log_sink, service->log_level_, telemetry);
+    CreateSettings settings = make_settings(c.id, "receiver", log_sink, service->log_level_, telemetry, host);
     for (Signal s : kAllSignals) {
       auto& list = targets[static_cast<std::size_t>(s)];
       if (list.empty()) continue;

@@ -7,8 +7,8 @@
 #include <fstream>
 #include <random>
 
-#include "exporters/trace_store/query_api.h"
-#include "exporters/trace_store/trace_store.h"
+#include "extensions/jaeger_query/query_api.h"
+#include "tracestore/trace_store.h"
 
 namespace otlpd {
 namespace {

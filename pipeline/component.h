@@ -10,6 +10,7 @@
 #include <spdlog/logger.h>
 
 #include "config/config_node.h"
+#include "pipeline/host.h"
 #include "pipeline/consumer.h"
 #include "otlp/signal.h"
 #include "selftelemetry/self_telemetry.h"
@@ -64,6 +65,15 @@ struct CreateSettings {
   std::shared_ptr<SelfTelemetry> telemetry = std::make_shared<SelfTelemetry>();
   // This component's status, listed by health_check while the component holds it.
   std::shared_ptr<ComponentStatus> status = std::make_shared<ComponentStatus>("");
+  // What the components of this service share (one per service; tests may leave their own).
+  std::shared_ptr<Host> host = std::make_shared<Host>();
+};
+
+// An extension that an exporter's configuration implies when service::extensions lists none of
+// its type: a compatibility form (trace_store, which served its own viewer, implies jaeger_query).
+struct ImpliedExtension {
+  std::string type;
+  YAML::Node config;
 };
 
 // Factories: one per component type, listed explicitly in main. parse_config() reads the
@@ -80,6 +90,10 @@ class ExporterFactory {
   virtual std::unique_ptr<ComponentConfig> parse_config(ConfigNode& node) const = 0;
   virtual std::unique_ptr<Exporter> create(const CreateSettings& settings,
                                            const ComponentConfig& config) const = 0;
+  virtual std::optional<ImpliedExtension> implied_extension(const ComponentId& /*id*/,
+                                                            const ComponentConfig& /*config*/) const {
+    return std::nullopt;
+  }
 };
 
 class ReceiverFactory {

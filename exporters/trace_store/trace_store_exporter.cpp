@@ -2,11 +2,9 @@
 
 #include <fmt/format.h>
 
-#include "exporters/trace_store/query_api.h"
-#include "exporters/trace_store/trace_store.h"
-#include "exporters/trace_store/viewer_html.h"
 #include "net/http_server.h"
 #include "selftelemetry/otelcol_metrics.h"
+#include "tracestore/trace_store.h"
 
 namespace otlpd {
 namespace {
@@ -15,11 +13,13 @@ class TraceStoreSender final : public BatchSender {
  public:
   TraceStoreSender(const TraceStoreConfig& config, CreateSettings settings)
       : config_(config), settings_(std::move(settings)),
-        store_(static_cast<std::size_t>(config.max_traces), static_cast<std::size_t>(config.max_memory_mib) << 20),
-        api_(store_, kViewerHtml) {
+        store_(std::make_shared<TraceStore>(static_cast<std::size_t>(config.max_traces),
+                                            static_cast<std::size_t>(config.max_memory_mib) << 20)) {
+    // jaeger_query finds the store through the host, by this exporter's id.
+    settings_.host->provide<const TraceStore>(settings_.id.str(), store_);
     MetricsRegistry& registry = settings_.telemetry->metrics;
     const MetricLabels labels{{"exporter", settings_.id.str()}};
-    auto stat = [this](auto field) { return [this, field] { return static_cast<double>(store_.stats().*field); }; };
+    auto stat = [this](auto field) { return [this, field] { return static_cast<double>(store_->stats().*field); }; };
     gauges_.push_back(registry.observe(selfmetrics::kTraceStoreTraces, labels, stat(&TraceStore::Stats::traces)));
     gauges_.push_back(registry.observe(selfmetrics::kTraceStoreSpans, labels, stat(&TraceStore::Stats::spans)));
     gauges_.push_back(registry.observe(selfmetrics::kTraceStoreBytes, labels, stat(&TraceStore::Stats::bytes)));
@@ -29,27 +29,18 @@ class TraceStoreSender final : public BatchSender {
 
   ~TraceStoreSender() override { gauges_.clear(); }  // before the store they read goes
 
-  bool start(std::string* error) override {
-    HttpServerOptions options;
-    options.name = "trace query API and viewer";
-    options.endpoint = config_.endpoint;
-    options.max_request_body_size = 64 * 1024;  // GET requests only
-    server_ = std::make_unique<HttpServer>(
-        options, [this](HttpRequest& request, std::string* out) { api_.handle(request, out); }, settings_.logger);
-    if (!server_->start(error)) return false;
-    settings_.logger->info("keeping up to {} traces / {} MiB; open http://{} to see them", config_.max_traces,
-                           config_.max_memory_mib, config_.endpoint);
+  bool start(std::string*) override {
+    settings_.logger->info("keeping up to {} traces / {} MiB", config_.max_traces, config_.max_memory_mib);
     return true;
   }
 
   ConsumeResult send(const Batch& batch) noexcept override {
-    for (const RequestPtr& request : batch.requests) store_.add(request);
+    for (const RequestPtr& request : batch.requests) store_->add(request);
     return ConsumeResult::ok();
   }
 
   void stop() noexcept override {
-    if (server_) server_->shutdown();
-    const TraceStore::Stats s = store_.stats();
+    const TraceStore::Stats s = store_->stats();
     settings_.logger->info("held {} traces ({} spans, about {} KiB); evicted {} traces ({} spans)", s.traces, s.spans,
                            s.bytes / 1024, s.evicted_traces, s.evicted_spans);
   }
@@ -57,9 +48,7 @@ class TraceStoreSender final : public BatchSender {
  private:
   TraceStoreConfig config_;
   CreateSettings settings_;
-  TraceStore store_;
-  QueryApi api_;
-  std::unique_ptr<HttpServer> server_;
+  std::shared_ptr<TraceStore> store_;  // shared with jaeger_query, which may outlive this
   std::vector<MetricsRegistry::Observation> gauges_;  // held, evicted
 };
 
@@ -84,6 +73,15 @@ std::unique_ptr<Exporter> TraceStoreExporterFactory::create(const CreateSettings
                                                             const ComponentConfig& config) const {
   const auto& c = static_cast<const TraceStoreConfig&>(config);
   return std::make_unique<QueuedExporter>(settings, c.queue, std::make_unique<TraceStoreSender>(c, settings));
+}
+
+std::optional<ImpliedExtension> TraceStoreExporterFactory::implied_extension(const ComponentId& id,
+                                                                             const ComponentConfig& config) const {
+  const auto& c = static_cast<const TraceStoreConfig&>(config);
+  YAML::Node node;
+  node["endpoint"] = c.endpoint;
+  node["trace_store"] = id.str();
+  return ImpliedExtension{"jaeger_query", node};
 }
 
 }  // namespace otlpd

@@ -5,12 +5,13 @@
 
 namespace otlpd {
 
-// exporters::trace_store (otlpd): keeps recent traces in memory and serves them on
-// `endpoint` with Jaeger's query API and a built-in web viewer, so that traces can be looked
-// at with nothing else installed and read by tools written for Jaeger.
-//   endpoint: localhost:16686   the API and the viewer (Jaeger's query port)
+// exporters::trace_store (otlpd): keeps recent traces in memory (tracestore/), where the
+// jaeger_query extension serves them with Jaeger's query API and a built-in web viewer, so that
+// traces can be looked at with nothing else installed and read by tools written for Jaeger.
 //   max_traces: 10000           the oldest traces beyond this are evicted (and counted)
 //   max_memory_mib: 64          so are they beyond about this much memory
+//   endpoint: localhost:16686   the older form: when service::extensions lists no
+//                               jaeger_query, one is implied, serving this store here
 struct TraceStoreConfig final : ComponentConfig {
   std::string endpoint = "localhost:16686";
   std::int64_t max_traces = 10000;
@@ -24,6 +25,7 @@ class TraceStoreExporterFactory final : public ExporterFactory {
   bool supports(Signal signal) const override { return signal == Signal::traces; }
   std::unique_ptr<ComponentConfig> parse_config(ConfigNode& node) const override;
   std::unique_ptr<Exporter> create(const CreateSettings& settings, const ComponentConfig& config) const override;
+  std::optional<ImpliedExtension> implied_extension(const ComponentId& id, const ComponentConfig& config) const override;
 };
 
 }  // namespace otlpd

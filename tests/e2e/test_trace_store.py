@@ -277,3 +277,60 @@ def test_hostile_query_strings_get_clear_json_errors(start_otlpd):
     status, body = get(port, "/api/traces?service=todo&lookback=1e30h")
     assert status == 400 and "cannot parse lookback" in body["errors"][0]["msg"]
     assert otlpd.stop() == 0
+
+
+def query_port(otlpd):
+    return int(otlpd.wait_for_log(r"trace query API and viewer listening on [^\s]+:(\d+)").group(1))
+
+
+def test_jaeger_query_extension_serves_the_store_it_names(start_otlpd):
+    """The newer form, as in Jaeger v2: the exporter fills a store, the extension serves it."""
+    otlpd = start_otlpd("""
+receivers:
+  otlp: {protocols: {grpc: {endpoint: 127.0.0.1:0}}}
+exporters:
+  trace_store/kept: {max_traces: 100}
+extensions:
+  jaeger_query: {endpoint: 127.0.0.1:0, trace_store: trace_store/kept}
+service:
+  extensions: [jaeger_query]
+  pipelines:
+    traces: {receivers: [otlp], exporters: [trace_store/kept]}
+""")
+    port = query_port(otlpd)
+    root, call, charge = send_two_service_trace(otlpd.endpoint)
+    trace_id = format(root.trace_id, "032x")
+    body = wait_for(port, f"/api/traces/{trace_id}", lambda s, b: s == 200 and len(b["data"][0]["spans"]) == 3)
+    assert {s["spanID"] for s in body["data"][0]["spans"]} == {
+        format(c.span_id, "016x") for c in (root, call, charge)}
+    assert get(port, "/api/services")[1]["data"] == ["frontend", "payments"]
+    # Only the listed extension serves: no extension was implied for the exporter.
+    assert "implies the extension" not in otlpd.log()
+    assert len(re.findall(r"trace query API and viewer listening", otlpd.log())) == 1
+
+
+def test_the_older_form_implies_the_extension_and_says_how_to_migrate(start_otlpd):
+    otlpd = start_otlpd(store_config(0))
+    otlpd.wait_for_log(r"exporters::trace_store implies the extension jaeger_query/trace_store .*"
+                       r"write extensions: \{jaeger_query: \{trace_store: trace_store")
+    port = query_port(otlpd)
+    root, _, _ = send_two_service_trace(otlpd.endpoint)
+    wait_for(port, f"/api/traces/{format(root.trace_id, '032x')}",
+             lambda s, b: s == 200 and len(b["data"][0]["spans"]) == 3)
+
+
+def test_jaeger_query_without_its_store_refuses_to_start(start_otlpd):
+    otlpd = start_otlpd("""
+receivers:
+  otlp: {protocols: {grpc: {endpoint: 127.0.0.1:0}}}
+exporters:
+  trace_store: {}
+extensions:
+  jaeger_query: {endpoint: 127.0.0.1:0, trace_store: trace_store/missing}
+service:
+  extensions: [jaeger_query]
+  pipelines:
+    traces: {receivers: [otlp], exporters: [trace_store]}
+""")
+    assert otlpd.proc.wait(timeout=60) != 0
+    otlpd.wait_for_log(r"no trace_store exporter 'trace_store/missing' is in a pipeline")

@@ -1,4 +1,4 @@
-#include "exporters/trace_store/trace_store.h"
+#include "tracestore/trace_store.h"
 
 #include <fmt/format.h>
 

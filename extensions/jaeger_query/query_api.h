@@ -3,7 +3,7 @@
 #include <string>
 #include <string_view>
 
-#include "exporters/trace_store/trace_store.h"
+#include "tracestore/trace_store.h"
 #include "net/http_request_reader.h"
 
 namespace otlpd {

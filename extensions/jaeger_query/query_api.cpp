@@ -1,4 +1,4 @@
-#include "exporters/trace_store/query_api.h"
+#include "extensions/jaeger_query/query_api.h"
 
 #include <fmt/format.h>
 #include <google/protobuf/stubs/strutil.h>
