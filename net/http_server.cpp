@@ -137,24 +137,63 @@ class HttpServer::Impl {
     void received(std::size_t n) {
       const std::uint64_t begun = reader_.begun();
       std::string error;
-      const bool ok = reader_.feed(buffer_.data(), n, [this](HttpRequest& request) {
-        server_.handler_(request, &output_);
-        if (!request.keep_alive) keep_alive_ = false;
+      // The requests this read completed, each with the interim responses (100 Continue)
+      // written before it; what is written after the last one belongs to a request still
+      // arriving. Answered in that order, as if each were handled the moment it completed.
+      std::vector<std::pair<HttpRequest, std::string>> ready;
+      const bool ok = reader_.feed(buffer_.data(), n, [&](HttpRequest& request) {
+        ready.emplace_back(std::move(request), std::move(output_));
+        output_.clear();
       }, &output_, &error);
+      std::string tail = std::move(output_);
+      output_.clear();
       if (!ok) {
-        write_http_response(&output_, 400, "text/plain", error, false);
-        keep_alive_ = false;
+        write_http_response(&tail, 400, "text/plain", error, false);
       } else if (reader_.in_request() && reader_.begun() != begun) {
         arm(server_.config_.read_timeout);  // a request began: it has read_timeout to end
       }
-      if (output_.empty()) {
+      const bool to_handle = !ready.empty();
+      auto answer = [self = this->shared_from_this(), ready = std::move(ready), tail = std::move(tail), ok]() mutable {
+        std::string out;
+        bool keep_alive = ok;
+        for (auto& [request, interim] : ready) {
+          out += interim;
+          self->server_.handler_(request, &out);
+          if (!request.keep_alive) keep_alive = false;
+        }
+        out += tail;
+        return std::pair(std::move(out), keep_alive);
+      };
+      if (!to_handle || !server_.pool_) {
+        auto [out, keep_alive] = answer();
+        return deliver(std::move(out), keep_alive, false);
+      }
+      // On a handler thread, so that a slow handler (a full queue with block_on_overflow, a
+      // synchronous exporter) holds only this connection; it reads nothing more meanwhile.
+      timer_.cancel();
+      asio::post(*server_.pool_, [self = this->shared_from_this(), answer = std::move(answer),
+                                  work = asio::make_work_guard(server_.io_)]() mutable {
+        auto [out, keep_alive] = answer();
+        asio::post(self->server_.io_, [self, out = std::move(out), keep_alive]() mutable {
+          self->deliver(std::move(out), keep_alive, true);
+        });
+      });
+    }
+
+    // On the io thread: writes the answers, then reads on (or closes). `handled_elsewhere`: the
+    // answers came from a handler thread, and the read timer was cancelled meanwhile.
+    void deliver(std::string out, bool keep_alive, bool handled_elsewhere) {
+      if (closed_) return;  // closed at shutdown while a handler ran
+      if (!keep_alive) keep_alive_ = false;
+      // A request that had begun to arrive behind the answered ones gets its read_timeout again.
+      if (handled_elsewhere && reader_.in_request()) arm(server_.config_.read_timeout);
+      if (out.empty()) {
         if (keep_alive_) read();
         else close();
         return;
       }
-      auto out = std::make_shared<std::string>(std::move(output_));
-      output_.clear();
-      asio::async_write(stream_, asio::buffer(*out), [self = this->shared_from_this(), out](const asio::error_code& ec, std::size_t) {
+      auto buffer = std::make_shared<std::string>(std::move(out));
+      asio::async_write(stream_, asio::buffer(*buffer), [self = this->shared_from_this(), buffer](const asio::error_code& ec, std::size_t) {
         if (ec || !self->keep_alive_) return self->close();
         self->read();
       });
@@ -165,7 +204,7 @@ class HttpServer::Impl {
     asio::steady_timer timer_;
     HttpRequestReader reader_;
     std::array<char, 64 * 1024> buffer_;
-    std::string output_;
+    std::string output_;  // interim responses written while reading
     bool keep_alive_ = true;
     bool closed_ = false;
   };
@@ -238,13 +277,14 @@ class HttpServer::Impl {
   }
 
   HttpServerOptions config_;
-  HttpHandler handler_;  // io thread only
+  HttpHandler handler_;  // the io thread, or the handler threads (it must then be thread-safe)
   std::shared_ptr<spdlog::logger> logger_;
   asio::io_context io_;
   std::deque<Listener> listeners_;  // set up by start(); then io thread only
   std::optional<asio::ssl::context> tls_;  // set up by setup_tls()
   std::set<std::shared_ptr<SessionBase>> sessions_;  // io thread only
   std::thread thread_;
+  std::optional<asio::thread_pool> pool_;  // handler_threads > 0: where handlers run
   bool stopping_ = false;  // io thread only: shutdown() has begun
   int failing_listeners_ = 0;  // io thread only: listeners whose accept fails
 };
@@ -304,6 +344,7 @@ bool HttpServer::start(std::string* error) {
     bound.push_back(text);
   }
   for (auto& listener : impl_->listeners_) impl_->accept(listener);
+  if (impl_->config_.handler_threads > 0) impl_->pool_.emplace(impl_->config_.handler_threads);
   impl_->thread_ = std::thread([impl = impl_.get()] { impl->io_.run(); });
   impl_->logger_->info("{} listening on {}{}", impl_->config_.name, fmt::join(bound, " and "),
                        impl_->config_.tls ? " (TLS)" : "");
@@ -323,6 +364,9 @@ void HttpServer::shutdown() noexcept {
     auto sessions = impl->sessions_;
     for (auto& session : sessions) session->close();
   });
+  // Handlers still running finish (their answers find the connection closed); each holds
+  // the io thread's work until its answer is posted, so that the io thread sees it.
+  if (impl_->pool_) impl_->pool_->join();
   impl_->thread_.join();
 }
 

@@ -36,6 +36,9 @@ struct HttpServerOptions {
   std::uint64_t max_request_body_size = 20 * 1024 * 1024;
   std::chrono::milliseconds read_timeout{30000};  // a request must arrive whole within this
   std::chrono::milliseconds idle_timeout{60000};  // a kept-alive connection without a request
+  // 0: the io thread runs the handler. More: the handler runs on this many threads of its own
+  // (it must be thread-safe), so that one slow answer holds only its own connection.
+  unsigned handler_threads = 0;
   // Told (on the io thread) when accepting connections stops working, with why, and when it
   // works again (empty why).
   std::function<void(bool accepting, const std::string& why)> on_accept_state;
@@ -48,7 +51,9 @@ using HttpHandler = std::function<void(HttpRequest& request, std::string* out)>;
 // HttpRequestReader (http-parser) reads the requests and `handler` answers them, in order.
 // A request must arrive whole within read_timeout of its first byte and an idle kept-alive
 // connection is closed after idle_timeout, so slow or stuck clients cannot hold connections
-// forever. One thread serves every connection and runs the handler.
+// forever. One io thread serves every connection; the handler runs on it, or on
+// `handler_threads` threads of its own. A connection reads nothing more while its requests
+// are being answered.
 class HttpServer {
  public:
   HttpServer(HttpServerOptions options, HttpHandler handler, std::shared_ptr<spdlog::logger> logger);

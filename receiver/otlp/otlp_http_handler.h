@@ -18,8 +18,9 @@ namespace otlpd {
 // applies after decompression too), decodes application/x-protobuf or application/json, hands
 // the request to the pipeline and writes the response in the request's encoding: 200 with an
 // empty Export*ServiceResponse, or 400/404/405/413/415/503 (+ Retry-After) with a
-// google.rpc.Status body; CORS headers and preflights for browsers. Thread-compatible: one
-// handler per serving thread, or calls from one thread.
+// google.rpc.Status body; CORS headers and preflights for browsers. Thread-safe: the
+// server's handler threads call it concurrently (it holds no state of its own; the counters
+// are atomic, the consumers thread-safe).
 class OtlpHttpHandler {
  public:
   OtlpHttpHandler(const OtlpHttpConfig& config, SignalConsumers consumers, ReceiverCounters* counters,

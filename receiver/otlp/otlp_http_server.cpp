@@ -16,6 +16,7 @@ OtlpHttpServer::OtlpHttpServer(OtlpHttpConfig config, SignalConsumers consumers,
   options.max_request_body_size = config_.max_request_body_size;
   options.read_timeout = config_.read_timeout;
   options.idle_timeout = config_.idle_timeout;
+  options.handler_threads = static_cast<unsigned>(config_.handler_threads);
   options.on_accept_state = std::move(on_accept_state);
   server_ = std::make_unique<HttpServer>(
       std::move(options), [handler](HttpRequest& request, std::string* out) { handler->handle(request, out); },

@@ -92,6 +92,8 @@ std::unique_ptr<OtlpReceiverConfig> OtlpReceiverConfig::parse(ConfigNode& node) 
       h.idle_timeout = http.get_duration("idle_timeout", h.idle_timeout);
       if (h.read_timeout.count() <= 0) http.error("read_timeout", "must be > 0 (a request must end some time)");
       if (h.idle_timeout.count() <= 0) http.error("idle_timeout", "must be > 0");
+      h.handler_threads = http.get_int("handler_threads", h.handler_threads);
+      if (h.handler_threads < 0 || h.handler_threads > 64) http.error("handler_threads", "must be 0 to 64");
       ConfigNode cors = http.child("cors");
       h.cors.allowed_origins = cors.get_string_list("allowed_origins");
       h.cors.allowed_headers = cors.get_string_list("allowed_headers");

@@ -43,6 +43,10 @@ struct OtlpHttpConfig {
   // for idle_timeout is closed (otelcol's default, 1 minute).
   std::chrono::milliseconds read_timeout{30000};
   std::chrono::milliseconds idle_timeout{60000};
+  // Threads that answer requests (otlpd), apart from the one that reads them, so that a client
+  // whose request waits on the pipeline (a full queue with block_on_overflow) holds only its
+  // own connection. 0: the reading thread answers too.
+  std::int64_t handler_threads = 2;
 };
 
 // receivers::otlp: the same keys as the OpenTelemetry Collector's otlp receiver.

@@ -295,3 +295,87 @@ def test_stops_promptly_while_clients_keep_sending(start_otlpd, tmp_path):
     stop.set()
     for t in threads:
         t.join(timeout=30)
+
+
+def tcp_queues(local_port, remote_port):
+    """(tx_queue, rx_queue) of the IPv4 TCP socket 127.0.0.1:local_port <-> :remote_port, from
+    /proc/net/tcp, or None if there is none."""
+    with open("/proc/net/tcp") as f:
+        next(f)
+        for line in f:
+            fields = line.split()
+            local, remote, queues = fields[1], fields[2], fields[4]
+            if int(local.split(":")[1], 16) == local_port and int(remote.split(":")[1], 16) == remote_port:
+                tx, rx = queues.split(":")
+                return int(tx, 16), int(rx, 16)
+    return None
+
+
+def wait_until(predicate, what, timeout=30):
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, f"never: {what}"
+        time.sleep(0.01)
+
+
+def blocking_config():
+    """handler_threads and the refusing port are filled in with %."""
+    return """
+receivers:
+  otlp:
+    protocols:
+      http: {endpoint: 127.0.0.1:0, handler_threads: %s}
+exporters:
+  otlp_http/stuck:
+    endpoint: http://127.0.0.1:%d
+    sending_queue: {queue_size: 1, num_consumers: 1, block_on_overflow: true}
+    retry_on_failure: {initial_interval: 1s, max_interval: 1s}
+  nop: {}
+service:
+  pipelines:
+    traces: {receivers: [otlp], exporters: [otlp_http/stuck]}
+    logs: {receivers: [otlp], exporters: [nop]}
+"""
+
+
+def refused_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]  # closed again: connecting to it is refused
+
+
+def test_a_request_waiting_on_a_full_queue_holds_only_its_own_connection(start_otlpd):
+    """A client whose request waits on the pipeline (block_on_overflow, a queue that cannot
+    drain) must not stop the receiver from answering other clients. Whether the server has
+    read the waiting request is read off the kernel's queues, so nothing depends on timing."""
+    otlpd = start_otlpd(blocking_config() % (2, refused_port()))
+    port = otlpd.http_port()
+    traces = request_with_spans(1).SerializeToString()
+    # One batch is being retried by the exporter's consumer, one fills the queue...
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    assert post(conn, traces)[0] == 200
+    assert post(conn, traces)[0] == 200
+    # ...and the third waits for room that never comes.
+    waiting = socket.create_connection(("127.0.0.1", port))
+    waiting.sendall(b"POST /v1/traces HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-protobuf\r\n"
+                    b"Content-Length: %d\r\n\r\n" % len(traces) + traces)
+    client_port = waiting.getsockname()[1]
+    wait_until(lambda: tcp_queues(client_port, port) == (0, 0), "the request left the client")
+    wait_until(lambda: tcp_queues(port, client_port) == (0, 0), "otlpd read the request")
+    # The waiting request has been read and is being handled: another client is answered.
+    other = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    logs = logs_service_request()
+    assert post(other, logs, path="/v1/logs")[0] == 200
+    waiting.settimeout(0.0)
+    try:
+        assert waiting.recv(1) == b"", "the waiting request was answered: the test proved nothing"
+    except BlockingIOError:
+        pass  # still waiting, as it should
+    waiting.close()
+
+
+def logs_service_request():
+    from opentelemetry.proto.collector.logs.v1 import logs_service_pb2
+    request = logs_service_pb2.ExportLogsServiceRequest()
+    request.resource_logs.add().scope_logs.add().log_records.add().body.string_value = "answered"
+    return request.SerializeToString()
