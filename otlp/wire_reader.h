@@ -35,8 +35,8 @@ enum class WireType : std::uint8_t { varint = 0, i64 = 1, len = 2, start_group =
 
 // Steps through the fields of one message. After read() returns `field`, `number`, `type`
 // and either `value` (varint, i64, i32) or `bytes` (len) describe it. protobuf's rules: a tag
-// is a varint of at most 5 bytes and 32 bits with a field number above 0; a length is at most
-// 2^31 - 1 and within the message.
+// is a varint of at most 5 bytes, read as 32 bits, with a field number above 0; a length is a
+// varint of at most 5 bytes, below 2^31 - 16, and within the message.
 class WireReader {
  public:
   enum class Status : std::uint8_t {
@@ -47,7 +47,7 @@ class WireReader {
   };
   enum class Problem : std::uint8_t {
     none,
-    bad_tag,          // longer than 5 bytes, or above 32 bits
+    bad_tag,          // truncated, or longer than 5 bytes
     field_zero,       // field number 0
     bad_varint,       // truncated, or longer than 10 bytes
     truncated_i64,
@@ -66,9 +66,8 @@ class WireReader {
     if (p_ >= end_) return Status::end;
     field_start_ = p_;
     std::uint64_t tag;
-    if (!read_varint(p_, end_, &tag) || tag > 0xffffffffULL || p_ - field_start_ > 5) {
-      return fail(field_start_, Problem::bad_tag);
-    }
+    if (!read_varint(p_, end_, &tag) || p_ - field_start_ > 5) return fail(field_start_, Problem::bad_tag);
+    tag &= 0xffffffffULL;  // as protobuf reads a tag: the bits of a 5th byte beyond the 32nd are dropped
     number = static_cast<std::uint32_t>(tag >> 3);
     type = static_cast<WireType>(tag & 7);
     if (number == 0) return fail(field_start_, Problem::field_zero);

@@ -110,6 +110,14 @@ TEST(WireScan, VarintsAndLengthsAreReadAsProtobufReadsThem) {
   EXPECT_EQ(verdict(length_of_5_bytes), WireScan::Verdict::valid);
   const std::string length_of_6_bytes("\x0a\x80\x80\x80\x80\x80\x00", 7);
   EXPECT_EQ(verdict(length_of_6_bytes), WireScan::Verdict::invalid);
+  // Found by scripts/fuzz.sh: a tag whose 5th byte holds bits beyond the 32nd; protobuf drops them.
+  const std::string tag_above_32_bits("\xa8\xa8\xbb\xc3\x38\xa8\xa8\xc3\x05", 9);
+  EXPECT_EQ(scan_request(Signal::metrics, reinterpret_cast<const std::uint8_t*>(tag_above_32_bits.data()),
+                         tag_above_32_bits.size())
+                .verdict,
+            WireScan::Verdict::valid);
+  otlp::MetricsRequest metrics;
+  EXPECT_TRUE(metrics.ParseFromString(tag_above_32_bits));
   for (const std::string* s : {&ten_byte_varint, &eleven_byte_varint, &length_of_5_bytes, &length_of_6_bytes}) {
     otlp::TracesRequest parsed;
     EXPECT_EQ(parsed.ParseFromString(*s), verdict(*s) == WireScan::Verdict::valid);
