@@ -173,9 +173,9 @@ class HttpServer::Impl {
       timer_.cancel();
       asio::post(*server_.pool_, [self = this->shared_from_this(), answer = std::move(answer),
                                   work = asio::make_work_guard(server_.io_)]() mutable {
-        auto [out, keep_alive] = answer();
-        asio::post(self->server_.io_, [self, out = std::move(out), keep_alive]() mutable {
-          self->deliver(std::move(out), keep_alive, true);
+        std::pair<std::string, bool> answered = answer();  // (not a structured binding: clang cannot capture one)
+        asio::post(self->server_.io_, [self, answered = std::move(answered)]() mutable {
+          self->deliver(std::move(answered.first), answered.second, true);
         });
       });
     }
