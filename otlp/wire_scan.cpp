@@ -4,6 +4,8 @@
 #include <google/protobuf/stubs/common.h>
 
 #include <array>
+#include <cstddef>
+#include <type_traits>
 
 #include "otlp/schema.h"
 #include "otlp/wire_reader.h"
@@ -39,6 +41,8 @@ std::string describe(const WireReader& r) {
 
 // The one walker. kExplain = false is the fast path: a verdict and the item count, nothing
 // allocated. kExplain = true also keeps the field path and says what went wrong where.
+using Occurrences = std::array<std::uint32_t, schema::Message::kMaxFieldNumber>;
+
 template <bool kExplain>
 class Walker {
  public:
@@ -46,7 +50,9 @@ class Walker {
 
   Verdict walk(const std::uint8_t* begin, const std::uint8_t* end, const schema::Message& message, int depth) {
     WireReader r(begin, end);
-    [[maybe_unused]] std::array<std::uint32_t, schema::Message::kMaxFieldNumber> occurrences{};
+    // kExplain: how often each field occurred so far (for "[i]" in the path). The fast path
+    // has none: zeroing it for every message walked cost a third of the scan's time.
+    [[maybe_unused]] std::conditional_t<kExplain, Occurrences, std::nullptr_t> occurrences{};
     for (;;) {
       switch (r.read()) {
         case WireReader::Status::end: return Verdict::valid;
@@ -124,8 +130,7 @@ class Walker {
   bool malformed = true;   // kExplain: it is not protobuf (rather than an id of the wrong length)
 
  private:
-  void enter(const schema::Field* field, std::uint32_t number,
-             std::array<std::uint32_t, schema::Message::kMaxFieldNumber>& occurrences) {
+  void enter(const schema::Field* field, std::uint32_t number, Occurrences& occurrences) {
     if (!path_.empty()) path_ += '.';
     if (!field) {
       path_ += fmt::format("#{}", number);
