@@ -199,7 +199,7 @@ class HttpServer::Impl {
       });
     }
 
-    Impl& server_;
+    Impl& server_;  // joins its io thread (which holds every session) before it goes
     Stream stream_;
     asio::steady_timer timer_;
     HttpRequestReader reader_;

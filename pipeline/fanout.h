@@ -20,7 +20,8 @@ class FanoutConsumer final : public Consumer {
   std::string never_fits(Signal signal, std::size_t wire_bytes) const noexcept override;
 
  private:
-  std::vector<Consumer*> consumers_;
+  std::vector<Consumer*> consumers_;  // exporters or processors: owned by the Service, which
+                                      // builds them first and stops them after this fan-out
 };
 
 }  // namespace otlpd

@@ -28,7 +28,7 @@ class QueryApi {
   static void write_trace(std::string& out, const StoredTrace& trace);
 
  private:
-  const TraceStore& store_;
+  const TraceStore& store_;  // held (shared_ptr) by the jaeger_query extension that owns this
   std::string_view viewer_;
 };
 

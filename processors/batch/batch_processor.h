@@ -52,7 +52,7 @@ class BatchProcessor final : public Processor {
 
   CreateSettings settings_;
   BatchProcessorConfig config_;
-  Consumer& next_;
+  Consumer& next_;  // the next stage: owned by the Service, built before and stopped after this
   BoundedQueue<Batch> queue_;
   std::atomic<std::uint64_t> pending_items_{0};
   std::atomic<bool> accepting_{false};

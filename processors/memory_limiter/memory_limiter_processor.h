@@ -59,7 +59,7 @@ class MemoryLimiterProcessor final : public Processor {
 
   CreateSettings settings_;
   MemoryLimiterConfig config_;
-  Consumer& next_;
+  Consumer& next_;  // the next stage: owned by the Service, built before and stopped after this
   std::atomic<std::uint64_t> rss_at_sample_{0};
   std::atomic<std::int64_t> live_at_sample_{0};
   std::atomic<std::uint64_t> refused_requests_{0};  // by this instance, for its shutdown log

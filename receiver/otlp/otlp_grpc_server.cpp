@@ -88,8 +88,8 @@ class OtlpGrpcServer::Handler {
  private:
   static constexpr std::uint32_t kCompressedFlag = 0x80000000u;  // GRPC_WRITE_INTERNAL_COMPRESS
 
-  SignalConsumers consumers_;
-  ReceiverCounters* counters_;
+  SignalConsumers consumers_;  // pipeline entries: owned by the Service, which stops receivers first
+  ReceiverCounters* counters_;  // owned by the OtlpReceiver, which outlives this server
   std::size_t max_message_bytes_;
   std::shared_ptr<spdlog::logger> logger_;
 };

@@ -31,8 +31,8 @@ class OtlpHttpHandler {
 
  private:
   const OtlpHttpConfig& config_;
-  SignalConsumers consumers_;
-  ReceiverCounters* counters_;
+  SignalConsumers consumers_;  // pipeline entries: owned by the Service, which stops receivers first
+  ReceiverCounters* counters_;  // owned by the OtlpReceiver, which outlives its HTTP server
   std::shared_ptr<spdlog::logger> logger_;
 };
 
