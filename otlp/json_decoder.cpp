@@ -432,11 +432,12 @@ bool encode_otlp_json(Signal signal, std::string_view json, std::string* wire, s
   return true;
 }
 
-RequestPtr decode_otlp_json(Signal signal, std::string_view json, std::string* error) {
+RequestPtr decode_otlp_json(Signal signal, std::string_view json, std::string* error,
+                            std::shared_ptr<MemoryAccount> account) {
   auto wire = std::make_shared<std::string>();
   if (!encode_otlp_json(signal, json, wire.get(), error)) return nullptr;
   WireBytes bytes{reinterpret_cast<const std::uint8_t*>(wire->data()), wire->size(), wire};
-  return Request::receive(signal, std::move(bytes), error);
+  return Request::receive(signal, std::move(bytes), error, std::move(account));
 }
 
 }  // namespace otlpd

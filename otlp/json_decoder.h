@@ -15,7 +15,8 @@ namespace otlpd {
 // built), driven by the compiled-in descriptors; the request then goes the way of a protobuf
 // one (Request::receive). On failure returns nullptr and sets *error to a message that names
 // the field as written (e.g. "field resourceSpans[0].scopeSpans[0].spans[1].traceId: ...").
-RequestPtr decode_otlp_json(Signal signal, std::string_view json, std::string* error);
+RequestPtr decode_otlp_json(Signal signal, std::string_view json, std::string* error,
+                            std::shared_ptr<MemoryAccount> account = nullptr);
 
 // The encoding step alone: OTLP/JSON text to the protobuf bytes of the same request.
 bool encode_otlp_json(Signal signal, std::string_view json, std::string* wire, std::string* error);

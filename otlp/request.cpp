@@ -27,17 +27,13 @@ pb::Message* new_request_message(Signal signal, pb::Arena* arena) {
 
 Request::Request(Signal signal, std::size_t wire_size) : signal_(signal), wire_size_(wire_size) {}
 
-namespace {
-std::atomic<std::int64_t> g_live_request_bytes{0};
-}  // namespace
-
-Request::~Request() { g_live_request_bytes.fetch_sub(tracked_bytes_.load(), std::memory_order_relaxed); }
-
-std::int64_t Request::live_bytes() { return g_live_request_bytes.load(std::memory_order_relaxed); }
+Request::~Request() {
+  if (account_) account_->add(-tracked_bytes_.load());
+}
 
 void Request::track(std::int64_t bytes) const {
   tracked_bytes_.fetch_add(bytes, std::memory_order_relaxed);
-  g_live_request_bytes.fetch_add(bytes, std::memory_order_relaxed);
+  if (account_) account_->add(bytes);
 }
 
 bool Request::parse() const {
@@ -61,7 +57,8 @@ const pb::Message& Request::message() const {
   return *message_;
 }
 
-std::shared_ptr<const Request> Request::receive(Signal signal, WireBytes bytes, std::string* error) {
+std::shared_ptr<const Request> Request::receive(Signal signal, WireBytes bytes, std::string* error,
+                                                std::shared_ptr<MemoryAccount> account) {
   const WireScan scan = scan_request(signal, bytes.data, bytes.size);
   if (scan.verdict == WireScan::Verdict::invalid) {
     *error = explain_request(signal, bytes.data, bytes.size).error;  // the same walk, slowly
@@ -70,9 +67,10 @@ std::shared_ptr<const Request> Request::receive(Signal signal, WireBytes bytes, 
   std::shared_ptr<Request> request;
   if (scan.verdict == WireScan::Verdict::valid) {
     request.reset(new Request(signal, bytes.size));
+    request->account_ = std::move(account);
     request->item_count_ = scan.items;
   } else {  // unsure (protobuf groups): protobuf decides
-    request = decode_owned(signal, bytes.data, bytes.size, error);
+    request = decode_owned(signal, bytes.data, bytes.size, error, std::move(account));
     if (!request) return nullptr;
   }
   request->wire_ = std::move(bytes);
@@ -81,20 +79,21 @@ std::shared_ptr<const Request> Request::receive(Signal signal, WireBytes bytes, 
 }
 
 std::shared_ptr<const Request> Request::decode(Signal signal, const void* data, std::size_t size,
-                                               std::string* error) {
-  auto request = decode_owned(signal, data, size, error);
+                                               std::string* error, std::shared_ptr<MemoryAccount> account) {
+  auto request = decode_owned(signal, data, size, error, std::move(account));
   if (request) request->track(static_cast<std::int64_t>(size));
   return request;
 }
 
 std::shared_ptr<Request> Request::decode_owned(Signal signal, const void* data, std::size_t size,
-                                               std::string* error) {
+                                               std::string* error, std::shared_ptr<MemoryAccount> account) {
   const auto* bytes = static_cast<const std::uint8_t*>(data);
   if (size > static_cast<std::size_t>(std::numeric_limits<int>::max())) {
     *error = fmt::format("request of {} bytes is larger than protobuf can decode", size);
     return nullptr;
   }
   std::shared_ptr<Request> request(new Request(signal, size));
+  request->account_ = std::move(account);
   request->wire_ = WireBytes{bytes, size, nullptr};
   const bool parsed = request->parse();
   request->wire_ = WireBytes{};  // the caller's buffer is not ours to keep

@@ -16,6 +16,7 @@
 #include "opentelemetry/proto/collector/logs/v1/logs_service.pb.h"
 #include "opentelemetry/proto/collector/metrics/v1/metrics_service.pb.h"
 #include "opentelemetry/proto/collector/trace/v1/trace_service.pb.h"
+#include "otlp/memory_account.h"
 #include "otlp/signal.h"
 
 namespace otlpd {
@@ -43,12 +44,14 @@ class Request {
   // A request received as protobuf bytes: validated by a scan of the wire format (no
   // allocation, see wire_scan.h) and decoded lazily. Invalid input is decoded right away to
   // explain it: returns nullptr and sets *error (field path and offset where known).
-  static std::shared_ptr<const Request> receive(Signal signal, WireBytes bytes, std::string* error);
+  // Its memory is charged to `account` while it lives, if one is given.
+  static std::shared_ptr<const Request> receive(Signal signal, WireBytes bytes, std::string* error,
+                                                std::shared_ptr<MemoryAccount> account = nullptr);
 
   // Decodes `size` bytes of protobuf. On failure returns nullptr and sets *error to a
   // message that names what was wrong (the field path and byte offset where known).
   static std::shared_ptr<const Request> decode(Signal signal, const void* data, std::size_t size,
-                                               std::string* error);
+                                               std::string* error, std::shared_ptr<MemoryAccount> account = nullptr);
 
   // Takes ownership of an already-built message (tests, JSON decoding).
   static std::shared_ptr<const Request> adopt(Signal signal,
@@ -70,12 +73,8 @@ class Request {
   // Size of the protobuf encoding this request was decoded from (or would encode to).
   std::size_t wire_size() const { return wire_size_; }
 
-  // Bytes of memory held by all live decoded requests in this process (arena + string
-  // contents). Used
-  // by the memory limiter to see growth between two samples of the process's memory.
-  static std::int64_t live_bytes();
-  // The part of live_bytes() this request holds (its wire bytes, and its decoded form once
-  // decoded).
+  // What this request holds (its wire bytes, and its decoded form once decoded), as charged
+  // to its memory account.
   std::size_t memory_bytes() const { return static_cast<std::size_t>(std::max<std::int64_t>(tracked_bytes_.load(), 0)); }
 
   Request(const Request&) = delete;
@@ -85,7 +84,8 @@ class Request {
  private:
   Request(Signal signal, std::size_t wire_size);
   // decode() without counting the wire bytes (receive() keeps them, and counts them once).
-  static std::shared_ptr<Request> decode_owned(Signal signal, const void* data, std::size_t size, std::string* error);
+  static std::shared_ptr<Request> decode_owned(Signal signal, const void* data, std::size_t size, std::string* error,
+                                               std::shared_ptr<MemoryAccount> account);
   // Parses wire_ into the arena; false if protobuf rejects it.
   bool parse() const;
   void track(std::int64_t bytes) const;
@@ -95,7 +95,8 @@ class Request {
   std::size_t item_count_ = 0;
   WireBytes wire_;
   mutable std::once_flag decoded_;
-  mutable std::atomic<std::int64_t> tracked_bytes_{0};  // counted in live_bytes() until destruction
+  mutable std::atomic<std::int64_t> tracked_bytes_{0};  // charged to account_ until destruction
+  std::shared_ptr<MemoryAccount> account_;               // nullptr: not charged
   mutable google::protobuf::Arena arena_;
   mutable google::protobuf::Message* message_ = nullptr;  // arena-owned unless owned_ is set
   std::unique_ptr<google::protobuf::Message> owned_;

@@ -114,7 +114,7 @@ void MemoryLimiterProcessor::sample() noexcept {
     malloc_trim(0);  // give freed heap pages back before concluding that memory is short
     rss = process_rss_bytes();
   }
-  live_at_sample_.store(Request::live_bytes(), std::memory_order_relaxed);
+  live_at_sample_.store(settings_.telemetry->request_memory->bytes(), std::memory_order_relaxed);
   rss_at_sample_.store(rss, std::memory_order_relaxed);
   const bool over = rss > config_.limit_bytes - config_.spike_bytes;
   if (over != over_soft_limit_.exchange(over)) {
@@ -137,7 +137,7 @@ void MemoryLimiterProcessor::run() noexcept {
 }
 
 std::uint64_t MemoryLimiterProcessor::usage() const {
-  const std::int64_t growth = Request::live_bytes() - live_at_sample_.load(std::memory_order_relaxed);
+  const std::int64_t growth = settings_.telemetry->request_memory->bytes() - live_at_sample_.load(std::memory_order_relaxed);
   return rss_at_sample_.load(std::memory_order_relaxed) + static_cast<std::uint64_t>(std::max<std::int64_t>(growth, 0));
 }
 

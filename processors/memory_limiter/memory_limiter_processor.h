@@ -47,7 +47,7 @@ class MemoryLimiterProcessor final : public Processor {
   // Estimated bytes in use now (see class comment).
   std::uint64_t usage() const;
   // What accepting a request of N wire bytes costs at once: its bytes (decoding is lazy;
-  // an exporter that decodes is seen through Request::live_bytes()).
+  // an exporter that decodes is seen through SelfTelemetry::request_memory).
   static constexpr std::uint64_t kBytesPerWireByte = 1;
 
  private:

@@ -50,7 +50,7 @@ IngestResult ingest(Signal signal, WireBytes bytes, Consumer& consumer, Receiver
   const std::size_t size = bytes.size;
   if (IngestResult r = admit(signal, size, consumer, counters); r.code != IngestResult::Code::ok) return r;
   std::string error;
-  RequestPtr request = Request::receive(signal, std::move(bytes), &error);
+  RequestPtr request = Request::receive(signal, std::move(bytes), &error, counters.request_memory);
   return hand_on(signal, std::move(request), error, size, consumer, counters, logger);
 }
 
@@ -58,7 +58,7 @@ IngestResult ingest_json(Signal signal, std::string_view json, Consumer& consume
                          spdlog::logger& logger) noexcept {
   if (IngestResult r = admit(signal, json.size(), consumer, counters); r.code != IngestResult::Code::ok) return r;
   std::string error;
-  RequestPtr request = decode_otlp_json(signal, json, &error);
+  RequestPtr request = decode_otlp_json(signal, json, &error, counters.request_memory);
   return hand_on(signal, std::move(request), error, json.size(), consumer, counters, logger);
 }
 

@@ -20,6 +20,8 @@ OtlpReceiver::OtlpReceiver(const CreateSettings& settings, const OtlpReceiverCon
     : settings_(settings),
       grpc_counters_(settings.telemetry->metrics, settings.id.str(), "grpc", served(config.grpc.has_value(), consumers)),
       http_counters_(settings.telemetry->metrics, settings.id.str(), "http", served(config.http.has_value(), consumers)) {
+  grpc_counters_.request_memory = settings.telemetry->request_memory;
+  http_counters_.request_memory = settings.telemetry->request_memory;
   baseline_ = totals();
   // A receiver that cannot accept connections (out of descriptors) is down for new clients:
   // health_check answers 503 naming it until every endpoint accepts again. Reported as a

@@ -4,6 +4,7 @@
 #include <memory>
 #include <string>
 
+#include "otlp/memory_account.h"
 #include "selftelemetry/metrics.h"
 
 namespace otlpd {
@@ -25,6 +26,8 @@ struct ReceiverCounters {
   // count is unknown because they were never decoded.
   std::array<Counter*, 3> refused_requests{};
   std::array<Counter*, 3> malformed_requests{};  // answered INVALID_ARGUMENT / 400
+  // Where the requests this transport creates are charged (the process's; tests: none).
+  std::shared_ptr<MemoryAccount> request_memory;
 
  private:
   void bind(MetricsRegistry& registry, const std::string& receiver, const std::string& transport,

@@ -10,8 +10,16 @@ namespace {
 using ::testing::HasSubstr;
 constexpr std::uint64_t kMiB = 1024 * 1024;
 
+// The process's state of these tests: requests made here are charged to its memory account.
+const std::shared_ptr<SelfTelemetry>& telemetry() {
+  static const auto t = std::make_shared<SelfTelemetry>();
+  return t;
+}
+
 CreateSettings settings() {
-  return {{"memory_limiter", ""}, std::make_shared<spdlog::logger>("t", std::make_shared<spdlog::sinks::null_sink_mt>()), {}};
+  CreateSettings s{{"memory_limiter", ""}, std::make_shared<spdlog::logger>("t", std::make_shared<spdlog::sinks::null_sink_mt>()), {}};
+  s.telemetry = telemetry();
+  return s;
 }
 
 class Sink final : public Consumer {
@@ -37,7 +45,7 @@ RequestPtr big_request(int spans) {
   for (int i = 0; i < spans; ++i) ss->add_spans()->set_name(std::string(1000, 'x'));
   const std::string bytes = req.SerializeAsString();
   std::string error;
-  return Request::decode(Signal::traces, bytes.data(), bytes.size(), &error);
+  return Request::decode(Signal::traces, bytes.data(), bytes.size(), &error, telemetry()->request_memory);
 }
 
 TEST(MemoryLimiterConfigTest, ParsesOtelcolOptions) {

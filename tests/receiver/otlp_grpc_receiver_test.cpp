@@ -35,6 +35,10 @@ class PipelineProbe final : public Consumer {
     std::lock_guard lock(mutex_);
     return batches_;
   }
+  void clear() {
+    std::lock_guard lock(mutex_);
+    batches_.clear();
+  }
 
  private:
   std::mutex mutex_;
@@ -50,6 +54,7 @@ class OtlpGrpcReceiverTest : public ::testing::Test {
     CreateSettings settings{{"otlp", ""},
                             std::make_shared<spdlog::logger>("test", std::make_shared<spdlog::sinks::null_sink_mt>()),
                             {Signal::traces, Signal::logs}};
+    telemetry_ = settings.telemetry;
     // No metrics pipeline: MetricsService must answer UNIMPLEMENTED.
     receiver_ = std::make_unique<OtlpReceiver>(settings, config,
                                                SignalConsumers{&traces_, nullptr, &logs_});
@@ -89,6 +94,7 @@ class OtlpGrpcReceiverTest : public ::testing::Test {
   }
 
   PipelineProbe traces_, logs_;
+  std::shared_ptr<SelfTelemetry> telemetry_;
   std::unique_ptr<OtlpReceiver> receiver_;
   std::shared_ptr<grpc::Channel> channel_;
 };
@@ -102,6 +108,22 @@ TEST_F(OtlpGrpcReceiverTest, AcceptsSpansAndHandsThemOnDecoded) {
   EXPECT_EQ(batches[0].requests[0]->traces().resource_spans(0).scope_spans(0).spans(2).span_id(),
             std::string(8, '\x03'));
   EXPECT_EQ(receiver_->grpc_counters().accepted[0]->value(), 3u);
+}
+
+// What the requests hold is charged to the process's account while they live.
+TEST_F(OtlpGrpcReceiverTest, ChargesWhatRequestsHoldToTheProcesssAccount) {
+  EXPECT_EQ(telemetry_->request_memory->bytes(), 0);
+  ASSERT_TRUE(export_traces(spans(20, 1000)).ok());
+  {
+    auto batches = traces_.batches();  // held by the probe (and here)
+    ASSERT_EQ(batches.size(), 1u);
+    EXPECT_GE(telemetry_->request_memory->bytes(), 20 * 1000);
+    EXPECT_EQ(static_cast<std::size_t>(telemetry_->request_memory->bytes()), batches[0].requests[0]->memory_bytes());
+    (void)batches[0].requests[0]->traces();  // decoding adds what the decoded form holds
+    EXPECT_GT(static_cast<std::size_t>(telemetry_->request_memory->bytes()), batches[0].requests[0]->wire_size());
+  }
+  traces_.clear();
+  EXPECT_EQ(telemetry_->request_memory->bytes(), 0);
 }
 
 TEST_F(OtlpGrpcReceiverTest, AcceptsGzip) {
