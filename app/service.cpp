@@ -337,6 +337,9 @@ bool Service::start(std::string* error) {
 void Service::shutdown() noexcept {
   if (stopped_) return;
   stopped_ = true;
+  // First, nothing may keep waiting for room in an exporter's queue: a receiver or a batch
+  // blocked there (block_on_overflow) would hold shutdown forever.
+  for (auto& exporter : exporters_) exporter->stop_waiting();
   // Upstream first, in reverse start order: receivers, processors, exporters.
   for (auto it = started_.rbegin(); it != started_.rend(); ++it) (*it)->shutdown();
   started_.clear();

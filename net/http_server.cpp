@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <charconv>
 #include <deque>
+#include <future>
 #include <optional>
 #include <set>
 #include <thread>
@@ -135,6 +136,7 @@ class HttpServer::Impl {
     }
 
     void received(std::size_t n) {
+      if (server_.stopping_) return close();  // nothing new is handled once shutdown began
       const std::uint64_t begun = reader_.begun();
       std::string error;
       // The requests this read completed, each with the interim responses (100 Continue)
@@ -353,20 +355,26 @@ bool HttpServer::start(std::string* error) {
 
 void HttpServer::shutdown() noexcept {
   if (!impl_->thread_.joinable()) return;
-  // On the io thread, between requests: stop accepting and close every connection.
-  asio::post(impl_->io_, [impl = impl_.get()] {
+  // On the io thread: stop accepting; requests that arrive from now on are not handled. Waited
+  // for, so that no handler can be posted to the pool once it is joined.
+  std::promise<void> stopped;
+  asio::post(impl_->io_, [impl = impl_.get(), &stopped] {
     impl->stopping_ = true;
     asio::error_code ignored;
     for (auto& listener : impl->listeners_) {
       listener.retry.cancel();
       listener.acceptor.close(ignored);
     }
+    stopped.set_value();
+  });
+  stopped.get_future().wait();
+  // Handlers still running finish, and their answers are written before the connections
+  // close (each holds the io thread's work until its answer is posted).
+  if (impl_->pool_) impl_->pool_->join();
+  asio::post(impl_->io_, [impl = impl_.get()] {
     auto sessions = impl->sessions_;
     for (auto& session : sessions) session->close();
   });
-  // Handlers still running finish (their answers find the connection closed); each holds
-  // the io thread's work until its answer is posted, so that the io thread sees it.
-  if (impl_->pool_) impl_->pool_->join();
   impl_->thread_.join();
 }
 

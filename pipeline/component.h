@@ -40,7 +40,14 @@ class Component {
 };
 
 // An exporter accepts batches of any signal it was configured for.
-class Exporter : public Component, public Consumer {};
+class Exporter : public Component, public Consumer {
+ public:
+  // The service is about to stop: whatever waits in consume() for room in a queue
+  // (block_on_overflow) stops waiting and is refused as retryable, and so is what would wait
+  // from now on. Called before any component stops, so that receivers and processors blocked
+  // in consume() return and can stop (otherwise shutdown waits for room that may never come).
+  virtual void stop_waiting() noexcept {}
+};
 
 class Receiver : public Component {};
 

@@ -9,6 +9,9 @@
 
 namespace otlpd {
 
+// How long retries go on once shutdown has begun (as the batch processor waits at shutdown).
+constexpr auto kShutdownGrace = std::chrono::seconds(10);
+
 using Sizer = SendingQueueConfig::Sizer;
 
 SendingQueueConfig SendingQueueConfig::parse(ConfigNode& node, SendingQueueConfig defaults) {
@@ -119,6 +122,7 @@ bool QueuedExporter::start(std::string* error) {
   const std::size_t workers = queue_config_.enabled
                                   ? static_cast<std::size_t>(queue_config_.num_consumers)
                                   : (sender_->flush_interval().count() > 0 ? 1 : 0);
+  workers_running_ = workers;
   for (std::size_t i = 0; i < workers; ++i) workers_.emplace_back([this] { run_worker(); });
   accepting_.store(true);
   return true;
@@ -139,7 +143,8 @@ ConsumeResult QueuedExporter::consume(Batch&& batch) noexcept {
   const std::size_t items = batch.item_count();
   // Room in the size and byte budgets; with block_on_overflow, wait for it.
   while (!reserve(batch)) {
-    if (!queue_config_.block_on_overflow || !accepting_.load(std::memory_order_acquire)) {
+    if (!queue_config_.block_on_overflow || !accepting_.load(std::memory_order_acquire) ||
+        waiting_stopped_.load(std::memory_order_acquire)) {
       refused_[signal]->add(items);
       return queue_full(size_of(batch), batch.wire_size());
     }
@@ -231,6 +236,8 @@ void QueuedExporter::run_worker() noexcept {
       ConsumeResult result = sender_->send(*batch);
       record(*batch, result);
     } else if (queue_.closed_and_empty()) {
+      std::lock_guard lock(workers_mutex_);
+      if (--workers_running_ == 0) workers_done_.notify_all();
       return;
     }
     if (interval.count() > 0 && Clock::now() >= next_flush) {
@@ -245,6 +252,14 @@ void QueuedExporter::shutdown() noexcept {
   stopped_ = true;
   accepting_.store(false, std::memory_order_release);
   queue_.close();
+  // The workers drain the queue. Retries go on for kShutdownGrace (a backend that comes back
+  // meanwhile loses nothing); then every batch still retrying or queued is tried once more
+  // and no longer waited for, so that shutdown ends even when the backend stays down.
+  {
+    std::unique_lock lock(workers_mutex_);
+    workers_done_.wait_for(lock, kShutdownGrace, [&] { return workers_running_ == 0; });
+  }
+  sender_->interrupt_retries();
   for (auto& worker : workers_) worker.join();
   workers_.clear();
   if (!started_) return;

@@ -3,7 +3,9 @@
 #include <array>
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -43,6 +45,10 @@ class BatchSender {
   // Pushes buffered output out. Also called once after the queue has drained at shutdown.
   virtual void flush() noexcept {}
   virtual void stop() noexcept {}
+  // Shutdown has begun: a send that is retrying gives up after its current attempt, and later
+  // sends try once (as otelcol's retry sender does at shutdown), so that draining the queue
+  // towards a backend that is down ends. Called while workers may be sending.
+  virtual void interrupt_retries() noexcept {}
   // Labels of this exporter's sent / send_failed series besides `exporter`, as otelcol's
   // exporters add them (server_address, server_port; url_path for OTLP/HTTP).
   virtual MetricLabels metric_labels(Signal) const { return {}; }
@@ -60,6 +66,7 @@ class QueuedExporter final : public Exporter {
 
   bool start(std::string* error) override;
   void shutdown() noexcept override;
+  void stop_waiting() noexcept override { waiting_stopped_.store(true, std::memory_order_release); }
   ConsumeResult consume(Batch&& batch) noexcept override;
   // Refuses early, before the receiver decodes, when the sending queue is already full.
   ConsumeResult admit(Signal signal, std::size_t wire_bytes) noexcept override;
@@ -88,7 +95,11 @@ class QueuedExporter final : public Exporter {
   std::atomic<std::uint64_t> queued_bytes_{0};  // protobuf bytes
   std::array<std::atomic<std::uint64_t>, 3> queued_batches_{};  // per signal, for queue_size
   std::vector<std::thread> workers_;
+  std::mutex workers_mutex_;
+  std::condition_variable workers_done_;
+  std::size_t workers_running_ = 0;  // guarded by workers_mutex_
   std::atomic<bool> accepting_{false};
+  std::atomic<bool> waiting_stopped_{false};  // stop_waiting(): block_on_overflow no longer waits
   bool started_ = false;
   bool stopped_ = false;
   // otelcol_exporter_sent_* / send_failed_* / enqueue_failed_* in the process's registry, and

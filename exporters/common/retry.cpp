@@ -46,7 +46,12 @@ ConsumeResult Retrier::run(const std::function<Attempt()>& attempt) {
     }
     logger_->warn("{}; retrying in {} ms (attempt {})", a.error, delay.count(), n);
     if (status_) status_->recoverable_error(a.error);
-    if (!sleep_unless_stopped(delay)) return failed(a, a.error + "; otlpd is stopping, not retrying further");
+    if (!sleep_unless_stopped(delay)) {
+      // Stopping: one last attempt now, instead of after the delay, then no more.
+      a = attempt();
+      if (a.outcome == Attempt::Outcome::ok) return ConsumeResult::ok();
+      return failed(a, a.error + "; otlpd is stopping, not retrying further");
+    }
     interval = std::min(std::chrono::duration_cast<std::chrono::milliseconds>(interval * config_.multiplier),
                         config_.max_interval);
   }

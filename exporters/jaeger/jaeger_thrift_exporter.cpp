@@ -45,6 +45,7 @@ class JaegerThriftSender final : public BatchSender {
   }
 
   void stop() noexcept override { retrier_.stop(); }
+  void interrupt_retries() noexcept override { retrier_.stop(); }
 
  private:
   JaegerThriftConfig config_;

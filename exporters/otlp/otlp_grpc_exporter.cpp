@@ -139,6 +139,7 @@ class OtlpGrpcSender final : public BatchSender {
   }
 
   void stop() noexcept override { retrier_.stop(); }
+  void interrupt_retries() noexcept override { retrier_.stop(); }
 
  private:
   // The status code as Go's gRPC names it: otelcol's error.type for gRPC exporters.

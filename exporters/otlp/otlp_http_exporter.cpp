@@ -122,6 +122,7 @@ class OtlpHttpSender final : public BatchSender {
   }
 
   void stop() noexcept override { retrier_.stop(); }
+  void interrupt_retries() noexcept override { retrier_.stop(); }
 
  private:
   OtlpHttpExporterConfig config_;

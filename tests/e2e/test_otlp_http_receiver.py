@@ -371,6 +371,12 @@ def test_a_request_waiting_on_a_full_queue_holds_only_its_own_connection(start_o
         assert waiting.recv(1) == b"", "the waiting request was answered: the test proved nothing"
     except BlockingIOError:
         pass  # still waiting, as it should
+    # Stopping does not wait for room that never comes: the waiting request is refused as
+    # retryable, and otlpd exits (it waited forever before).
+    assert otlpd.stop(timeout=60) == 0
+    waiting.settimeout(30)
+    answer = waiting.recv(65536)
+    assert answer.startswith(b"HTTP/1.1 503"), answer[:200]
     waiting.close()
 
 
