@@ -1,5 +1,6 @@
 #include "otlp/schema.h"
 
+#include <deque>
 #include <memory>
 #include <unordered_map>
 
@@ -53,7 +54,7 @@ class Tables {
       field.presence = f->has_presence();
       field.counts_items = is_item_field(f);
       field.oneof = f->real_containing_oneof() ? static_cast<std::int16_t>(f->real_containing_oneof()->index()) : -1;
-      field.json_key = "\"" + f->json_name() + "\":";
+      field.json_key = keys_.emplace_back("\"" + f->json_name() + "\":");
       switch (f->type()) {
         case FD::TYPE_MESSAGE:
           field.check = Field::Check::message;
@@ -97,6 +98,7 @@ class Tables {
   }
 
   std::unordered_map<const pb::Descriptor*, std::unique_ptr<Message>> messages_;
+  std::deque<std::string> keys_;  // the JSON keys the fields point to (a deque: they never move)
   std::array<const Message*, 3> roots_{};
 };
 

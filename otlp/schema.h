@@ -42,7 +42,7 @@ struct Field {
   google::protobuf::FieldDescriptor::Type type = google::protobuf::FieldDescriptor::TYPE_INT32;
   const Message* message = nullptr;  // for message fields
   const google::protobuf::FieldDescriptor* descriptor = nullptr;
-  std::string json_key;         // "\"lowerCamelCase\":", as OTLP/JSON writes the key
+  std::string_view json_key;    // "\"lowerCamelCase\":", as OTLP/JSON writes the key (kept by the table)
 
   std::string_view name() const { return descriptor->name(); }
   std::string_view json_name() const { return descriptor->json_name(); }

@@ -77,22 +77,22 @@ class WireReader {
     number = static_cast<std::uint32_t>(tag >> 3);
     type = static_cast<WireType>(tag & 7);
     if (number == 0) return fail(field_start_, Problem::field_zero);
-    value_start_ = p_;
+    const std::uint8_t* const value_start = p_;  // (a local: kept in a register, not stored)
     switch (type) {
       case WireType::varint:
         if (p_ < end_ && *p_ < 0x80) {
           value = *p_++;
         } else if (!read_varint(p_, end_, &value)) {
-          return fail(value_start_, Problem::bad_varint);
+          return fail(value_start, Problem::bad_varint);
         }
         return Status::field;
       case WireType::i64:
-        if (end_ - p_ < 8) return fail(value_start_, Problem::truncated_i64);
+        if (end_ - p_ < 8) return fail(value_start, Problem::truncated_i64);
         std::memcpy(&value, p_, 8);
         p_ += 8;
         return Status::field;
       case WireType::i32: {
-        if (end_ - p_ < 4) return fail(value_start_, Problem::truncated_i32);
+        if (end_ - p_ < 4) return fail(value_start, Problem::truncated_i32);
         std::uint32_t v;
         std::memcpy(&v, p_, 4);
         value = v;
@@ -104,12 +104,12 @@ class WireReader {
         if (p_ < end_ && *p_ < 0x80) {  // a length below 128
           length = *p_++;
         } else if (!read_length(p_, end_, &length)) {
-          return fail(value_start_, Problem::bad_length);
+          return fail(value_start, Problem::bad_length);
         }
         if (length > static_cast<std::uint64_t>(end_ - p_)) {
           value = length;
           left_ = static_cast<std::size_t>(end_ - p_);
-          return fail(value_start_, Problem::length_exceeds);
+          return fail(value_start, Problem::length_exceeds);
         }
         bytes = std::string_view(reinterpret_cast<const char*>(p_), length);
         p_ += length;
@@ -157,10 +157,9 @@ class WireReader {
   std::string_view bytes;      // len fields: the payload
 
   const std::uint8_t* data() const { return reinterpret_cast<const std::uint8_t*>(bytes.data()); }
-  // Offsets from the start of the message: where the current field's tag and value begin,
-  // where it ends, and where the reader stopped on malformed input.
+  // Offsets from the start of the message: where the current field's tag begins, where it
+  // ends, and where the reader stopped on malformed input.
   std::size_t field_offset() const { return static_cast<std::size_t>(field_start_ - begin_); }
-  std::size_t value_offset() const { return static_cast<std::size_t>(value_start_ - begin_); }
   std::size_t offset() const { return static_cast<std::size_t>(p_ - begin_); }
   std::size_t error_offset() const { return static_cast<std::size_t>(error_ - begin_); }
   Problem problem() const { return problem_; }
@@ -178,7 +177,6 @@ class WireReader {
   const std::uint8_t* p_;
   const std::uint8_t* end_;
   const std::uint8_t* field_start_ = nullptr;
-  const std::uint8_t* value_start_ = nullptr;
   const std::uint8_t* error_ = nullptr;
   Problem problem_ = Problem::none;
   std::size_t left_ = 0;

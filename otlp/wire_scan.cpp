@@ -90,7 +90,9 @@ class Walker {
       const std::size_t length = r.bytes.size();
       switch (field->check) {
         case Check::message: {
-          if (depth + 1 > kMaxDepth) return fail(begin, r.value_offset(), "message nested too deeply");
+          if (depth + 1 > kMaxDepth) {
+            return fail(begin, static_cast<std::size_t>(value - begin), "message nested too deeply");
+          }
           if (Verdict v = walk(value, value + length, *field->message, depth + 1); v != Verdict::valid) return v;
           break;
         }
