@@ -216,8 +216,8 @@ std::unique_ptr<Service> Service::build(const YAML::Node& yaml, const Factories&
     extensions[id.str()] = Configured<ExtensionFactory>{id, factory, factory->parse_config(node)};
     run_extensions.push_back(id.str());
     spdlog::info("exporters::{} implies the extension {} (service::extensions lists no {}); to configure it, "
-                 "write extensions: {{{}: {{trace_store: {}, ...}}}} and list it in service::extensions",
-                 key, id.str(), implied->type, implied->type, key);
+                 "write {} and list it in service::extensions",
+                 key, id.str(), implied->type, implied->how_to_write_it);
   }
   svc.finish();
   root.finish();

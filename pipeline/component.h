@@ -81,6 +81,7 @@ struct CreateSettings {
 struct ImpliedExtension {
   std::string type;
   YAML::Node config;
+  std::string how_to_write_it;  // for the log: the configuration that would say it outright
 };
 
 // Factories: one per component type, listed explicitly in main. parse_config() reads the

@@ -81,7 +81,9 @@ std::optional<ImpliedExtension> TraceStoreExporterFactory::implied_extension(con
   YAML::Node node;
   node["endpoint"] = c.endpoint;
   node["trace_store"] = id.str();
-  return ImpliedExtension{"jaeger_query", node};
+  return ImpliedExtension{"jaeger_query", node,
+                          fmt::format("extensions: {{jaeger_query: {{trace_store: {}, endpoint: \"{}\"}}}}", id.str(),
+                                      c.endpoint)};
 }
 
 }  // namespace otlpd
