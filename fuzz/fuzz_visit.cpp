@@ -20,15 +20,6 @@ namespace wire = otlp::wire;
 
 namespace {
 
-std::unique_ptr<google::protobuf::Message> new_message(Signal signal) {
-  switch (signal) {
-    case Signal::traces: return std::make_unique<otlp::TracesRequest>();
-    case Signal::metrics: return std::make_unique<otlp::MetricsRequest>();
-    case Signal::logs: return std::make_unique<otlp::LogsRequest>();
-  }
-  std::abort();
-}
-
 class FuzzEditor : public wire::Editor {
  public:
   explicit FuzzEditor(std::uint8_t choice) : choice_(choice) {}
@@ -70,13 +61,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   });
   if (items != scan.items) std::abort();
 
-  auto original = new_message(signal);
+  auto original = new_request_message(signal);
   if (!original->ParseFromArray(copy.get(), static_cast<int>(n))) std::abort();  // the scan said valid
 
   wire::Editor nothing;
   std::string same;
   wire::rewrite(signal, bytes, nothing, &same);
-  auto again = new_message(signal);
+  auto again = new_request_message(signal);
   if (!again->ParseFromString(same)) std::abort();
   // Compared as protobuf encodes them (bit for bit: a NaN equals itself).
   if (original->SerializeAsString() != again->SerializeAsString()) std::abort();

@@ -27,15 +27,6 @@ using namespace otlpd;
 
 namespace {
 
-std::unique_ptr<google::protobuf::Message> new_message(Signal signal) {
-  switch (signal) {
-    case Signal::traces: return std::make_unique<otlp::TracesRequest>();
-    case Signal::metrics: return std::make_unique<otlp::MetricsRequest>();
-    case Signal::logs: return std::make_unique<otlp::LogsRequest>();
-  }
-  std::abort();
-}
-
 bool counts_agree(Signal signal, std::size_t scanned, std::size_t decoded) {
   return signal == Signal::metrics ? decoded <= scanned : decoded == scanned;
 }
@@ -51,7 +42,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (n > 0) std::memcpy(copy.get(), data + 1, n);
 
   const WireScan scan = scan_request(signal, copy.get(), n);
-  auto message = new_message(signal);
+  auto message = new_request_message(signal);
   const bool parsed = message->ParseFromArray(copy.get(), static_cast<int>(n));
   const bool ids_ok = parsed && oracle::validate_ids(signal, *message).empty();
   switch (scan.verdict) {

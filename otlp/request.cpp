@@ -10,7 +10,6 @@
 #include <numeric>
 
 namespace otlpd {
-namespace {
 
 namespace pb = google::protobuf;
 
@@ -22,8 +21,6 @@ pb::Message* new_request_message(Signal signal, pb::Arena* arena) {
   }
   return nullptr;
 }
-
-}  // namespace
 
 Request::Request(Signal signal, std::size_t wire_size) : signal_(signal), wire_size_(wire_size) {}
 

@@ -104,6 +104,12 @@ class Request {
 
 using RequestPtr = std::shared_ptr<const Request>;
 
+// An empty Export*ServiceRequest of a signal: in `arena`, or on the heap (the caller owns it).
+google::protobuf::Message* new_request_message(Signal signal, google::protobuf::Arena* arena);
+inline std::unique_ptr<google::protobuf::Message> new_request_message(Signal signal) {
+  return std::unique_ptr<google::protobuf::Message>(new_request_message(signal, nullptr));
+}
+
 // Data points of one metric, whatever its type.
 std::size_t data_point_count(const opentelemetry::proto::metrics::v1::Metric& metric);
 

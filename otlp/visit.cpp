@@ -141,14 +141,7 @@ void Edit::set_string(std::string_view field, std::string_view value) {
 // message of that level. Messages without changes are copied as they are.
 class Rewriter {
  public:
-  Rewriter(Signal signal, Editor& editor) : signal_(signal), editor_(editor) {
-    const schema::Message& root = schema::request(signal);
-    resource_x_ = root.field(1)->message;
-    resource_type_ = resource_x_->field(1)->message;
-    scope_x_ = resource_x_->field(2)->message;
-    scope_type_ = scope_x_->field(1)->message;
-    item_type_ = scope_x_->field(2)->message;
-  }
+  Rewriter(Signal signal, Editor& editor) : signal_(signal), editor_(editor), types_(detail::layout(signal)) {}
 
   void run(std::string_view request, std::string* out) {
     out->clear();
@@ -168,7 +161,7 @@ class Rewriter {
   void resource_x(std::string_view bytes) {
     std::string& out = levels_[0];
     out.clear();
-    item_.resource = View(detail::last_len(bytes, 1), resource_type_);
+    item_.resource = View(detail::last_len(bytes, 1), types_.resource);
     resource_edit_.clear();
     editor_.resource(item_.resource, resource_edit_);
     bool resource_written = false;
@@ -191,15 +184,14 @@ class Rewriter {
   void scope_x(std::string_view bytes) {
     std::string& out = levels_[1];
     out.clear();
-    item_.scope = View(detail::last_len(bytes, 1), scope_type_);
-    Edit& scope_edit = scope_edit_;
-    scope_edit.clear();
-    editor_.scope(item_.resource, item_.scope, scope_edit);
+    item_.scope = View(detail::last_len(bytes, 1), types_.scope);
+    scope_edit_.clear();
+    editor_.scope(item_.resource, item_.scope, scope_edit_);
     bool scope_written = false;
     WireReader r(bytes);
     while (r.next()) {
       if (r.type == WireType::len && r.number == 1) {
-        scope_written = write_once(r, bytes, item_.scope, scope_edit, scope_written, out);
+        scope_written = write_once(r, bytes, item_.scope, scope_edit_, scope_written, out);
         continue;
       }
       if (r.type == WireType::len && r.number == 2) {
@@ -207,7 +199,7 @@ class Rewriter {
           metric(r.bytes);
           put_len(out, 2, levels_[2]);
         } else {
-          item_.item = View(r.bytes, item_type_);
+          item_.item = View(r.bytes, types_.item);
           edit_.clear();
           editor_.item(item_, edit_);
           write_edited(2, item_.item, edit_, out);
@@ -216,20 +208,20 @@ class Rewriter {
       }
       copy_field(r, bytes, out);
     }
-    if (!scope_written && scope_edit.adds()) write_edited(1, item_.scope, scope_edit, out);
+    if (!scope_written && scope_edit_.adds()) write_edited(1, item_.scope, scope_edit_, out);
   }
 
   void metric(std::string_view bytes) {
     std::string& out = levels_[2];
     out.clear();
-    item_.metric = View(bytes, item_type_);
+    item_.metric = View(bytes, types_.item);
     WireReader r(bytes);
     while (r.next()) {
       if (r.type != WireType::len || !detail::is_metric_data(r.number)) {
         copy_field(r, bytes, out);
         continue;
       }
-      const schema::Message* data_type = item_type_->field(r.number)->message;
+      const schema::Message* data_type = types_.item->field(r.number)->message;
       const schema::Message* point_type = data_type->field(1)->message;
       std::string& data = levels_[3];
       data.clear();
@@ -324,11 +316,7 @@ class Rewriter {
 
   Signal signal_;
   Editor& editor_;
-  const schema::Message* resource_x_;
-  const schema::Message* resource_type_;
-  const schema::Message* scope_x_;
-  const schema::Message* scope_type_;
-  const schema::Message* item_type_;
+  detail::Layout types_;
   Item item_;
   Edit resource_edit_, scope_edit_, edit_;
   std::string levels_[5];

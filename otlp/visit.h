@@ -157,6 +157,17 @@ inline std::string_view last_len(std::string_view message, std::uint32_t number)
   }
   return found;
 }
+// The types of the three levels all signals share (see visit() below), from the schema.
+struct Layout {
+  const schema::Message* resource;  // Resource
+  const schema::Message* scope;     // InstrumentationScope
+  const schema::Message* item;      // Span, LogRecord or Metric
+};
+inline Layout layout(Signal signal) {
+  const schema::Message* resource_x = schema::request(signal).field(1)->message;
+  const schema::Message* scope_x = resource_x->field(2)->message;
+  return {resource_x->field(1)->message, scope_x->field(1)->message, scope_x->field(2)->message};
+}
 // Metric fields that hold data points: gauge, sum, histogram, exponential_histogram, summary.
 inline bool is_metric_data(std::uint32_t number) {
   return number == 5 || number == 7 || number == 9 || number == 10 || number == 11;
@@ -168,34 +179,29 @@ inline bool is_metric_data(std::uint32_t number) {
 // metrics, whose data field holds the data points at 1). The schema gives each its type.
 template <typename F>
 void visit(Signal signal, std::string_view request, F&& f) {
-  const schema::Message& root = schema::request(signal);
-  const schema::Message* resource_x = root.field(1)->message;
-  const schema::Message* resource_type = resource_x->field(1)->message;
-  const schema::Message* scope_x = resource_x->field(2)->message;
-  const schema::Message* scope_type = scope_x->field(1)->message;
-  const schema::Message* item_type = scope_x->field(2)->message;  // Span, LogRecord or Metric
+  const detail::Layout types = detail::layout(signal);
   Item item;
   WireReader top(request);
   while (top.next()) {
     if (top.number != 1 || top.type != WireType::len) continue;
-    item.resource = View(detail::last_len(top.bytes, 1), resource_type);
+    item.resource = View(detail::last_len(top.bytes, 1), types.resource);
     WireReader rx(top.bytes);
     while (rx.next()) {
       if (rx.number != 2 || rx.type != WireType::len) continue;
-      item.scope = View(detail::last_len(rx.bytes, 1), scope_type);
+      item.scope = View(detail::last_len(rx.bytes, 1), types.scope);
       WireReader sx(rx.bytes);
       while (sx.next()) {
         if (sx.number != 2 || sx.type != WireType::len) continue;
         if (signal != Signal::metrics) {
-          item.item = View(sx.bytes, item_type);
+          item.item = View(sx.bytes, types.item);
           f(static_cast<const Item&>(item));
           continue;
         }
-        item.metric = View(sx.bytes, item_type);
+        item.metric = View(sx.bytes, types.item);
         WireReader m(sx.bytes);
         while (m.next()) {
           if (!detail::is_metric_data(m.number) || m.type != WireType::len) continue;
-          const schema::Message* data_type = item_type->field(m.number)->message;
+          const schema::Message* data_type = types.item->field(m.number)->message;
           const schema::Message* point_type = data_type->field(1)->message;
           WireReader d(m.bytes);
           while (d.next()) {

@@ -79,12 +79,7 @@ TEST(WireScan, FastAndSlowPathsAgreeAndAreNeverStricterThanProtobuf) {
       ++refused;
       ASSERT_FALSE(slow.error.empty());
     }
-    std::unique_ptr<google::protobuf::Message> message;
-    switch (signal) {
-      case Signal::traces: message = std::make_unique<otlp::TracesRequest>(); break;
-      case Signal::metrics: message = std::make_unique<otlp::MetricsRequest>(); break;
-      case Signal::logs: message = std::make_unique<otlp::LogsRequest>(); break;
-    }
+    const std::unique_ptr<google::protobuf::Message> message = new_request_message(signal);
     // One exception, by design: an id field given twice, the first time with a wrong length.
     // protobuf keeps the last value; otlpd refuses any id of the wrong length.
     if (message->ParseFromString(bytes) && oracle::validate_ids(signal, *message).empty() &&
