@@ -166,7 +166,8 @@ class WireReader {
   std::size_t left() const { return left_; }
 
  private:
-  [[gnu::noinline, gnu::cold]] Status fail(const std::uint8_t* where, Problem problem) {
+  // Inline, so that the reader's `this` does not escape and its members live in registers.
+  [[gnu::always_inline]] Status fail(const std::uint8_t* where, Problem problem) {
     error_ = where;
     problem_ = problem;
     p_ = end_;
