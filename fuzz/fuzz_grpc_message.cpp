@@ -127,23 +127,23 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     bytes = exact_copy(plain);
   }
 
-  const IngestResult result = ingest(signal, std::move(bytes), fixture.sink, fixture.counters, *fixture.logger);
+  const ConsumeResult result = ingest(signal, std::move(bytes), fixture.sink, fixture.counters, *fixture.logger);
   switch (result.code) {
-    case IngestResult::Code::ok:
+    case ConsumeResult::Code::ok:
       if (fixture.sink.answer == Answer::refuse_admit) std::abort();
       if (fixture.sink.answer == Answer::refuse_consume && fixture.sink.consumed > 0) std::abort();
       break;
-    case IngestResult::Code::retryable:
+    case ConsumeResult::Code::retryable:
       if (fixture.sink.answer != Answer::refuse_admit) std::abort();
       break;
-    case IngestResult::Code::too_large:
+    case ConsumeResult::Code::too_large:
       if (fixture.sink.answer != Answer::refuse_consume || fixture.sink.consumed != 1) std::abort();
       break;
-    case IngestResult::Code::invalid:
+    case ConsumeResult::Code::invalid:
       if (fixture.sink.answer == Answer::refuse_admit || fixture.sink.consumed != 0) std::abort();
       if (result.message.empty()) std::abort();  // a malformed request is told why
       break;
-    case IngestResult::Code::permanent: std::abort();  // the sink never says that
+    case ConsumeResult::Code::permanent: std::abort();  // the sink never says that
   }
   return 0;
 }

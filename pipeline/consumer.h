@@ -1,5 +1,7 @@
 #pragma once
 
+#include <chrono>
+#include <optional>
 #include <string>
 #include <utility>
 
@@ -7,12 +9,14 @@
 
 namespace otlpd {
 
-// Result of handing a batch to the next stage.
+// The one result of the data path: what handing a batch to a stage came to (Consumer), what a
+// receiver answers for one request (ingest), and what one export attempt came to (the retrier).
+// Errors travel as values of this type; nothing on the data path throws or answers with a bool.
 struct ConsumeResult {
   enum class Code {
     ok,
-    // The stage is full right now (bounded queue, memory limit); the sender should retry
-    // later. Receivers turn this into gRPC UNAVAILABLE / HTTP 503.
+    // The stage is full right now (bounded queue, memory limit), or the destination is down;
+    // the sender should retry later. Receivers turn this into gRPC UNAVAILABLE / HTTP 503.
     retryable,
     // The data will never be accepted (e.g. an exporter that cannot encode it).
     permanent,
@@ -20,20 +24,36 @@ struct ConsumeResult {
     // limit): it can never be accepted, however long the client waits. gRPC
     // RESOURCE_EXHAUSTED without RetryInfo, HTTP 413.
     too_large,
+    // The request is not valid OTLP (a receiver's verdict on its bytes): gRPC
+    // INVALID_ARGUMENT, HTTP 400.
+    invalid,
   };
   Code code = Code::ok;
   std::string message;
   // For an exporter's failure, its kind as OpenTelemetry's error.type ("Unavailable" for a gRPC
-  // status, "503" for an HTTP one; empty when unknown) and whether the destination called it
-  // permanent (a retryable error that ran out of retries is not).
+  // status, "503" for an HTTP one, "connection"; empty when unknown) and whether the destination
+  // called it permanent (a retryable error that ran out of retries is not).
   std::string error_type;
   bool error_permanent = false;
+  // For a retryable export attempt: the delay the destination asked for (gRPC RetryInfo, HTTP
+  // Retry-After), if it did.
+  std::optional<std::chrono::milliseconds> retry_after;
 
   static ConsumeResult ok() { return {}; }
-  static ConsumeResult retryable(std::string why) { return {Code::retryable, std::move(why)}; }
+  static ConsumeResult retryable(std::string why, std::optional<std::chrono::milliseconds> after = {}) {
+    ConsumeResult r{Code::retryable, std::move(why)};
+    r.retry_after = after;
+    return r;
+  }
   static ConsumeResult permanent(std::string why) { return {Code::permanent, std::move(why)}; }
   static ConsumeResult too_large(std::string why) { return {Code::too_large, std::move(why)}; }
+  static ConsumeResult invalid(std::string why) { return {Code::invalid, std::move(why)}; }
   bool is_ok() const { return code == Code::ok; }
+  // The same result, with its error.type set.
+  ConsumeResult typed(std::string type) && {
+    error_type = std::move(type);
+    return std::move(*this);
+  }
 };
 
 // The single interface between pipeline stages (receivers hand to processors, processors

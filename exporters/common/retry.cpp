@@ -23,34 +23,34 @@ RetryConfig RetryConfig::parse(ConfigNode& node) {
   return c;
 }
 
-ConsumeResult Retrier::run(const std::function<Attempt()>& attempt) {
+ConsumeResult Retrier::run(const std::function<ConsumeResult()>& attempt) {
   using Clock = std::chrono::steady_clock;
   const auto give_up = config_.max_elapsed_time.count() > 0 ? Clock::now() + config_.max_elapsed_time
                                                             : Clock::time_point::max();
   auto interval = config_.initial_interval;
-  auto failed = [](const Attempt& a, std::string message) {
+  auto failed = [](const ConsumeResult& a, std::string message) {
     ConsumeResult result = ConsumeResult::permanent(std::move(message));
     result.error_type = a.error_type;
-    result.error_permanent = a.outcome == Attempt::Outcome::permanent;
+    result.error_permanent = a.code != ConsumeResult::Code::retryable;
     return result;
   };
   for (int n = 1;; ++n) {
-    Attempt a = attempt();
-    if (a.outcome == Attempt::Outcome::ok) return ConsumeResult::ok();
-    if (a.outcome == Attempt::Outcome::permanent) return failed(a, a.error + " (not retryable)");
-    if (!config_.enabled) return failed(a, a.error + " (retry_on_failure is disabled)");
+    ConsumeResult a = attempt();
+    if (a.is_ok()) return ConsumeResult::ok();
+    if (a.code != ConsumeResult::Code::retryable) return failed(a, a.message + " (not retryable)");
+    if (!config_.enabled) return failed(a, a.message + " (retry_on_failure is disabled)");
     const auto delay = a.retry_after.value_or(jitter(interval));
     if (Clock::now() + delay > give_up) {
-      return failed(a, fmt::format("{}; giving up after {} attempts (max_elapsed_time {} s)", a.error, n,
+      return failed(a, fmt::format("{}; giving up after {} attempts (max_elapsed_time {} s)", a.message, n,
                                    config_.max_elapsed_time.count() / 1000));
     }
-    logger_->warn("{}; retrying in {} ms (attempt {})", a.error, delay.count(), n);
-    if (status_) status_->recoverable_error(a.error);
+    logger_->warn("{}; retrying in {} ms (attempt {})", a.message, delay.count(), n);
+    if (status_) status_->recoverable_error(a.message);
     if (!sleep_unless_stopped(delay)) {
       // Stopping: one last attempt now, instead of after the delay, then no more.
       a = attempt();
-      if (a.outcome == Attempt::Outcome::ok) return ConsumeResult::ok();
-      return failed(a, a.error + "; otlpd is stopping, not retrying further");
+      if (a.is_ok()) return ConsumeResult::ok();
+      return failed(a, a.message + "; otlpd is stopping, not retrying further");
     }
     interval = std::min(std::chrono::duration_cast<std::chrono::milliseconds>(interval * config_.multiplier),
                         config_.max_interval);

@@ -28,26 +28,6 @@ struct RetryConfig {
   static RetryConfig parse(ConfigNode& node);
 };
 
-// What one export attempt came to.
-struct Attempt {
-  enum class Outcome { ok, retryable, permanent };
-  Outcome outcome = Outcome::ok;
-  std::string error;                                  // what went wrong, for the log
-  std::optional<std::chrono::milliseconds> retry_after;  // the server's RetryInfo / Retry-After
-  std::string error_type;  // "Unavailable", "503", "connection" (see ConsumeResult::error_type)
-
-  Attempt typed(std::string type) && {
-    error_type = std::move(type);
-    return std::move(*this);
-  }
-
-  static Attempt ok() { return {}; }
-  static Attempt retryable(std::string why, std::optional<std::chrono::milliseconds> after = {}) {
-    return {Outcome::retryable, std::move(why), after};
-  }
-  static Attempt permanent(std::string why) { return {Outcome::permanent, std::move(why), {}}; }
-};
-
 // Runs export attempts with exponential backoff and jitter until one succeeds, one fails
 // permanently, max_elapsed_time would be exceeded, or stop() is called. Honours the delay
 // a server asks for. Thread-safe: several queue workers may retry at once.
@@ -57,7 +37,10 @@ class Retrier {
   Retrier(RetryConfig config, std::shared_ptr<spdlog::logger> logger, std::shared_ptr<ComponentStatus> status = nullptr)
       : config_(config), logger_(std::move(logger)), status_(std::move(status)), rng_(std::random_device{}()) {}
 
-  ConsumeResult run(const std::function<Attempt()>& attempt);
+  // `attempt` returns ok, retryable (with the delay the destination asked for, if any) or
+  // permanent; run() returns ok or, when it gives up, permanent (error_permanent says whether
+  // the destination called it so).
+  ConsumeResult run(const std::function<ConsumeResult()>& attempt);
   // Cuts short every wait in progress and every later one (at shutdown).
   void stop();
 

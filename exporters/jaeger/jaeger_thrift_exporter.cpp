@@ -24,19 +24,19 @@ class JaegerThriftSender final : public BatchSender {
     for (const RequestPtr& request : batch.requests) {
       for (const jt::Batch& jaeger : jaeger::to_batches(request->traces())) {
         const std::string body = jaeger::serialize(jaeger);
-        ConsumeResult result = retrier_.run([&]() -> Attempt {
+        ConsumeResult result = retrier_.run([&]() -> ConsumeResult {
           const HttpResponse r = http_post(config_.url, body, "application/x-thrift", false, config_.net.headers,
                                            config_.net.timeout, config_.tls);
           if (!r.sent) {
-            return Attempt::retryable(fmt::format("export to {} failed: {}", config_.url, r.error)).typed("connection");
+            return ConsumeResult::retryable(fmt::format("export to {} failed: {}", config_.url, r.error)).typed("connection");
           }
-          if (r.status >= 200 && r.status < 300) return Attempt::ok();
+          if (r.status >= 200 && r.status < 300) return ConsumeResult::ok();
           std::string what = fmt::format("export to {} failed: HTTP {}: {}", config_.url, r.status,
                                          r.body.substr(0, 300));
           if (r.status == 429 || r.status >= 500) {
-            return Attempt::retryable(std::move(what), r.retry_after).typed(std::to_string(r.status));
+            return ConsumeResult::retryable(std::move(what), r.retry_after).typed(std::to_string(r.status));
           }
-          return Attempt::permanent(std::move(what)).typed(std::to_string(r.status));
+          return ConsumeResult::permanent(std::move(what)).typed(std::to_string(r.status));
         });
         if (!result.is_ok()) return result;
       }

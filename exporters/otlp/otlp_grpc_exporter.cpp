@@ -113,7 +113,7 @@ class OtlpGrpcSender final : public BatchSender {
     }
     const grpc::ByteBuffer body(slices.data(), slices.size());
 
-    return retrier_.run([&]() -> Attempt {
+    return retrier_.run([&]() -> ConsumeResult {
       grpc::ByteBuffer response;
       const grpc::Status status = call(batch.signal, body, &response);
       if (status.ok()) {
@@ -125,16 +125,16 @@ class OtlpGrpcSender final : public BatchSender {
           settings_.logger->warn("{} rejected {} of {} {} (partial success, not retried): {}", config_.target,
                                  rejected, batch.item_count(), item_name(batch.signal), message);
         }
-        return Attempt::ok();
+        return ConsumeResult::ok();
       }
       const auto retry_info = retry_delay_of(status);
       std::string what = fmt::format("export to {} failed: {}: {}", config_.target, code_name(status.error_code()),
                                      status.error_message());
       std::string type = go_code_name(status.error_code());
       if (!otlp_retryable(status.error_code(), retry_info.has_value())) {
-        return Attempt::permanent(what + hint_for(status.error_code())).typed(std::move(type));
+        return ConsumeResult::permanent(what + hint_for(status.error_code())).typed(std::move(type));
       }
-      return Attempt::retryable(std::move(what), retry_info).typed(std::move(type));
+      return ConsumeResult::retryable(std::move(what), retry_info).typed(std::move(type));
     });
   }
 

@@ -98,11 +98,11 @@ class OtlpHttpSender final : public BatchSender {
       body = std::move(compressed);
     }
     const std::string& url = config_.urls[static_cast<std::size_t>(batch.signal)];
-    return retrier_.run([&]() -> Attempt {
+    return retrier_.run([&]() -> ConsumeResult {
       const HttpResponse r =
           http_post(url, body, config_.json ? "application/json" : "application/x-protobuf", config_.net.gzip,
                     config_.net.headers, config_.net.timeout, config_.tls);
-      if (!r.sent) return Attempt::retryable(fmt::format("export to {} failed: {}", url, r.error)).typed("connection");
+      if (!r.sent) return ConsumeResult::retryable(fmt::format("export to {} failed: {}", url, r.error)).typed("connection");
       const long status = r.status;
       const std::string& response = r.body;
       if (status >= 200 && status < 300) {
@@ -112,12 +112,12 @@ class OtlpHttpSender final : public BatchSender {
                                    batch.item_count(), item_name(batch.signal), message);
           }
         }
-        return Attempt::ok();
+        return ConsumeResult::ok();
       }
       std::string what = fmt::format("export to {} failed: HTTP {}: {}", url, status,
                                      status_message(response, config_.json));
-      if (otlp_http_retryable(status)) return Attempt::retryable(std::move(what), r.retry_after).typed(std::to_string(status));
-      return Attempt::permanent(what + hint_for(status)).typed(std::to_string(status));
+      if (otlp_http_retryable(status)) return ConsumeResult::retryable(std::move(what), r.retry_after).typed(std::to_string(status));
+      return ConsumeResult::permanent(what + hint_for(status)).typed(std::to_string(status));
     });
   }
 

@@ -70,14 +70,14 @@ class OtlpGrpcServer::Handler {
       in.Clear();
       bytes = WireBytes{slice->begin(), slice->size(), slice};
     }
-    const IngestResult result = ingest(signal, bytes, *consumer_for(consumers_, signal), *counters_, *logger_);
+    const ConsumeResult result = ingest(signal, bytes, *consumer_for(consumers_, signal), *counters_, *logger_);
     switch (result.code) {
-      case IngestResult::Code::ok: break;
-      case IngestResult::Code::retryable: return {grpc::StatusCode::UNAVAILABLE, result.message};
+      case ConsumeResult::Code::ok: break;
+      case ConsumeResult::Code::retryable: return {grpc::StatusCode::UNAVAILABLE, result.message};
       // Permanent: no RetryInfo, so a client following the OTLP specification does not retry.
-      case IngestResult::Code::too_large: return {grpc::StatusCode::RESOURCE_EXHAUSTED, result.message};
-      case IngestResult::Code::invalid:
-      case IngestResult::Code::permanent: return {grpc::StatusCode::INVALID_ARGUMENT, result.message};
+      case ConsumeResult::Code::too_large: return {grpc::StatusCode::RESOURCE_EXHAUSTED, result.message};
+      case ConsumeResult::Code::invalid:
+      case ConsumeResult::Code::permanent: return {grpc::StatusCode::INVALID_ARGUMENT, result.message};
     }
     // Full success: an empty Export*ServiceResponse (partial_success unset) is zero bytes.
     grpc::Slice empty;

@@ -104,18 +104,18 @@ void OtlpHttpHandler::handle(HttpRequest& request, std::string* out) {
     }
   }
   Consumer& consumer = *consumer_for(consumers_, *signal);
-  const IngestResult r =
+  const ConsumeResult r =
       reply.json ? ingest_json(*signal, *bytes, consumer, *counters_, *logger_)
                  : ingest(*signal, WireBytes{reinterpret_cast<const std::uint8_t*>(bytes->data()), bytes->size(), bytes},
                           consumer, *counters_, *logger_);
   switch (r.code) {
     // The response uses the request's encoding: an empty Export*ServiceResponse.
-    case IngestResult::Code::ok:
+    case ConsumeResult::Code::ok:
       return reply.json ? reply.send(200, "application/json", "{}") : reply.send(200, "application/x-protobuf", "");
-    case IngestResult::Code::retryable: return reply.error(503, 14, r.message, "Retry-After: 1\r\n");
-    case IngestResult::Code::too_large: return reply.error(413, 8, r.message);
-    case IngestResult::Code::invalid:
-    case IngestResult::Code::permanent: return reply.error(400, 3, r.message);
+    case ConsumeResult::Code::retryable: return reply.error(503, 14, r.message, "Retry-After: 1\r\n");
+    case ConsumeResult::Code::too_large: return reply.error(413, 8, r.message);
+    case ConsumeResult::Code::invalid:
+    case ConsumeResult::Code::permanent: return reply.error(400, 3, r.message);
   }
 }
 
