@@ -22,6 +22,9 @@ struct NetworkExporterOptions {
 
   // `compression`: whether the exporter has the option (jaeger's thrift_http has not).
   static NetworkExporterOptions parse(ConfigNode& node, std::chrono::milliseconds default_timeout, bool compression);
+  // Keys relative to the exporter's mapping ("timeout", "sending_queue::queue_size").
+  // retry_on_failure is still checked while RetryConfig::parse reads it.
+  ConfigProblems validate() const;
 };
 
 }  // namespace otlpd
