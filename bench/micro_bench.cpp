@@ -222,7 +222,7 @@ void BM_HttpRequest(benchmark::State& state) {
   ReceiverCounters counters;
   OtlpHttpHandler handler(config, {&sink, &sink, &sink}, &counters,
                           std::make_shared<spdlog::logger>("bench", std::make_shared<spdlog::sinks::null_sink_mt>()));
-  HttpRequestReader reader(config.max_request_body_size);
+  HttpRequestReader reader(static_cast<std::size_t>(config.max_request_body_size));
   std::string out, error;
   const HttpRequestReader::OnRequest on_request = [&](HttpRequest& r) { handler.handle(r, &out); };
   for (auto _ : state) {

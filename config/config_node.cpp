@@ -39,6 +39,17 @@ void ConfigNode::error(std::string_view key, std::string message) const {
   errors_->add(key.empty() ? path_ : path_of(key), std::move(message));
 }
 
+void ConfigNode::report(const ConfigProblems& problems) const {
+  for (const ConfigProblem& p : problems) error(p.key, p.message);
+}
+
+void add_nested(ConfigProblems& out, std::string_view prefix, ConfigProblems nested) {
+  for (ConfigProblem& p : nested) {
+    p.key = p.key.empty() ? std::string(prefix) : fmt::format("{}::{}", prefix, p.key);
+    out.push_back(std::move(p));
+  }
+}
+
 std::optional<YAML::Node> ConfigNode::lookup(std::string_view key) {
   known_.emplace(key);
   if (is_null()) return std::nullopt;

@@ -27,6 +27,21 @@ class ConfigErrors {
   std::vector<std::string> errors_;
 };
 
+// What a configuration's validate() found wrong: each problem with the key it concerns, relative
+// to the mapping the configuration was read from and joined with "::" ("rotation::max_megabytes";
+// "" for the mapping itself), and the message. validate() checks meaning (required values,
+// ranges, rules between keys); YAML types are checked by ConfigNode's getters while reading.
+struct ConfigProblem {
+  std::string key;
+  std::string message;
+  bool operator==(const ConfigProblem&) const = default;
+};
+using ConfigProblems = std::vector<ConfigProblem>;
+
+// Appends a nested configuration's problems to `out`, with "prefix::" before each key (the
+// problem of the nested mapping itself, key "", becomes `prefix`).
+void add_nested(ConfigProblems& out, std::string_view prefix, ConfigProblems nested);
+
 // A typed, path-aware view of one YAML mapping. Readers ask for the keys they know; what
 // they never asked for is reported by finish() as an unknown key, with the known ones listed.
 // Wrong types and out-of-range values are recorded in the shared ConfigErrors, and the
@@ -41,6 +56,8 @@ class ConfigNode {
   bool has(std::string_view key) const;
   ConfigErrors& errors() const { return *errors_; }
   void error(std::string_view key, std::string message) const;
+  // Records each of validate()'s problems with node.error(key, message).
+  void report(const ConfigProblems& problems) const;
 
   std::string get_string(std::string_view key, std::string fallback);
   std::int64_t get_int(std::string_view key, std::int64_t fallback);

@@ -65,7 +65,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const char* bytes = reinterpret_cast<const char*>(data + 1);
   const std::size_t n = size - 1;
 
-  HttpRequestReader reader(fixture.config.max_request_body_size);
+  HttpRequestReader reader(static_cast<std::size_t>(fixture.config.max_request_body_size));
   std::string output, error;
   std::size_t requests = 0;
   const HttpRequestReader::OnRequest on_request = [&](HttpRequest& request) {

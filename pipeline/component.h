@@ -59,7 +59,15 @@ inline Consumer* consumer_for(const SignalConsumers& consumers, Signal signal) {
   return consumers[static_cast<std::size_t>(signal)];
 }
 
-// Parsed, validated configuration of one component. Each factory defines its own.
+// Parsed configuration of one component. Each factory defines its own struct, with
+//   ConfigProblems validate() const;
+// which checks what reading cannot: required values, ranges, rules between keys (min <= max,
+// options that exclude each other). It returns every problem with the key it concerns, relative
+// to the component's mapping ("sending_queue::queue_size"), and the message (ConfigProblem in
+// config/config_node.h); a shared sub-configuration has its own validate(), which its owner's
+// calls (add_nested). Reading (the factory's parse()) only checks YAML types and unknown keys.
+// The typed factory bases (pipeline/typed_factory.h) call validate() after parse() and record
+// its problems with the component's path; a configuration built in code can call it directly.
 struct ComponentConfig {
   virtual ~ComponentConfig() = default;
 };
@@ -87,7 +95,8 @@ struct ImpliedExtension {
 // Factories: one per component type, listed explicitly in main. parse_config() reads the
 // component's YAML (absent keys take otelcol's defaults), validates it and records every
 // problem in node.errors() with its path; create() builds an instance from a config that
-// parsed without errors.
+// parsed without errors. Every factory of otlpd derives from a typed base of
+// pipeline/typed_factory.h (TypedExporterFactory<Config>, ...), which implements these once.
 class ExporterFactory {
  public:
   virtual ~ExporterFactory() = default;

@@ -50,9 +50,14 @@ HttpTlsConfig HttpTlsConfig::parse(ConfigNode& exporter) {
   c.cert_file = tls.get_string("cert_file", "");
   c.key_file = tls.get_string("key_file", "");
   c.insecure_skip_verify = tls.get_bool("insecure_skip_verify", false);
-  if (c.cert_file.empty() != c.key_file.empty()) tls.error("cert_file", "cert_file and key_file go together");
   tls.finish();
   return c;
+}
+
+ConfigProblems HttpTlsConfig::validate() const {
+  ConfigProblems problems;
+  if (cert_file.empty() != key_file.empty()) problems.push_back({"cert_file", "cert_file and key_file go together"});
+  return problems;
 }
 
 HttpResponse http_post(const std::string& url, std::string_view body, std::string_view content_type,

@@ -17,6 +17,8 @@ struct HttpTlsConfig {
 
   // Reads the exporter's "tls" block (insecure is accepted and means nothing for http:// URLs).
   static HttpTlsConfig parse(ConfigNode& exporter);
+  // Keys relative to the tls mapping (the owner adds "tls::").
+  ConfigProblems validate() const;
 };
 
 struct HttpResponse {

@@ -16,10 +16,17 @@ NetworkExporterOptions NetworkExporterOptions::parse(ConfigNode& node, std::chro
     o.gzip = false;
   }
   o.timeout = node.get_duration("timeout", default_timeout);
-  if (o.timeout.count() <= 0) node.error("timeout", "must be greater than zero");
   o.retry = RetryConfig::parse(node);
   o.queue = SendingQueueConfig::parse(node, SendingQueueConfig{true, 10, 1000, SendingQueueConfig::Sizer::requests, 64, false});
   return o;
+}
+
+ConfigProblems NetworkExporterOptions::validate() const {
+  ConfigProblems problems;
+  if (timeout.count() <= 0) problems.push_back({"timeout", "must be greater than zero"});
+  add_nested(problems, "retry_on_failure", retry.validate());
+  add_nested(problems, "sending_queue", queue.validate());
+  return problems;
 }
 
 }  // namespace otlpd

@@ -22,6 +22,8 @@ struct NetworkExporterOptions {
 
   // `compression`: whether the exporter has the option (jaeger's thrift_http has not).
   static NetworkExporterOptions parse(ConfigNode& node, std::chrono::milliseconds default_timeout, bool compression);
+  // Keys relative to the exporter's mapping ("timeout", "sending_queue::queue_size").
+  ConfigProblems validate() const;
 };
 
 }  // namespace otlpd

@@ -23,14 +23,17 @@ SendingQueueConfig SendingQueueConfig::parse(ConfigNode& node, SendingQueueConfi
   const std::string sizer = q.get_enum("sizer", "requests", {"requests", "items", "bytes"});
   c.sizer = sizer == "items" ? Sizer::items : sizer == "bytes" ? Sizer::bytes : Sizer::requests;
   c.max_size_mib = q.get_int("max_size_mib", c.max_size_mib);
-  if (c.max_size_mib < 1) q.error("max_size_mib", "must be > 0");
   c.block_on_overflow = q.get_bool("block_on_overflow", c.block_on_overflow);
-  if (c.num_consumers < 1 || c.num_consumers > 1024) {
-    q.error("num_consumers", "must be between 1 and 1024");
-  }
-  if (c.queue_size < 1) q.error("queue_size", "must be > 0");
   q.finish();
   return c;
+}
+
+ConfigProblems SendingQueueConfig::validate() const {
+  ConfigProblems problems;
+  if (max_size_mib < 1) problems.push_back({"max_size_mib", "must be > 0"});
+  if (num_consumers < 1 || num_consumers > 1024) problems.push_back({"num_consumers", "must be between 1 and 1024"});
+  if (queue_size < 1) problems.push_back({"queue_size", "must be > 0"});
+  return problems;
 }
 
 QueuedExporter::QueuedExporter(CreateSettings settings, SendingQueueConfig queue,

@@ -31,6 +31,8 @@ struct SendingQueueConfig {
 
   // Reads "sending_queue" from `node` (absent: the defaults given).
   static SendingQueueConfig parse(ConfigNode& node, SendingQueueConfig defaults);
+  // Keys relative to the sending_queue mapping (the owner adds "sending_queue::").
+  ConfigProblems validate() const;
 };
 
 // The synchronous part of an exporter: turns a batch into output. Called from the queue's

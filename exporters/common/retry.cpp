@@ -14,13 +14,20 @@ RetryConfig RetryConfig::parse(ConfigNode& node) {
   c.multiplier = r.get_double("multiplier", c.multiplier);
   c.max_interval = r.get_duration("max_interval", c.max_interval);
   c.max_elapsed_time = r.get_duration("max_elapsed_time", c.max_elapsed_time);
-  if (c.initial_interval.count() <= 0) r.error("initial_interval", "must be greater than zero");
-  if (c.randomization_factor < 0 || c.randomization_factor > 1) r.error("randomization_factor", "must be between 0 and 1");
-  if (c.multiplier < 1) r.error("multiplier", "must be >= 1");
-  if (c.max_interval < c.initial_interval) r.error("max_interval", "must be >= initial_interval");
-  if (c.max_elapsed_time.count() < 0) r.error("max_elapsed_time", "must be >= 0 (0: no limit)");
   r.finish();
   return c;
+}
+
+ConfigProblems RetryConfig::validate() const {
+  ConfigProblems problems;
+  if (initial_interval.count() <= 0) problems.push_back({"initial_interval", "must be greater than zero"});
+  if (randomization_factor < 0 || randomization_factor > 1) {
+    problems.push_back({"randomization_factor", "must be between 0 and 1"});
+  }
+  if (multiplier < 1) problems.push_back({"multiplier", "must be >= 1"});
+  if (max_interval < initial_interval) problems.push_back({"max_interval", "must be >= initial_interval"});
+  if (max_elapsed_time.count() < 0) problems.push_back({"max_elapsed_time", "must be >= 0 (0: no limit)"});
+  return problems;
 }
 
 ConsumeResult Retrier::run(const std::function<ConsumeResult()>& attempt) {

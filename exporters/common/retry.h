@@ -25,7 +25,9 @@ struct RetryConfig {
   std::chrono::milliseconds max_interval{30000};
   std::chrono::milliseconds max_elapsed_time{300000};  // 0: retry for as long as otlpd runs
 
+  // Reads the owner's retry_on_failure mapping; validate() checks it (keys relative to that mapping).
   static RetryConfig parse(ConfigNode& node);
+  ConfigProblems validate() const;
 };
 
 // Runs export attempts with exponential backoff and jitter until one succeeds, one fails

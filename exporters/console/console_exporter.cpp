@@ -9,11 +9,6 @@
 namespace otlpd {
 namespace {
 
-struct ConsoleConfig final : ComponentConfig {
-  bool pretty = true;
-  SendingQueueConfig queue;
-};
-
 StreamWriter& stdout_writer() {
   static StreamWriter writer(stdout);  // one per process stream, shared by every console exporter
   return writer;
@@ -37,17 +32,21 @@ class ConsoleSender final : public BatchSender {
 
 }  // namespace
 
-std::unique_ptr<ComponentConfig> ConsoleExporterFactory::parse_config(ConfigNode& node) const {
-  auto config = std::make_unique<ConsoleConfig>();
-  config->pretty = node.get_enum("format", "pretty", {"pretty", "otlp_json"}) == "pretty";
-  config->queue = SendingQueueConfig::parse(node, {});
+ConfigProblems ConsoleConfig::validate() const {
+  ConfigProblems problems;
+  add_nested(problems, "sending_queue", queue.validate());
+  return problems;
+}
+
+ConsoleConfig ConsoleExporterFactory::parse(ConfigNode& node) const {
+  ConsoleConfig config;
+  config.pretty = node.get_enum("format", "pretty", {"pretty", "otlp_json"}) == "pretty";
+  config.queue = SendingQueueConfig::parse(node, {});
   node.finish();
   return config;
 }
 
-std::unique_ptr<Exporter> ConsoleExporterFactory::create(const CreateSettings& settings,
-                                                         const ComponentConfig& config) const {
-  const auto& c = static_cast<const ConsoleConfig&>(config);
+std::unique_ptr<Exporter> ConsoleExporterFactory::make(const CreateSettings& settings, const ConsoleConfig& c) const {
   return std::make_unique<QueuedExporter>(settings, c.queue, std::make_unique<ConsoleSender>(c.pretty));
 }
 

@@ -1,14 +1,7 @@
 #include "exporters/debug/debug_exporter.h"
 
-#include "exporters/debug/text_dump.h"
-
 namespace otlpd {
 namespace {
-
-struct DebugConfig final : ComponentConfig {
-  DebugVerbosity verbosity = DebugVerbosity::basic;
-  SendingQueueConfig queue;
-};
 
 class DebugSender final : public BatchSender {
  public:
@@ -33,20 +26,24 @@ class DebugSender final : public BatchSender {
 
 }  // namespace
 
-std::unique_ptr<ComponentConfig> DebugExporterFactory::parse_config(ConfigNode& node) const {
-  auto config = std::make_unique<DebugConfig>();
+ConfigProblems DebugConfig::validate() const {
+  ConfigProblems problems;
+  add_nested(problems, "sending_queue", queue.validate());
+  return problems;
+}
+
+DebugConfig DebugExporterFactory::parse(ConfigNode& node) const {
+  DebugConfig config;
   const std::string v = node.get_enum("verbosity", "basic", {"basic", "normal", "detailed"});
-  config->verbosity = v == "detailed" ? DebugVerbosity::detailed
-                      : v == "normal" ? DebugVerbosity::normal
-                                      : DebugVerbosity::basic;
-  config->queue = SendingQueueConfig::parse(node, {});
+  config.verbosity = v == "detailed" ? DebugVerbosity::detailed
+                     : v == "normal" ? DebugVerbosity::normal
+                                     : DebugVerbosity::basic;
+  config.queue = SendingQueueConfig::parse(node, {});
   node.finish();
   return config;
 }
 
-std::unique_ptr<Exporter> DebugExporterFactory::create(const CreateSettings& settings,
-                                                       const ComponentConfig& config) const {
-  const auto& c = static_cast<const DebugConfig&>(config);
+std::unique_ptr<Exporter> DebugExporterFactory::make(const CreateSettings& settings, const DebugConfig& c) const {
   return std::make_unique<QueuedExporter>(settings, c.queue,
                                           std::make_unique<DebugSender>(c.verbosity, settings.logger));
 }

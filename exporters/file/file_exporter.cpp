@@ -120,15 +120,27 @@ class FileSender final : public BatchSender {
 
 }  // namespace
 
-std::unique_ptr<ComponentConfig> FileExporterFactory::parse_config(ConfigNode& node) const {
-  auto c = std::make_unique<FileExporterConfig>();
-  c->file.path = node.get_string("path", "");
-  if (c->file.path.empty()) node.error("path", "is required (the file to write to)");
-  c->proto = node.get_enum("format", "json", {"json", "proto"}) == "proto";
-  c->file.framing = c->proto ? FileFraming::length_prefixed : FileFraming::lines;
-  c->file.append = node.get_bool("append", false);
-  c->flush_interval = node.get_duration("flush_interval", c->flush_interval);
-  if (c->flush_interval.count() <= 0) node.error("flush_interval", "must be greater than zero");
+ConfigProblems FileExporterConfig::validate() const {
+  ConfigProblems problems;
+  if (file.path.empty()) problems.push_back({"path", "is required (the file to write to)"});
+  if (flush_interval.count() <= 0) problems.push_back({"flush_interval", "must be greater than zero"});
+  if (file.rotation) {
+    if (file.rotation->max_megabytes <= 0) problems.push_back({"rotation::max_megabytes", "must be > 0"});
+    if (file.rotation->max_days < 0) problems.push_back({"rotation::max_days", "must be >= 0"});
+    if (file.rotation->max_backups < 0) problems.push_back({"rotation::max_backups", "must be >= 0"});
+  }
+  add_nested(problems, "sending_queue", queue.validate());
+  return problems;
+}
+
+FileExporterConfig FileExporterFactory::parse(ConfigNode& node) const {
+  FileExporterConfig config;
+  config.file.path = node.get_string("path", "");
+  config.proto = node.get_enum("format", "json", {"json", "proto"}) == "proto";
+  config.file.framing = config.proto ? FileFraming::length_prefixed : FileFraming::lines;
+  config.file.append = node.get_bool("append", false);
+  config.flush_interval = node.get_duration("flush_interval", config.flush_interval);
+  // Only none is written yet: another codec is refused as an unknown choice is.
   if (const std::string compression = node.get_string("compression", "");
       !compression.empty() && compression != "none") {
     node.error("compression", fmt::format("'{}' is not supported yet (only none)", compression));
@@ -140,22 +152,18 @@ std::unique_ptr<ComponentConfig> FileExporterFactory::parse_config(ConfigNode& n
     rotation.max_days = r.get_int("max_days", rotation.max_days);
     rotation.max_backups = r.get_int("max_backups", rotation.max_backups);
     rotation.localtime = r.get_bool("localtime", rotation.localtime);
-    if (rotation.max_megabytes <= 0) r.error("max_megabytes", "must be > 0");
-    if (rotation.max_days < 0) r.error("max_days", "must be >= 0");
-    if (rotation.max_backups < 0) r.error("max_backups", "must be >= 0");
     r.finish();
-    c->file.rotation = rotation;
+    config.file.rotation = rotation;
   } else {
     node.child("rotation");  // known key
   }
-  c->queue = SendingQueueConfig::parse(node, {});
+  config.queue = SendingQueueConfig::parse(node, {});
   node.finish();
-  return c;
+  return config;
 }
 
-std::unique_ptr<Exporter> FileExporterFactory::create(const CreateSettings& settings,
-                                                      const ComponentConfig& config) const {
-  const auto& c = static_cast<const FileExporterConfig&>(config);
+std::unique_ptr<Exporter> FileExporterFactory::make(const CreateSettings& settings,
+                                                    const FileExporterConfig& c) const {
   return std::make_unique<QueuedExporter>(settings, c.queue,
                                           std::make_unique<FileSender>(c, settings.logger));
 }

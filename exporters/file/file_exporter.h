@@ -2,27 +2,30 @@
 
 #include "exporters/common/queued_exporter.h"
 #include "exporters/file/file_writer.h"
-#include "pipeline/component.h"
+#include "pipeline/typed_factory.h"
 
 namespace otlpd {
 
+// exporters::file, with otelcol's options and defaults (path, format, append, flush_interval,
+// rotation, and compression, where only none is supported yet).
 struct FileExporterConfig final : ComponentConfig {
   FileWriterOptions file;
   bool proto = false;  // format: proto (length-prefixed binary) instead of json (OTLP/JSON lines)
   std::chrono::milliseconds flush_interval{1000};
   SendingQueueConfig queue;
+
+  ConfigProblems validate() const;
 };
 
 // exporters::file: OTLP/JSON lines (or length-prefixed protobuf) compatible with the
 // OpenTelemetry Collector's file exporter. Output is buffered and written whole records at
 // a time every flush_interval (or sooner when 1 MiB is pending), so the file never holds a
 // torn record; a failing write is logged with what was lost, and otlpd keeps serving.
-class FileExporterFactory final : public ExporterFactory {
+class FileExporterFactory final : public TypedExporterFactory<FileExporterConfig> {
  public:
   std::string_view type() const override { return "file"; }
-  std::unique_ptr<ComponentConfig> parse_config(ConfigNode& node) const override;
-  std::unique_ptr<Exporter> create(const CreateSettings& settings,
-                                   const ComponentConfig& config) const override;
+  FileExporterConfig parse(ConfigNode& node) const override;
+  std::unique_ptr<Exporter> make(const CreateSettings& settings, const FileExporterConfig& config) const override;
 };
 
 }  // namespace otlpd

@@ -55,16 +55,23 @@ class JaegerThriftSender final : public BatchSender {
 
 }  // namespace
 
-std::unique_ptr<JaegerThriftConfig> JaegerThriftConfig::parse(ConfigNode& node) {
-  auto c = std::make_unique<JaegerThriftConfig>();
-  c->url = node.get_string("endpoint", "http://localhost:14268/api/traces");
-  if (c->url.rfind("http://", 0) != 0 && c->url.rfind("https://", 0) != 0) {
-    node.error("endpoint", fmt::format("'{}' must be a URL such as http://jaeger:14268/api/traces", c->url));
-  }
-  c->net = NetworkExporterOptions::parse(node, std::chrono::seconds(5), false);
-  c->tls = HttpTlsConfig::parse(node);
+JaegerThriftConfig JaegerThriftConfig::parse(ConfigNode& node) {
+  JaegerThriftConfig c;
+  c.url = node.get_string("endpoint", "http://localhost:14268/api/traces");
+  c.net = NetworkExporterOptions::parse(node, std::chrono::seconds(5), false);
+  c.tls = HttpTlsConfig::parse(node);
   node.finish();
   return c;
+}
+
+ConfigProblems JaegerThriftConfig::validate() const {
+  ConfigProblems problems;
+  if (url.rfind("http://", 0) != 0 && url.rfind("https://", 0) != 0) {
+    problems.push_back({"endpoint", fmt::format("'{}' must be a URL such as http://jaeger:14268/api/traces", url)});
+  }
+  for (ConfigProblem& p : net.validate()) problems.push_back(std::move(p));
+  add_nested(problems, "tls", tls.validate());
+  return problems;
 }
 
 std::unique_ptr<Exporter> create_jaeger_thrift_exporter(const CreateSettings& settings,

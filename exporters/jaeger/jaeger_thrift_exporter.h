@@ -20,7 +20,9 @@ struct JaegerThriftConfig final : ComponentConfig {
   HttpTlsConfig tls;
   NetworkExporterOptions net;  // headers, timeout, retry, queue (no compression)
 
-  static std::unique_ptr<JaegerThriftConfig> parse(ConfigNode& node);
+  // Reads the options (validate() checks them).
+  static JaegerThriftConfig parse(ConfigNode& node);
+  ConfigProblems validate() const;
 };
 
 std::unique_ptr<Exporter> create_jaeger_thrift_exporter(const CreateSettings& settings,

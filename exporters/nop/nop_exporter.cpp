@@ -29,17 +29,14 @@ class NopExporter final : public Exporter {
   std::atomic<bool> stopped_{false};
 };
 
-struct NopConfig final : ComponentConfig {};
-
 }  // namespace
 
-std::unique_ptr<ComponentConfig> NopExporterFactory::parse_config(ConfigNode& node) const {
+NopConfig NopExporterFactory::parse(ConfigNode& node) const {
   node.finish();
-  return std::make_unique<NopConfig>();
+  return {};
 }
 
-std::unique_ptr<Exporter> NopExporterFactory::create(const CreateSettings& settings,
-                                                     const ComponentConfig&) const {
+std::unique_ptr<Exporter> NopExporterFactory::make(const CreateSettings& settings, const NopConfig&) const {
   return std::make_unique<NopExporter>(settings);
 }
 

@@ -196,10 +196,9 @@ bool otlp_retryable(int grpc_code, bool has_retry_info) {
   }
 }
 
-std::unique_ptr<OtlpGrpcExporterConfig> OtlpGrpcExporterConfig::parse(ConfigNode& node) {
-  auto c = std::make_unique<OtlpGrpcExporterConfig>();
+OtlpGrpcExporterConfig OtlpGrpcExporterConfig::parse(ConfigNode& node) {
+  OtlpGrpcExporterConfig config;
   std::string endpoint = node.get_string("endpoint", "");
-  if (endpoint.empty()) node.error("endpoint", "is required (host:port of the OTLP/gRPC server)");
   // otelcol accepts a URL: http:// implies an insecure connection, https:// TLS.
   bool scheme_insecure = false;
   if (endpoint.rfind("http://", 0) == 0) {
@@ -209,36 +208,43 @@ std::unique_ptr<OtlpGrpcExporterConfig> OtlpGrpcExporterConfig::parse(ConfigNode
     endpoint = endpoint.substr(8);
   }
   if (!endpoint.empty() && endpoint.back() == '/') endpoint.pop_back();
-  if (!endpoint.empty() && (endpoint.find('/') != std::string::npos || endpoint.rfind(':') == std::string::npos)) {
-    node.error("endpoint", fmt::format("'{}' is not host:port (a URL path is not used by OTLP/gRPC)", endpoint));
-  }
-  c->target = endpoint;
+  config.target = endpoint;
   ConfigNode tls = node.child("tls");
-  c->insecure = tls.get_bool("insecure", scheme_insecure);
-  c->ca_file = tls.get_string("ca_file", "");
-  c->cert_file = tls.get_string("cert_file", "");
-  c->key_file = tls.get_string("key_file", "");
-  c->server_name_override = tls.get_string("server_name_override", "");
-  if (tls.get_bool("insecure_skip_verify", false)) {
+  config.insecure = tls.get_bool("insecure", scheme_insecure);
+  config.ca_file = tls.get_string("ca_file", "");
+  config.cert_file = tls.get_string("cert_file", "");
+  config.key_file = tls.get_string("key_file", "");
+  config.server_name_override = tls.get_string("server_name_override", "");
+  if (tls.get_bool("insecure_skip_verify", false)) {  // an option otlpd refuses, not a value it keeps
     tls.error("insecure_skip_verify", "is not supported; give the server's CA with ca_file instead");
   }
-  if (c->cert_file.empty() != c->key_file.empty()) tls.error("cert_file", "cert_file and key_file go together");
   tls.finish();
-  c->net = NetworkExporterOptions::parse(node, std::chrono::seconds(5), true);
+  config.net = NetworkExporterOptions::parse(node, std::chrono::seconds(5), true);
   std::map<std::string, std::string> headers;
-  for (const auto& [key, value] : c->net.headers) {
+  for (const auto& [key, value] : config.net.headers) {
     std::string lower = key;  // gRPC metadata keys must be lowercase
     for (auto& ch : lower) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
     headers[lower] = value;
   }
-  c->net.headers = std::move(headers);
+  config.net.headers = std::move(headers);
   node.finish();
-  return c;
+  return config;
 }
 
-std::unique_ptr<Exporter> OtlpGrpcExporterFactory::create(const CreateSettings& settings,
-                                                          const ComponentConfig& config) const {
-  const auto& c = static_cast<const OtlpGrpcExporterConfig&>(config);
+ConfigProblems OtlpGrpcExporterConfig::validate() const {
+  ConfigProblems problems;
+  if (target.empty()) {
+    problems.push_back({"endpoint", "is required (host:port of the OTLP/gRPC server)"});
+  } else if (target.find('/') != std::string::npos || target.rfind(':') == std::string::npos) {
+    problems.push_back({"endpoint", fmt::format("'{}' is not host:port (a URL path is not used by OTLP/gRPC)", target)});
+  }
+  if (cert_file.empty() != key_file.empty()) problems.push_back({"tls::cert_file", "cert_file and key_file go together"});
+  for (ConfigProblem& p : net.validate()) problems.push_back(std::move(p));
+  return problems;
+}
+
+std::unique_ptr<Exporter> OtlpGrpcExporterFactory::make(const CreateSettings& settings,
+                                                        const OtlpGrpcExporterConfig& c) const {
   return std::make_unique<QueuedExporter>(settings, c.net.queue, std::make_unique<OtlpGrpcSender>(c, settings));
 }
 

@@ -7,7 +7,7 @@
 
 #include "exporters/common/queued_exporter.h"
 #include "exporters/common/network_options.h"
-#include "pipeline/component.h"
+#include "pipeline/typed_factory.h"
 
 namespace otlpd {
 
@@ -18,7 +18,9 @@ struct OtlpGrpcExporterConfig final : ComponentConfig {
   std::string ca_file, cert_file, key_file, server_name_override;
   NetworkExporterOptions net;  // headers (keys lowercased, as gRPC metadata requires), compression, ...
 
-  static std::unique_ptr<OtlpGrpcExporterConfig> parse(ConfigNode& node);
+  // Reads the options (validate() checks them).
+  static OtlpGrpcExporterConfig parse(ConfigNode& node);
+  ConfigProblems validate() const;
 };
 
 // Sends each batch as one Export call whose body is the requests' received bytes, appended
@@ -27,15 +29,12 @@ struct OtlpGrpcExporterConfig final : ComponentConfig {
 // the server's RetryInfo; while it retries, its sending queue fills and otlpd pushes back on
 // its own clients. Permanent errors (INVALID_ARGUMENT, UNAUTHENTICATED, ...) are not retried:
 // they are logged with what to check, and counted. Partial success is logged, not retried.
-class OtlpGrpcExporterFactory final : public ExporterFactory {
+class OtlpGrpcExporterFactory final : public TypedExporterFactory<OtlpGrpcExporterConfig> {
  public:
   std::string_view type() const override { return "otlp_grpc"; }
   std::vector<std::string_view> aliases() const override { return {"otlp"}; }
-  std::unique_ptr<ComponentConfig> parse_config(ConfigNode& node) const override {
-    return OtlpGrpcExporterConfig::parse(node);
-  }
-  std::unique_ptr<Exporter> create(const CreateSettings& settings,
-                                   const ComponentConfig& config) const override;
+  OtlpGrpcExporterConfig parse(ConfigNode& node) const override { return OtlpGrpcExporterConfig::parse(node); }
+  std::unique_ptr<Exporter> make(const CreateSettings& settings, const OtlpGrpcExporterConfig& config) const override;
 };
 
 // Whether a gRPC status code is retryable for OTLP (RESOURCE_EXHAUSTED only with RetryInfo).

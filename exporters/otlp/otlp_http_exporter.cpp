@@ -14,6 +14,7 @@ namespace otlpd {
 namespace {
 
 constexpr const char* kPaths[3] = {"/v1/traces", "/v1/metrics", "/v1/logs"};
+constexpr const char* kEndpointKeys[3] = {"traces_endpoint", "metrics_endpoint", "logs_endpoint"};
 constexpr std::string_view kJsonArrays[3] = {R"({"resourceSpans":[)", R"({"resourceMetrics":[)", R"({"resourceLogs":[)"};
 
 // One JSON request for the whole batch: each request transcodes to {"resource...":[...]};
@@ -58,7 +59,7 @@ class OtlpHttpSender final : public BatchSender {
  public:
   // server_address, server_port and url_path of the signal's URL, as otelcol's otlphttp labels them.
   MetricLabels metric_labels(Signal signal) const override {
-    const std::string& url = config_.urls[static_cast<std::size_t>(signal)];
+    const std::string& url = urls_[static_cast<std::size_t>(signal)];
     const std::size_t scheme = url.find("://");
     const std::size_t host_start = scheme == std::string::npos ? 0 : scheme + 3;
     const std::size_t path_start = std::min(url.find('/', host_start), url.size());
@@ -73,11 +74,14 @@ class OtlpHttpSender final : public BatchSender {
   }
 
   OtlpHttpSender(const OtlpHttpExporterConfig& config, CreateSettings settings)
-      : config_(config), settings_(std::move(settings)), retrier_(config.net.retry, settings_.logger, settings_.status) {}
+      : config_(config),
+        urls_{config.url(Signal::traces), config.url(Signal::metrics), config.url(Signal::logs)},
+        settings_(std::move(settings)),
+        retrier_(config.net.retry, settings_.logger, settings_.status) {}
 
   bool start(std::string*) override {
     settings_.logger->info("exporting OTLP/HTTP ({}{}) to {}", config_.json ? "json" : "protobuf",
-                           config_.net.gzip ? ", gzip" : "", config_.urls[0]);
+                           config_.net.gzip ? ", gzip" : "", urls_[0]);
     return true;
   }
 
@@ -97,7 +101,7 @@ class OtlpHttpSender final : public BatchSender {
       if (!gzip_compress(body, &compressed)) return ConsumeResult::permanent("gzip compression failed");
       body = std::move(compressed);
     }
-    const std::string& url = config_.urls[static_cast<std::size_t>(batch.signal)];
+    const std::string& url = urls_[static_cast<std::size_t>(batch.signal)];
     return retrier_.run([&]() -> ConsumeResult {
       const HttpResponse r =
           http_post(url, body, config_.json ? "application/json" : "application/x-protobuf", config_.net.gzip,
@@ -126,6 +130,7 @@ class OtlpHttpSender final : public BatchSender {
 
  private:
   OtlpHttpExporterConfig config_;
+  std::array<std::string, 3> urls_;  // per signal (config_.url())
   CreateSettings settings_;
   Retrier retrier_;
 };
@@ -148,37 +153,46 @@ bool gzip_compress(std::string_view data, std::string* out) {
   return rc == Z_STREAM_END;
 }
 
-std::unique_ptr<OtlpHttpExporterConfig> OtlpHttpExporterConfig::parse(ConfigNode& node) {
-  auto c = std::make_unique<OtlpHttpExporterConfig>();
-  std::string endpoint = node.get_string("endpoint", "");
-  while (!endpoint.empty() && endpoint.back() == '/') endpoint.pop_back();
-  const char* overrides[3] = {"traces_endpoint", "metrics_endpoint", "logs_endpoint"};
-  bool all_overridden = true;
-  for (std::size_t i = 0; i < 3; ++i) {
-    c->urls[i] = node.get_string(overrides[i], "");
-    if (c->urls[i].empty()) {
-      all_overridden = false;
-      c->urls[i] = endpoint + kPaths[i];
-    }
-    if (c->urls[i].rfind("http://", 0) != 0 && c->urls[i].rfind("https://", 0) != 0 && !endpoint.empty()) {
-      node.error(c->urls[i] == endpoint + kPaths[i] ? "endpoint" : overrides[i],
-                 fmt::format("'{}' must be a URL starting with http:// or https://", c->urls[i]));
-      break;
-    }
-  }
-  if (endpoint.empty() && !all_overridden) {
-    node.error("endpoint", "is required (the base URL, e.g. http://collector:4318)");
-  }
-  c->json = node.get_enum("encoding", "proto", {"proto", "json"}) == "json";
-  c->net = NetworkExporterOptions::parse(node, std::chrono::seconds(30), true);
-  c->tls = HttpTlsConfig::parse(node);
+std::string OtlpHttpExporterConfig::url(Signal signal) const {
+  const auto i = static_cast<std::size_t>(signal);
+  return signal_endpoints[i].empty() ? endpoint + kPaths[i] : signal_endpoints[i];
+}
+
+OtlpHttpExporterConfig OtlpHttpExporterConfig::parse(ConfigNode& node) {
+  OtlpHttpExporterConfig c;
+  c.endpoint = node.get_string("endpoint", "");
+  while (!c.endpoint.empty() && c.endpoint.back() == '/') c.endpoint.pop_back();
+  for (std::size_t i = 0; i < 3; ++i) c.signal_endpoints[i] = node.get_string(kEndpointKeys[i], "");
+  c.json = node.get_enum("encoding", "proto", {"proto", "json"}) == "json";
+  c.net = NetworkExporterOptions::parse(node, std::chrono::seconds(30), true);
+  c.tls = HttpTlsConfig::parse(node);
   node.finish();
   return c;
 }
 
-std::unique_ptr<Exporter> OtlpHttpExporterFactory::create(const CreateSettings& settings,
-                                                          const ComponentConfig& config) const {
-  const auto& c = static_cast<const OtlpHttpExporterConfig&>(config);
+ConfigProblems OtlpHttpExporterConfig::validate() const {
+  ConfigProblems problems;
+  auto is_url = [](const std::string& url) { return url.rfind("http://", 0) == 0 || url.rfind("https://", 0) == 0; };
+  bool endpoint_used = false, endpoint_reported = false;
+  for (Signal signal : kAllSignals) {
+    const auto i = static_cast<std::size_t>(signal);
+    const bool own = !signal_endpoints[i].empty();
+    endpoint_used = endpoint_used || !own;
+    if (is_url(url(signal)) || (!own && (endpoint.empty() || endpoint_reported))) continue;
+    problems.push_back({own ? kEndpointKeys[i] : "endpoint",
+                        fmt::format("'{}' must be a URL starting with http:// or https://", url(signal))});
+    endpoint_reported = endpoint_reported || !own;
+  }
+  if (endpoint.empty() && endpoint_used) {
+    problems.push_back({"endpoint", "is required (the base URL, e.g. http://collector:4318)"});
+  }
+  for (ConfigProblem& p : net.validate()) problems.push_back(std::move(p));
+  add_nested(problems, "tls", tls.validate());
+  return problems;
+}
+
+std::unique_ptr<Exporter> OtlpHttpExporterFactory::make(const CreateSettings& settings,
+                                                        const OtlpHttpExporterConfig& c) const {
   return std::make_unique<QueuedExporter>(settings, c.net.queue, std::make_unique<OtlpHttpSender>(c, settings));
 }
 

@@ -54,30 +54,34 @@ class TraceStoreSender final : public BatchSender {
 
 }  // namespace
 
-std::unique_ptr<ComponentConfig> TraceStoreExporterFactory::parse_config(ConfigNode& node) const {
-  auto c = std::make_unique<TraceStoreConfig>();
-  c->endpoint = node.get_string("endpoint", c->endpoint);
+ConfigProblems TraceStoreConfig::validate() const {
+  ConfigProblems problems;
   std::string host;
   int port = 0;
-  if (!split_endpoint(c->endpoint, &host, &port)) node.error("endpoint", fmt::format("'{}' is not host:port", c->endpoint));
-  c->max_traces = node.get_int("max_traces", c->max_traces);
-  if (c->max_traces < 1) node.error("max_traces", "must be >= 1");
-  c->max_memory_mib = node.get_int("max_memory_mib", c->max_memory_mib);
-  if (c->max_memory_mib < 1) node.error("max_memory_mib", "must be >= 1");
-  c->queue = SendingQueueConfig::parse(node, {});
+  if (!split_endpoint(endpoint, &host, &port)) problems.push_back({"endpoint", fmt::format("'{}' is not host:port", endpoint)});
+  if (max_traces < 1) problems.push_back({"max_traces", "must be >= 1"});
+  if (max_memory_mib < 1) problems.push_back({"max_memory_mib", "must be >= 1"});
+  add_nested(problems, "sending_queue", queue.validate());
+  return problems;
+}
+
+TraceStoreConfig TraceStoreExporterFactory::parse(ConfigNode& node) const {
+  TraceStoreConfig c;
+  c.endpoint = node.get_string("endpoint", c.endpoint);
+  c.max_traces = node.get_int("max_traces", c.max_traces);
+  c.max_memory_mib = node.get_int("max_memory_mib", c.max_memory_mib);
+  c.queue = SendingQueueConfig::parse(node, {});
   node.finish();
   return c;
 }
 
-std::unique_ptr<Exporter> TraceStoreExporterFactory::create(const CreateSettings& settings,
-                                                            const ComponentConfig& config) const {
-  const auto& c = static_cast<const TraceStoreConfig&>(config);
+std::unique_ptr<Exporter> TraceStoreExporterFactory::make(const CreateSettings& settings,
+                                                          const TraceStoreConfig& c) const {
   return std::make_unique<QueuedExporter>(settings, c.queue, std::make_unique<TraceStoreSender>(c, settings));
 }
 
-std::optional<ImpliedExtension> TraceStoreExporterFactory::implied_extension(const ComponentId& id,
-                                                                             const ComponentConfig& config) const {
-  const auto& c = static_cast<const TraceStoreConfig&>(config);
+std::optional<ImpliedExtension> TraceStoreExporterFactory::implies(const ComponentId& id,
+                                                                   const TraceStoreConfig& c) const {
   YAML::Node node;
   node["endpoint"] = c.endpoint;
   node["trace_store"] = id.str();

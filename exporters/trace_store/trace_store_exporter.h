@@ -1,7 +1,7 @@
 #pragma once
 
 #include "exporters/common/queued_exporter.h"
-#include "pipeline/component.h"
+#include "pipeline/typed_factory.h"
 
 namespace otlpd {
 
@@ -17,15 +17,17 @@ struct TraceStoreConfig final : ComponentConfig {
   std::int64_t max_traces = 10000;
   std::int64_t max_memory_mib = 64;
   SendingQueueConfig queue;
+
+  ConfigProblems validate() const;
 };
 
-class TraceStoreExporterFactory final : public ExporterFactory {
+class TraceStoreExporterFactory final : public TypedExporterFactory<TraceStoreConfig> {
  public:
   std::string_view type() const override { return "trace_store"; }
   bool supports(Signal signal) const override { return signal == Signal::traces; }
-  std::unique_ptr<ComponentConfig> parse_config(ConfigNode& node) const override;
-  std::unique_ptr<Exporter> create(const CreateSettings& settings, const ComponentConfig& config) const override;
-  std::optional<ImpliedExtension> implied_extension(const ComponentId& id, const ComponentConfig& config) const override;
+  TraceStoreConfig parse(ConfigNode& node) const override;
+  std::unique_ptr<Exporter> make(const CreateSettings& settings, const TraceStoreConfig& config) const override;
+  std::optional<ImpliedExtension> implies(const ComponentId& id, const TraceStoreConfig& config) const override;
 };
 
 }  // namespace otlpd

@@ -8,20 +8,16 @@
 
 namespace otlpd {
 
-std::unique_ptr<HealthCheckConfig> HealthCheckConfig::parse(ConfigNode& node) {
-  auto c = std::make_unique<HealthCheckConfig>();
-  c->endpoint = node.get_string("endpoint", c->endpoint);
-  std::string host;
-  int port = 0;
-  if (!split_endpoint(c->endpoint, &host, &port)) node.error("endpoint", fmt::format("'{}' is not host:port", c->endpoint));
-  c->path = node.get_string("path", c->path);
-  if (c->path.empty() || c->path.front() != '/') node.error("path", "must start with '/'");
+HealthCheckConfig HealthCheckConfig::parse(ConfigNode& node) {
+  HealthCheckConfig config;
+  config.endpoint = node.get_string("endpoint", config.endpoint);
+  config.path = node.get_string("path", config.path);
   ConfigNode body = node.child("response_body");
-  c->healthy_body = body.get_string("healthy", "");
-  c->unhealthy_body = body.get_string("unhealthy", "");
+  config.healthy_body = body.get_string("healthy", "");
+  config.unhealthy_body = body.get_string("unhealthy", "");
   body.finish();
   ConfigNode pipeline = node.child("check_collector_pipeline");
-  if (pipeline.get_bool("enabled", false)) {
+  if (pipeline.get_bool("enabled", false)) {  // an option otlpd refuses, not a value it keeps
     pipeline.error("enabled", "check_collector_pipeline is deprecated in otelcol and not supported; "
                               "use component_health (on by default in otlpd)");
   }
@@ -29,13 +25,22 @@ std::unique_ptr<HealthCheckConfig> HealthCheckConfig::parse(ConfigNode& node) {
   pipeline.get_int("exporter_failure_threshold", 5);
   pipeline.finish();
   ConfigNode health = node.child("component_health");
-  c->include_permanent_errors = health.get_bool("include_permanent_errors", c->include_permanent_errors);
-  c->include_recoverable_errors = health.get_bool("include_recoverable_errors", c->include_recoverable_errors);
-  c->recovery_duration = health.get_duration("recovery_duration", c->recovery_duration);
-  if (c->recovery_duration.count() < 0) health.error("recovery_duration", "must be >= 0");
+  config.include_permanent_errors = health.get_bool("include_permanent_errors", config.include_permanent_errors);
+  config.include_recoverable_errors = health.get_bool("include_recoverable_errors", config.include_recoverable_errors);
+  config.recovery_duration = health.get_duration("recovery_duration", config.recovery_duration);
   health.finish();
   node.finish();
-  return c;
+  return config;
+}
+
+ConfigProblems HealthCheckConfig::validate() const {
+  ConfigProblems problems;
+  std::string host;
+  int port = 0;
+  if (!split_endpoint(endpoint, &host, &port)) problems.push_back({"endpoint", fmt::format("'{}' is not host:port", endpoint)});
+  if (path.empty() || path.front() != '/') problems.push_back({"path", "must start with '/'"});
+  if (recovery_duration.count() < 0) problems.push_back({"component_health::recovery_duration", "must be >= 0"});
+  return problems;
 }
 
 namespace {
@@ -161,9 +166,9 @@ class HealthCheckExtension final : public Extension {
 
 }  // namespace
 
-std::unique_ptr<Extension> HealthCheckExtensionFactory::create(const CreateSettings& settings,
-                                                               const ComponentConfig& config) const {
-  return std::make_unique<HealthCheckExtension>(settings, static_cast<const HealthCheckConfig&>(config));
+std::unique_ptr<Extension> HealthCheckExtensionFactory::make(const CreateSettings& settings,
+                                                             const HealthCheckConfig& config) const {
+  return std::make_unique<HealthCheckExtension>(settings, config);
 }
 
 }  // namespace otlpd

@@ -4,7 +4,7 @@
 #include <memory>
 #include <string>
 
-#include "pipeline/component.h"
+#include "pipeline/typed_factory.h"
 
 namespace otlpd {
 
@@ -22,14 +22,16 @@ struct HealthCheckConfig final : ComponentConfig {
   bool include_recoverable_errors = true;
   std::chrono::milliseconds recovery_duration{5 * 60 * 1000};
 
-  static std::unique_ptr<HealthCheckConfig> parse(ConfigNode& node);
+  // Reads the options (validate() checks them).
+  static HealthCheckConfig parse(ConfigNode& node);
+  ConfigProblems validate() const;
 };
 
-class HealthCheckExtensionFactory final : public ExtensionFactory {
+class HealthCheckExtensionFactory final : public TypedExtensionFactory<HealthCheckConfig> {
  public:
   std::string_view type() const override { return "health_check"; }
-  std::unique_ptr<ComponentConfig> parse_config(ConfigNode& node) const override { return HealthCheckConfig::parse(node); }
-  std::unique_ptr<Extension> create(const CreateSettings& settings, const ComponentConfig& config) const override;
+  HealthCheckConfig parse(ConfigNode& node) const override { return HealthCheckConfig::parse(node); }
+  std::unique_ptr<Extension> make(const CreateSettings& settings, const HealthCheckConfig& config) const override;
 };
 
 // What health_check answers for the process's current state (exposed for tests).

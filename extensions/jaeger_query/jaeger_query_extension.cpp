@@ -52,22 +52,26 @@ class JaegerQueryExtension final : public Extension {
 
 }  // namespace
 
-std::unique_ptr<JaegerQueryConfig> JaegerQueryConfig::parse(ConfigNode& node) {
-  auto c = std::make_unique<JaegerQueryConfig>();
-  c->endpoint = node.get_string("endpoint", c->endpoint);
-  std::string host;
-  int port = 0;
-  if (!split_endpoint(c->endpoint, &host, &port)) node.error("endpoint", fmt::format("'{}' is not host:port", c->endpoint));
-  c->trace_store = node.get_string("trace_store", c->trace_store);
-  std::string why;
-  if (!ComponentId::parse(c->trace_store, &why)) node.error("trace_store", why);
+JaegerQueryConfig JaegerQueryConfig::parse(ConfigNode& node) {
+  JaegerQueryConfig c;
+  c.endpoint = node.get_string("endpoint", c.endpoint);
+  c.trace_store = node.get_string("trace_store", c.trace_store);
   node.finish();
   return c;
 }
 
-std::unique_ptr<Extension> JaegerQueryExtensionFactory::create(const CreateSettings& settings,
-                                                               const ComponentConfig& config) const {
-  return std::make_unique<JaegerQueryExtension>(static_cast<const JaegerQueryConfig&>(config), settings);
+ConfigProblems JaegerQueryConfig::validate() const {
+  ConfigProblems problems;
+  std::string host;
+  int port = 0;
+  if (!split_endpoint(endpoint, &host, &port)) problems.push_back({"endpoint", fmt::format("'{}' is not host:port", endpoint)});
+  if (std::string why; !ComponentId::parse(trace_store, &why)) problems.push_back({"trace_store", why});
+  return problems;
+}
+
+std::unique_ptr<Extension> JaegerQueryExtensionFactory::make(const CreateSettings& settings,
+                                                             const JaegerQueryConfig& config) const {
+  return std::make_unique<JaegerQueryExtension>(config, settings);
 }
 
 }  // namespace otlpd

@@ -3,7 +3,7 @@
 #include <memory>
 #include <string>
 
-#include "pipeline/component.h"
+#include "pipeline/typed_factory.h"
 
 namespace otlpd {
 
@@ -15,14 +15,16 @@ struct JaegerQueryConfig final : ComponentConfig {
   std::string endpoint = "localhost:16686";
   std::string trace_store = "trace_store";
 
-  static std::unique_ptr<JaegerQueryConfig> parse(ConfigNode& node);
+  // Reads the options (validate() checks them).
+  static JaegerQueryConfig parse(ConfigNode& node);
+  ConfigProblems validate() const;
 };
 
-class JaegerQueryExtensionFactory final : public ExtensionFactory {
+class JaegerQueryExtensionFactory final : public TypedExtensionFactory<JaegerQueryConfig> {
  public:
   std::string_view type() const override { return "jaeger_query"; }
-  std::unique_ptr<ComponentConfig> parse_config(ConfigNode& node) const override { return JaegerQueryConfig::parse(node); }
-  std::unique_ptr<Extension> create(const CreateSettings& settings, const ComponentConfig& config) const override;
+  JaegerQueryConfig parse(ConfigNode& node) const override { return JaegerQueryConfig::parse(node); }
+  std::unique_ptr<Extension> make(const CreateSettings& settings, const JaegerQueryConfig& config) const override;
 };
 
 }  // namespace otlpd

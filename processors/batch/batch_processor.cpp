@@ -14,33 +14,42 @@ constexpr auto kShutdownDeadline = std::chrono::seconds(10);
 
 }  // namespace
 
-std::unique_ptr<BatchProcessorConfig> BatchProcessorConfig::parse(ConfigNode& node) {
-  auto c = std::make_unique<BatchProcessorConfig>();
-  const auto size = node.get_int("send_batch_size", static_cast<std::int64_t>(c->send_batch_size));
-  const auto max = node.get_int("send_batch_max_size", static_cast<std::int64_t>(c->send_batch_max_size));
-  c->timeout = node.get_duration("timeout", c->timeout);
-  const auto pending = node.get_int("max_pending_items", 0);
-  if (size < 0) node.error("send_batch_size", "must be >= 0");
-  if (max < 0) node.error("send_batch_max_size", "must be >= 0");
-  if (max > 0 && max < size) {
-    node.error("send_batch_max_size", "must be greater than or equal to send_batch_size");
-  }
-  if (c->timeout.count() < 0) node.error("timeout", "must be >= 0");
-  if (pending < 0) node.error("max_pending_items", "must be >= 0");
-  c->send_batch_size = static_cast<std::uint64_t>(std::max<std::int64_t>(size, 0));
-  c->send_batch_max_size = static_cast<std::uint64_t>(std::max<std::int64_t>(max, 0));
-  c->max_pending_items = pending > 0 ? static_cast<std::uint64_t>(pending)
-                                     : 4 * std::max<std::uint64_t>({c->send_batch_size, c->send_batch_max_size, 1});
+BatchProcessorConfig BatchProcessorConfig::parse(ConfigNode& node) {
+  BatchProcessorConfig c;
+  c.send_batch_size = node.get_int("send_batch_size", c.send_batch_size);
+  c.send_batch_max_size = node.get_int("send_batch_max_size", c.send_batch_max_size);
+  c.timeout = node.get_duration("timeout", c.timeout);
+  c.max_pending_items = node.get_int("max_pending_items", c.max_pending_items);
   node.finish();
   return c;
+}
+
+ConfigProblems BatchProcessorConfig::validate() const {
+  ConfigProblems problems;
+  if (send_batch_size < 0) problems.push_back({"send_batch_size", "must be >= 0"});
+  if (send_batch_max_size < 0) problems.push_back({"send_batch_max_size", "must be >= 0"});
+  if (send_batch_max_size > 0 && send_batch_max_size < send_batch_size) {
+    problems.push_back({"send_batch_max_size", "must be greater than or equal to send_batch_size"});
+  }
+  if (timeout.count() < 0) problems.push_back({"timeout", "must be >= 0"});
+  if (max_pending_items < 0) problems.push_back({"max_pending_items", "must be >= 0"});
+  return problems;
+}
+
+std::uint64_t BatchProcessorConfig::pending_limit() const {
+  if (max_pending_items > 0) return static_cast<std::uint64_t>(max_pending_items);
+  return 4 * static_cast<std::uint64_t>(std::max<std::int64_t>({send_batch_size, send_batch_max_size, 1}));
 }
 
 BatchProcessor::BatchProcessor(CreateSettings settings, const BatchProcessorConfig& config,
                                Consumer& next)
     : settings_(std::move(settings)),
       config_(config),
+      batch_size_(static_cast<std::uint64_t>(std::max<std::int64_t>(config.send_batch_size, 0))),
+      batch_max_size_(static_cast<std::uint64_t>(std::max<std::int64_t>(config.send_batch_max_size, 0))),
+      max_pending_(config.pending_limit()),
       next_(next),
-      queue_(static_cast<std::size_t>(std::max<std::uint64_t>(config.max_pending_items, 1))) {
+      queue_(static_cast<std::size_t>(max_pending_)) {
   MetricsRegistry& registry = settings_.telemetry->metrics;
   const MetricLabels labels{{"processor", settings_.id.str()}};
   // otelcol's buckets for batch_send_size.
@@ -68,7 +77,7 @@ ConsumeResult BatchProcessor::admit(Signal signal, std::size_t wire_bytes) noexc
   if (!accepting_.load(std::memory_order_acquire)) {
     return ConsumeResult::retryable(fmt::format("processor {} is shutting down", settings_.id.str()));
   }
-  if (pending_items_.load(std::memory_order_relaxed) >= config_.max_pending_items) return full();
+  if (pending_items_.load(std::memory_order_relaxed) >= max_pending_) return full();
   return next_.admit(signal, wire_bytes);
 }
 
@@ -81,7 +90,7 @@ ConsumeResult BatchProcessor::consume(Batch&& batch) noexcept {
   // when nothing is pending, so that it can be split rather than refused forever.
   std::uint64_t pending = pending_items_.load(std::memory_order_relaxed);
   do {
-    if (pending > 0 && pending + items > config_.max_pending_items) return full();
+    if (pending > 0 && pending + items > max_pending_) return full();
   } while (!pending_items_.compare_exchange_weak(pending, pending + items, std::memory_order_acq_rel));
   if (!queue_.try_push(std::move(batch))) {
     pending_items_.fetch_sub(items, std::memory_order_acq_rel);
@@ -121,7 +130,7 @@ void BatchProcessor::run() noexcept {
     std::optional<Batch> incoming = queue_.pop_for(wait);
     if (incoming) {
       for (RequestPtr& request : incoming->requests) {
-        const std::uint64_t max = config_.send_batch_max_size;
+        const std::uint64_t max = batch_max_size_;
         // Keep batches within send_batch_max_size: close the current one first, and split a
         // request that alone is larger than the limit.
         while (max > 0 && current_items + request->item_count() > max) {
@@ -135,7 +144,7 @@ void BatchProcessor::run() noexcept {
           request = std::move(tail);
         }
         if (request->item_count() > 0) add(std::move(request));
-        if (current_items >= config_.send_batch_size) flush(Trigger::size);
+        if (current_items >= batch_size_) flush(Trigger::size);
       }
     } else if (queue_.closed_and_empty()) {
       flush(Trigger::shutdown);

@@ -5,20 +5,24 @@
 #include <thread>
 
 #include "pipeline/bounded_queue.h"
-#include "pipeline/component.h"
+#include "pipeline/typed_factory.h"
 
 namespace otlpd {
 
 // processors::batch, with the OpenTelemetry Collector's options and defaults.
 struct BatchProcessorConfig final : ComponentConfig {
-  std::uint64_t send_batch_size = 8192;     // items that trigger a send
-  std::uint64_t send_batch_max_size = 0;    // upper bound of a batch; 0: none
-  std::chrono::milliseconds timeout{200};   // a non-empty batch is sent at the latest after this
+  std::int64_t send_batch_size = 8192;     // items that trigger a send
+  std::int64_t send_batch_max_size = 0;    // upper bound of a batch; 0: none
+  std::chrono::milliseconds timeout{200};  // a non-empty batch is sent at the latest after this
   // otlpd: how many items may wait in this processor (queued, being batched, or being handed
-  // on) before it refuses new data with a retryable error. Default 4 x the larger batch size.
-  std::uint64_t max_pending_items = 0;
+  // on) before it refuses new data with a retryable error. 0: 4 x the larger batch size.
+  std::int64_t max_pending_items = 0;
 
-  static std::unique_ptr<BatchProcessorConfig> parse(ConfigNode& node);
+  // max_pending_items, or its default.
+  std::uint64_t pending_limit() const;
+  // Reads the options (validate() checks them).
+  static BatchProcessorConfig parse(ConfigNode& node);
+  ConfigProblems validate() const;
 };
 
 // Groups requests into batches without copying them: a batch is a list of shared, immutable
@@ -52,6 +56,7 @@ class BatchProcessor final : public Processor {
 
   CreateSettings settings_;
   BatchProcessorConfig config_;
+  const std::uint64_t batch_size_, batch_max_size_, max_pending_;  // config_'s, validated
   Consumer& next_;  // the next stage: owned by the Service, built before and stopped after this
   BoundedQueue<Batch> queue_;
   std::atomic<std::uint64_t> pending_items_{0};
@@ -67,15 +72,13 @@ class BatchProcessor final : public Processor {
   std::uint64_t dropped_items_ = 0;  // worker thread only
 };
 
-class BatchProcessorFactory final : public ProcessorFactory {
+class BatchProcessorFactory final : public TypedProcessorFactory<BatchProcessorConfig> {
  public:
   std::string_view type() const override { return "batch"; }
-  std::unique_ptr<ComponentConfig> parse_config(ConfigNode& node) const override {
-    return BatchProcessorConfig::parse(node);
-  }
-  std::unique_ptr<Processor> create(const CreateSettings& settings, const ComponentConfig& config,
-                                    Consumer& next) const override {
-    return std::make_unique<BatchProcessor>(settings, static_cast<const BatchProcessorConfig&>(config), next);
+  BatchProcessorConfig parse(ConfigNode& node) const override { return BatchProcessorConfig::parse(node); }
+  std::unique_ptr<Processor> make(const CreateSettings& settings, const BatchProcessorConfig& config,
+                                  Consumer& next) const override {
+    return std::make_unique<BatchProcessor>(settings, config, next);
   }
 };
 

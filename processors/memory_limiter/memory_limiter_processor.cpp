@@ -47,47 +47,66 @@ std::uint64_t process_rss_bytes() {
   return resident * static_cast<std::uint64_t>(sysconf(_SC_PAGESIZE));
 }
 
-std::unique_ptr<MemoryLimiterConfig> MemoryLimiterConfig::parse(ConfigNode& node,
-                                                                std::optional<std::uint64_t> total_memory) {
-  auto c = std::make_unique<MemoryLimiterConfig>();
-  c->check_interval = node.get_duration("check_interval", c->check_interval);
-  const auto limit_mib = node.get_int("limit_mib", 0);
-  const auto spike_mib = node.get_int("spike_limit_mib", 0);
-  const auto limit_pct = node.get_int("limit_percentage", 0);
-  const auto spike_pct = node.get_int("spike_limit_percentage", 0);
-  if (c->check_interval.count() <= 0) node.error("check_interval", "must be greater than zero (e.g. 1s)");
-  if (limit_mib < 0 || spike_mib < 0) node.error(limit_mib < 0 ? "limit_mib" : "spike_limit_mib", "must be >= 0");
-  if (limit_pct < 0 || limit_pct > 100) node.error("limit_percentage", "must be between 0 and 100");
-  if (spike_pct < 0 || spike_pct > 100) node.error("spike_limit_percentage", "must be between 0 and 100");
-  if (limit_mib > 0 && limit_pct > 0) {
-    node.error("limit_percentage", "set either limit_mib or limit_percentage, not both");
-  }
-  if (limit_mib > 0) {
-    c->limit_bytes = static_cast<std::uint64_t>(limit_mib) * kMiB;
-    c->spike_bytes = spike_mib > 0 ? static_cast<std::uint64_t>(spike_mib) * kMiB : c->limit_bytes / 5;
-  } else if (limit_pct > 0) {
-    const std::uint64_t total = total_memory.value_or(total_memory_bytes());
-    c->limit_bytes = total / 100 * static_cast<std::uint64_t>(limit_pct);
-    c->spike_bytes = spike_pct > 0 ? total / 100 * static_cast<std::uint64_t>(spike_pct) : c->limit_bytes / 5;
-  } else {
-    node.error("limit_mib", "a limit is required: set limit_mib or limit_percentage");
-  }
-  if (c->limit_bytes > 0 && c->spike_bytes >= c->limit_bytes) {
-    node.error(spike_mib > 0 ? "spike_limit_mib" : "spike_limit_percentage", "must be smaller than the limit");
-  }
+MemoryLimiterConfig MemoryLimiterConfig::parse(ConfigNode& node) {
+  MemoryLimiterConfig c;
+  c.check_interval = node.get_duration("check_interval", c.check_interval);
+  c.limit_mib = node.get_int("limit_mib", c.limit_mib);
+  c.spike_limit_mib = node.get_int("spike_limit_mib", c.spike_limit_mib);
+  c.limit_percentage = node.get_int("limit_percentage", c.limit_percentage);
+  c.spike_limit_percentage = node.get_int("spike_limit_percentage", c.spike_limit_percentage);
   node.finish();
   return c;
 }
 
+ConfigProblems MemoryLimiterConfig::validate() const {
+  ConfigProblems problems;
+  if (check_interval.count() <= 0) problems.push_back({"check_interval", "must be greater than zero (e.g. 1s)"});
+  if (limit_mib < 0) problems.push_back({"limit_mib", "must be >= 0"});
+  if (spike_limit_mib < 0) problems.push_back({"spike_limit_mib", "must be >= 0"});
+  if (limit_percentage < 0 || limit_percentage > 100) {
+    problems.push_back({"limit_percentage", "must be between 0 and 100"});
+  }
+  if (spike_limit_percentage < 0 || spike_limit_percentage > 100) {
+    problems.push_back({"spike_limit_percentage", "must be between 0 and 100"});
+  }
+  if (limit_mib > 0 && limit_percentage > 0) {
+    problems.push_back({"limit_percentage", "set either limit_mib or limit_percentage, not both"});
+  }
+  if (limit_mib <= 0 && limit_percentage <= 0) {
+    problems.push_back({"limit_mib", "a limit is required: set limit_mib or limit_percentage"});
+  }
+  // The spike allowance must leave a soft limit above zero (both percentages are of one total).
+  if (limit_mib > 0 && spike_limit_mib >= limit_mib) {
+    problems.push_back({"spike_limit_mib", "must be smaller than the limit"});
+  } else if (limit_mib <= 0 && limit_percentage > 0 && spike_limit_percentage >= limit_percentage) {
+    problems.push_back({"spike_limit_percentage", "must be smaller than the limit"});
+  }
+  return problems;
+}
+
+MemoryLimiterConfig::Limits MemoryLimiterConfig::limits(std::optional<std::uint64_t> total_memory) const {
+  Limits l;
+  if (limit_mib > 0) {
+    l.limit_bytes = static_cast<std::uint64_t>(limit_mib) * kMiB;
+    l.spike_bytes = spike_limit_mib > 0 ? static_cast<std::uint64_t>(spike_limit_mib) * kMiB : l.limit_bytes / 5;
+  } else if (limit_percentage > 0) {
+    const std::uint64_t total = total_memory ? *total_memory : total_memory_bytes();
+    l.limit_bytes = total / 100 * static_cast<std::uint64_t>(limit_percentage);
+    l.spike_bytes = spike_limit_percentage > 0 ? total / 100 * static_cast<std::uint64_t>(spike_limit_percentage)
+                                               : l.limit_bytes / 5;
+  }
+  return l;
+}
+
 MemoryLimiterProcessor::MemoryLimiterProcessor(CreateSettings settings, const MemoryLimiterConfig& config,
-                                               Consumer& next)
-    : settings_(std::move(settings)), config_(config), next_(next) {
+                                               MemoryLimiterConfig::Limits limits, Consumer& next)
+    : settings_(std::move(settings)), config_(config), limits_(limits), next_(next) {
   MetricsRegistry& registry = settings_.telemetry->metrics;
   const MetricLabels labels{{"processor", settings_.id.str()}};
   refused_counter_ = &registry.counter(selfmetrics::kMemoryLimiterRefused, labels);
   gauges_.push_back(registry.observe(selfmetrics::kMemoryLimiterUsage, labels, [this] { return static_cast<double>(usage()); }));
   gauges_.push_back(registry.observe(selfmetrics::kMemoryLimiterSoftLimit, labels, [this] {
-    return static_cast<double>(config_.limit_bytes - config_.spike_bytes);
+    return static_cast<double>(limits_.limit_bytes - limits_.spike_bytes);
   }));
   gauges_.push_back(registry.observe(selfmetrics::kMemoryLimiterRefusing, labels, [this] {
     return over_soft_limit_.load(std::memory_order_relaxed) ? 1.0 : 0.0;
@@ -103,24 +122,24 @@ bool MemoryLimiterProcessor::start(std::string*) {
   sample();
   sampler_ = std::thread([this] { run(); });
   settings_.logger->info("memory limit {} MiB, soft limit {} MiB, checked every {} ms",
-                         config_.limit_bytes / kMiB, (config_.limit_bytes - config_.spike_bytes) / kMiB,
+                         limits_.limit_bytes / kMiB, (limits_.limit_bytes - limits_.spike_bytes) / kMiB,
                          config_.check_interval.count());
   return true;
 }
 
 void MemoryLimiterProcessor::sample() noexcept {
   std::uint64_t rss = process_rss_bytes();
-  if (rss > config_.limit_bytes - config_.spike_bytes) {
+  if (rss > limits_.limit_bytes - limits_.spike_bytes) {
     malloc_trim(0);  // give freed heap pages back before concluding that memory is short
     rss = process_rss_bytes();
   }
   live_at_sample_.store(settings_.telemetry->request_memory->bytes(), std::memory_order_relaxed);
   rss_at_sample_.store(rss, std::memory_order_relaxed);
-  const bool over = rss > config_.limit_bytes - config_.spike_bytes;
+  const bool over = rss > limits_.limit_bytes - limits_.spike_bytes;
   if (over != over_soft_limit_.exchange(over)) {
     if (over) {
       settings_.logger->warn("memory usage {} MiB is above the soft limit {} MiB: refusing data", rss / kMiB,
-                             (config_.limit_bytes - config_.spike_bytes) / kMiB);
+                             (limits_.limit_bytes - limits_.spike_bytes) / kMiB);
     } else {
       settings_.logger->info("memory usage {} MiB is below the soft limit again: accepting data", rss / kMiB);
     }
@@ -144,15 +163,15 @@ std::uint64_t MemoryLimiterProcessor::usage() const {
 ConsumeResult MemoryLimiterProcessor::refuse(std::uint64_t used) const {
   return ConsumeResult::retryable(fmt::format(
       "memory usage {} MiB is above the memory_limiter's soft limit of {} MiB; retry later", used / kMiB,
-      (config_.limit_bytes - config_.spike_bytes) / kMiB));
+      (limits_.limit_bytes - limits_.spike_bytes) / kMiB));
 }
 
 std::string MemoryLimiterProcessor::over_soft_limit(std::size_t wire_bytes) const {
-  if (kBytesPerWireByte * wire_bytes <= config_.limit_bytes - config_.spike_bytes) return {};
+  if (kBytesPerWireByte * wire_bytes <= limits_.limit_bytes - limits_.spike_bytes) return {};
   return fmt::format(
       "request of {} bytes can never fit under the memory_limiter's soft limit of {} MiB (limit {} MiB - spike {} MiB)",
-      wire_bytes, (config_.limit_bytes - config_.spike_bytes) / kMiB, config_.limit_bytes / kMiB,
-      config_.spike_bytes / kMiB);
+      wire_bytes, (limits_.limit_bytes - limits_.spike_bytes) / kMiB, limits_.limit_bytes / kMiB,
+      limits_.spike_bytes / kMiB);
 }
 
 std::string MemoryLimiterProcessor::never_fits(Signal signal, std::size_t wire_bytes) const noexcept {
@@ -168,7 +187,7 @@ ConsumeResult MemoryLimiterProcessor::admit(Signal signal, std::size_t wire_byte
   }
   const std::uint64_t used = usage();
   const std::uint64_t after = used + kBytesPerWireByte * wire_bytes;
-  if (used > config_.limit_bytes - config_.spike_bytes || after > config_.limit_bytes) {
+  if (used > limits_.limit_bytes - limits_.spike_bytes || after > limits_.limit_bytes) {
     refused_requests_.fetch_add(1, std::memory_order_relaxed);
     refused_counter_->add();
     return refuse(std::max(used, after));
@@ -177,7 +196,7 @@ ConsumeResult MemoryLimiterProcessor::admit(Signal signal, std::size_t wire_byte
 }
 
 ConsumeResult MemoryLimiterProcessor::consume(Batch&& batch) noexcept {
-  if (const std::uint64_t used = usage(); used > config_.limit_bytes - config_.spike_bytes) {
+  if (const std::uint64_t used = usage(); used > limits_.limit_bytes - limits_.spike_bytes) {
     refused_requests_.fetch_add(1, std::memory_order_relaxed);
     refused_counter_->add();
     return refuse(used);

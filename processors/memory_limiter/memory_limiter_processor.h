@@ -7,20 +7,32 @@
 #include <thread>
 #include <vector>
 
-#include "pipeline/component.h"
+#include "pipeline/typed_factory.h"
 
 namespace otlpd {
 
 // processors::memory_limiter, with the OpenTelemetry Collector's options.
 struct MemoryLimiterConfig final : ComponentConfig {
   std::chrono::milliseconds check_interval{0};  // required, > 0
-  std::uint64_t limit_bytes = 0;                 // from limit_mib or limit_percentage (required)
-  std::uint64_t spike_bytes = 0;                 // from spike_limit_mib / _percentage; default 20% of limit
+  // The limit: limit_mib or limit_percentage (of the machine's memory), one of them required.
+  // The spike allowance below it: spike_limit_mib with limit_mib, spike_limit_percentage with
+  // limit_percentage; 0: 20% of the limit.
+  std::int64_t limit_mib = 0;
+  std::int64_t spike_limit_mib = 0;
+  std::int64_t limit_percentage = 0;
+  std::int64_t spike_limit_percentage = 0;
 
-  // `total_memory` (bytes) is what limit_percentage refers to; nullopt reads the machine's
-  // (the cgroup's memory.max when smaller than MemTotal).
-  static std::unique_ptr<MemoryLimiterConfig> parse(ConfigNode& node,
-                                                    std::optional<std::uint64_t> total_memory = {});
+  struct Limits {
+    std::uint64_t limit_bytes = 0;
+    std::uint64_t spike_bytes = 0;  // the soft limit is limit_bytes - spike_bytes
+  };
+  // The limits in bytes. `total_memory` (bytes) is what the percentages refer to; nullopt
+  // reads the machine's (the cgroup's memory.max when smaller than MemTotal).
+  Limits limits(std::optional<std::uint64_t> total_memory = {}) const;
+
+  // Reads the options (validate() checks them).
+  static MemoryLimiterConfig parse(ConfigNode& node);
+  ConfigProblems validate() const;
 };
 
 // How much memory the process uses now: resident set size, read from /proc/self/statm.
@@ -35,7 +47,11 @@ std::uint64_t process_rss_bytes();
 // deciding, since glibc keeps freed memory resident otherwise.
 class MemoryLimiterProcessor final : public Processor {
  public:
-  MemoryLimiterProcessor(CreateSettings settings, const MemoryLimiterConfig& config, Consumer& next);
+  MemoryLimiterProcessor(CreateSettings settings, const MemoryLimiterConfig& config, Consumer& next)
+      : MemoryLimiterProcessor(std::move(settings), config, config.limits(), next) {}
+  // With limits given in bytes rather than from the configuration's options (tests).
+  MemoryLimiterProcessor(CreateSettings settings, const MemoryLimiterConfig& config,
+                         MemoryLimiterConfig::Limits limits, Consumer& next);
   ~MemoryLimiterProcessor() override;
 
   bool start(std::string* error) override;
@@ -59,6 +75,7 @@ class MemoryLimiterProcessor final : public Processor {
 
   CreateSettings settings_;
   MemoryLimiterConfig config_;
+  MemoryLimiterConfig::Limits limits_;
   Consumer& next_;  // the next stage: owned by the Service, built before and stopped after this
   std::atomic<std::uint64_t> rss_at_sample_{0};
   std::atomic<std::int64_t> live_at_sample_{0};
@@ -73,15 +90,13 @@ class MemoryLimiterProcessor final : public Processor {
   bool stopped_ = false;
 };
 
-class MemoryLimiterProcessorFactory final : public ProcessorFactory {
+class MemoryLimiterProcessorFactory final : public TypedProcessorFactory<MemoryLimiterConfig> {
  public:
   std::string_view type() const override { return "memory_limiter"; }
-  std::unique_ptr<ComponentConfig> parse_config(ConfigNode& node) const override {
-    return MemoryLimiterConfig::parse(node);
-  }
-  std::unique_ptr<Processor> create(const CreateSettings& settings, const ComponentConfig& config,
-                                    Consumer& next) const override {
-    return std::make_unique<MemoryLimiterProcessor>(settings, static_cast<const MemoryLimiterConfig&>(config), next);
+  MemoryLimiterConfig parse(ConfigNode& node) const override { return MemoryLimiterConfig::parse(node); }
+  std::unique_ptr<Processor> make(const CreateSettings& settings, const MemoryLimiterConfig& config,
+                                  Consumer& next) const override {
+    return std::make_unique<MemoryLimiterProcessor>(settings, config, next);
   }
 };
 

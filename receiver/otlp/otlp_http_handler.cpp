@@ -92,7 +92,7 @@ void OtlpHttpHandler::handle(HttpRequest& request, std::string* out) {
   if (*encoding == Encoding::identity) {
     *bytes = std::move(request.body);
   } else {
-    const Decompressed d = decompress(*encoding, request.body, config_.max_request_body_size, bytes.get());
+    const Decompressed d = decompress(*encoding, request.body, static_cast<std::size_t>(config_.max_request_body_size), bytes.get());
     request.body = std::string();  // the compressed body is not needed any more
     switch (d.code) {
       case Decompressed::Code::ok: break;

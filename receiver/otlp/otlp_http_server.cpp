@@ -13,7 +13,7 @@ OtlpHttpServer::OtlpHttpServer(OtlpHttpConfig config, SignalConsumers consumers,
   options.name = "OTLP/HTTP receiver";
   options.endpoint = config_.endpoint;
   options.tls = config_.tls;
-  options.max_request_body_size = config_.max_request_body_size;
+  options.max_request_body_size = static_cast<std::uint64_t>(config_.max_request_body_size);
   options.read_timeout = config_.read_timeout;
   options.idle_timeout = config_.idle_timeout;
   options.handler_threads = static_cast<unsigned>(config_.handler_threads);

@@ -59,7 +59,7 @@ OtlpReceiver::OtlpReceiver(const CreateSettings& settings, const OtlpReceiverCon
       }
     }
     if (config.http) {
-      if (std::string why = consumer->never_fits(s, config.http->max_request_body_size); !why.empty()) {
+      if (std::string why = consumer->never_fits(s, static_cast<std::size_t>(config.http->max_request_body_size)); !why.empty()) {
         settings.logger->warn("protocols::http::max_request_body_size ({} bytes) admits {} requests that the pipeline "
                               "can never take, and that will get 413: {}",
                               config.http->max_request_body_size, to_string(s), why);

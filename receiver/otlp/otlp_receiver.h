@@ -2,7 +2,7 @@
 
 #include <memory>
 
-#include "pipeline/component.h"
+#include "pipeline/typed_factory.h"
 #include "receiver/otlp/otlp_grpc_server.h"
 #include "receiver/otlp/otlp_http_server.h"
 #include "receiver/otlp/otlp_receiver_config.h"
@@ -36,16 +36,13 @@ class OtlpReceiver final : public Receiver {
   bool stopped_ = false;
 };
 
-class OtlpReceiverFactory final : public ReceiverFactory {
+class OtlpReceiverFactory final : public TypedReceiverFactory<OtlpReceiverConfig> {
  public:
   std::string_view type() const override { return "otlp"; }
-  std::unique_ptr<ComponentConfig> parse_config(ConfigNode& node) const override {
-    return OtlpReceiverConfig::parse(node);
-  }
-  std::unique_ptr<Receiver> create(const CreateSettings& settings, const ComponentConfig& config,
-                                   const SignalConsumers& consumers) const override {
-    return std::make_unique<OtlpReceiver>(settings, static_cast<const OtlpReceiverConfig&>(config),
-                                          consumers);
+  OtlpReceiverConfig parse(ConfigNode& node) const override { return OtlpReceiverConfig::parse(node); }
+  std::unique_ptr<Receiver> make(const CreateSettings& settings, const OtlpReceiverConfig& config,
+                                 const SignalConsumers& consumers) const override {
+    return std::make_unique<OtlpReceiver>(settings, config, consumers);
   }
 };
 

@@ -9,7 +9,7 @@
 
 #include "config/config_node.h"
 #include "net/http_server.h"
-#include "pipeline/component.h"
+#include "pipeline/typed_factory.h"
 
 namespace otlpd {
 
@@ -21,6 +21,8 @@ struct OtlpGrpcConfig {
   // pollers contend inside gRPC; measured in bench/); more add throughput on big machines.
   std::int64_t num_threads = 1;
   std::optional<ServerTlsConfig> tls;
+
+  ConfigProblems validate() const;  // keys relative to protocols::grpc
 };
 
 // protocols::http::cors, as in otelcol (for browser SDKs).
@@ -30,12 +32,13 @@ struct CorsConfig {
   std::int64_t max_age = 0;                  // seconds a preflight may be cached; 0: not sent
 
   bool origin_allowed(const std::string& origin) const;
+  ConfigProblems validate() const;  // keys relative to cors
 };
 
 struct OtlpHttpConfig {
   std::string endpoint = "localhost:4318";
   CorsConfig cors;
-  std::uint64_t max_request_body_size = 20 * 1024 * 1024;  // otelcol's default; after decompression too
+  std::int64_t max_request_body_size = 20 * 1024 * 1024;  // otelcol's default; after decompression too
   std::array<std::string, 3> paths = {"/v1/traces", "/v1/metrics", "/v1/logs"};  // *_url_path
   std::optional<ServerTlsConfig> tls;
   // A request must arrive whole within read_timeout of its first byte (a slow or stuck client
@@ -47,6 +50,8 @@ struct OtlpHttpConfig {
   // whose request waits on the pipeline (a full queue with block_on_overflow) holds only its
   // own connection. 0: the reading thread answers too.
   std::int64_t handler_threads = 2;
+
+  ConfigProblems validate() const;  // keys relative to protocols::http
 };
 
 // receivers::otlp: the same keys as the OpenTelemetry Collector's otlp receiver.
@@ -54,8 +59,9 @@ struct OtlpReceiverConfig final : ComponentConfig {
   std::optional<OtlpGrpcConfig> grpc;
   std::optional<OtlpHttpConfig> http;
 
-  // Reads and validates; problems go to node.errors() with their paths.
-  static std::unique_ptr<OtlpReceiverConfig> parse(ConfigNode& node);
+  // Reads the options (validate() checks them); problems go to node.errors() with their paths.
+  static OtlpReceiverConfig parse(ConfigNode& node);
+  ConfigProblems validate() const;
 };
 
 

@@ -6,6 +6,7 @@
 #include <mutex>
 
 #include "exporters/common/queued_exporter.h"
+#include "support/config_support.h"
 
 namespace otlpd {
 namespace {
@@ -126,11 +127,19 @@ TEST(SendingQueue, ConfigParsesSizerAndRejectsBadValues) {
   EXPECT_TRUE(errors.empty()) << errors.joined();
   EXPECT_EQ(c.sizer, SendingQueueConfig::Sizer::items);
   EXPECT_EQ(c.max_size_mib, 64);
-  ConfigNode bad(YAML::Load("{sending_queue: {sizer: spans, num_consumers: 0}}"), "exporters::file", &errors);
-  SendingQueueConfig::parse(bad, {});
-  EXPECT_THAT(errors.all(), ::testing::UnorderedElementsAre(
-      "exporters::file::sending_queue::num_consumers: must be between 1 and 1024",
+  EXPECT_TRUE(c.validate().empty());
+  // Reading checks the sizer's word; validate() the numbers.
+  ConfigNode bad(YAML::Load("{sending_queue: {sizer: spans, num_consumers: 0, queue_size: 0, max_size_mib: 0}}"),
+                 "exporters::file", &errors);
+  const SendingQueueConfig b = SendingQueueConfig::parse(bad, {});
+  EXPECT_THAT(errors.all(), ::testing::ElementsAre(
       "exporters::file::sending_queue::sizer: 'spans' is not one of: requests, items, bytes"));
+  EXPECT_THAT(b.validate(), ::testing::ElementsAre(ConfigProblem{"max_size_mib", "must be > 0"},
+                                                  ConfigProblem{"num_consumers", "must be between 1 and 1024"},
+                                                  ConfigProblem{"queue_size", "must be > 0"}));
+  SendingQueueConfig many;
+  many.num_consumers = 1025;
+  EXPECT_THAT(many.validate(), ::testing::ElementsAre(ConfigProblem{"num_consumers", "must be between 1 and 1024"}));
 }
 
 }  // namespace

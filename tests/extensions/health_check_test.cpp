@@ -11,34 +11,6 @@ using ::testing::MatchesRegex;
 using ::testing::Not;
 using namespace std::chrono_literals;
 
-HealthCheckConfig config_of(const std::string& yaml, ConfigErrors* errors) {
-  ConfigNode node(YAML::Load(yaml), "extensions::health_check", errors);
-  return *HealthCheckConfig::parse(node);
-}
-
-TEST(HealthCheckConfig, OtelcolDefaultsAndHonestComponentHealth) {
-  ConfigErrors errors;
-  auto c = config_of("{}", &errors);
-  EXPECT_TRUE(errors.empty());
-  EXPECT_EQ(c.endpoint, "localhost:13133");
-  EXPECT_EQ(c.path, "/");
-  EXPECT_TRUE(c.include_permanent_errors);
-  EXPECT_TRUE(c.include_recoverable_errors);
-  EXPECT_EQ(c.recovery_duration, 5min);
-}
-
-TEST(HealthCheckConfig, MistakesAreNamed) {
-  ConfigErrors errors;
-  config_of("{endpoint: nope, path: health, check_collector_pipeline: {enabled: true}, "
-            "component_health: {recovery_duration: fast}, tls: {}}", &errors);
-  const std::string all = errors.joined();
-  EXPECT_THAT(all, HasSubstr("extensions::health_check::endpoint: 'nope' is not host:port"));
-  EXPECT_THAT(all, HasSubstr("extensions::health_check::path: must start with '/'"));
-  EXPECT_THAT(all, HasSubstr("check_collector_pipeline::enabled: check_collector_pipeline is deprecated"));
-  EXPECT_THAT(all, HasSubstr("component_health::recovery_duration"));
-  EXPECT_THAT(all, HasSubstr("extensions::health_check::tls: unknown key"));
-}
-
 TEST(HealthAnswer, UnavailableWhileStartingAvailableWhenRunning) {
   HealthCheckConfig config;
   SelfTelemetry telemetry;
@@ -92,8 +64,9 @@ TEST(HealthAnswer, AnExporterFailingLongerThanRecoveryDurationIsNamed) {
 }
 
 TEST(HealthAnswer, CustomBodies) {
-  ConfigErrors errors;
-  auto config = config_of("{response_body: {healthy: I'm OK, unhealthy: I'm not well}}", &errors);
+  HealthCheckConfig config;
+  config.healthy_body = "I'm OK";
+  config.unhealthy_body = "I'm not well";
   SelfTelemetry telemetry;
   EXPECT_EQ(health_answer(config, telemetry, std::chrono::system_clock::now()).body, "I'm not well");
   telemetry.status.set_state(StatusRegistry::State::running);

@@ -72,8 +72,8 @@ class Downstream final : public Consumer {
   std::vector<Batch> batches_;
 };
 
-BatchProcessorConfig config(std::uint64_t size, std::uint64_t max, std::chrono::milliseconds timeout,
-                            std::uint64_t pending = 1000) {
+BatchProcessorConfig config(std::int64_t size, std::int64_t max, std::chrono::milliseconds timeout,
+                            std::int64_t pending = 1000) {
   BatchProcessorConfig c;
   c.send_batch_size = size;
   c.send_batch_max_size = max;

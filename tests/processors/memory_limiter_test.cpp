@@ -31,13 +31,13 @@ class Sink final : public Consumer {
   int batches = 0;
 };
 
-MemoryLimiterConfig limits(std::uint64_t limit, std::uint64_t spike) {
+MemoryLimiterConfig hourly() {
   MemoryLimiterConfig c;
   c.check_interval = std::chrono::hours(1);  // samples at start only: the test controls growth
-  c.limit_bytes = limit;
-  c.spike_bytes = spike;
   return c;
 }
+
+MemoryLimiterConfig::Limits limits(std::uint64_t limit, std::uint64_t spike) { return {limit, spike}; }
 
 RequestPtr big_request(int spans) {
   otlp::TracesRequest req;
@@ -48,37 +48,11 @@ RequestPtr big_request(int spans) {
   return Request::decode(Signal::traces, bytes.data(), bytes.size(), &error, telemetry()->request_memory);
 }
 
-TEST(MemoryLimiterConfigTest, ParsesOtelcolOptions) {
-  ConfigErrors errors;
-  ConfigNode node(YAML::Load("{check_interval: 1s, limit_mib: 100, spike_limit_mib: 30}"), "m", &errors);
-  auto c = MemoryLimiterConfig::parse(node);
-  EXPECT_TRUE(errors.empty()) << errors.joined();
-  EXPECT_EQ(c->limit_bytes, 100 * kMiB);
-  EXPECT_EQ(c->spike_bytes, 30 * kMiB);
-  EXPECT_EQ(c->check_interval.count(), 1000);
-
-  ConfigNode pct(YAML::Load("{check_interval: 1s, limit_percentage: 50}"), "m", &errors);
-  auto p = MemoryLimiterConfig::parse(pct, 1000 * kMiB);
-  EXPECT_EQ(p->limit_bytes, 500 * kMiB);
-  EXPECT_EQ(p->spike_bytes, 100 * kMiB);  // default: 20% of the limit
-}
-
-TEST(MemoryLimiterConfigTest, RejectsMissingLimitAndSpikeAboveLimit) {
-  ConfigErrors errors;
-  ConfigNode a(YAML::Load("{check_interval: 1s}"), "processors::memory_limiter", &errors);
-  MemoryLimiterConfig::parse(a);
-  ConfigNode b(YAML::Load("{check_interval: 1s, limit_mib: 10, spike_limit_mib: 10}"), "processors::memory_limiter", &errors);
-  MemoryLimiterConfig::parse(b);
-  EXPECT_THAT(errors.all(), ::testing::ElementsAre(
-      "processors::memory_limiter::limit_mib: a limit is required: set limit_mib or limit_percentage",
-      "processors::memory_limiter::spike_limit_mib: must be smaller than the limit"));
-}
-
 TEST(MemoryLimiter, AdmitsBelowTheLimitAndRefusesAbove) {
   Sink sink;
   const std::uint64_t rss = process_rss_bytes();
-  MemoryLimiterProcessor roomy(settings(), limits(rss + 512 * kMiB, 64 * kMiB), sink);
-  MemoryLimiterProcessor tight(settings(), limits(rss / 2, rss / 10), sink);
+  MemoryLimiterProcessor roomy(settings(), hourly(), limits(rss + 512 * kMiB, 64 * kMiB), sink);
+  MemoryLimiterProcessor tight(settings(), hourly(), limits(rss / 2, rss / 10), sink);
   std::string error;
   ASSERT_TRUE(roomy.start(&error));
   ASSERT_TRUE(tight.start(&error));
@@ -94,7 +68,7 @@ TEST(MemoryLimiter, AdmitsBelowTheLimitAndRefusesAbove) {
 TEST(MemoryLimiter, ARequestThatWouldCrossTheHardLimitIsRefusedBeforeDecoding) {
   Sink sink;
   const std::uint64_t rss = process_rss_bytes();
-  MemoryLimiterProcessor limiter(settings(), limits(rss + 64 * kMiB, 8 * kMiB), sink);
+  MemoryLimiterProcessor limiter(settings(), hourly(), limits(rss + 64 * kMiB, 8 * kMiB), sink);
   std::string error;
   ASSERT_TRUE(limiter.start(&error));
   EXPECT_TRUE(limiter.admit(Signal::traces, 1 * kMiB).is_ok());
@@ -104,7 +78,7 @@ TEST(MemoryLimiter, ARequestThatWouldCrossTheHardLimitIsRefusedBeforeDecoding) {
 TEST(MemoryLimiter, SeesGrowthOfLiveRequestsBetweenSamples) {
   Sink sink;
   const std::uint64_t rss = process_rss_bytes();
-  MemoryLimiterProcessor limiter(settings(), limits(rss + 40 * kMiB, 10 * kMiB), sink);
+  MemoryLimiterProcessor limiter(settings(), hourly(), limits(rss + 40 * kMiB, 10 * kMiB), sink);
   std::string error;
   ASSERT_TRUE(limiter.start(&error));
   EXPECT_TRUE(limiter.admit(Signal::traces, 100).is_ok());
