@@ -67,10 +67,10 @@ std::string random_uuid() {
                      b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]);
 }
 
-// Loads and validates the configuration; prints every error and returns nullptr on failure.
-std::unique_ptr<Service> load_service(const ConfigSources& sources, const Factories& factories,
-                                      const std::shared_ptr<spdlog::sinks::sink>& sink,
-                                      const std::shared_ptr<SelfTelemetry>& telemetry, std::string* why = nullptr) {
+// Loads and validates the configuration into a graph (nothing is created); prints every error
+// and returns nullopt on failure.
+std::optional<ServiceGraph> load_graph(const ConfigSources& sources, const Factories& factories,
+                                       std::string* why = nullptr) {
   ConfigSources effective = sources;
   if (effective.files.empty()) effective.files.push_back(std::string("yaml:") + kDefaultConfig);
   std::string error;
@@ -78,16 +78,25 @@ std::unique_ptr<Service> load_service(const ConfigSources& sources, const Factor
   if (!yaml) {
     spdlog::error("invalid configuration: {}", error);
     if (why) *why = "invalid configuration: " + error;
-    return nullptr;
+    return std::nullopt;
   }
   ConfigErrors errors;
-  auto service = Service::build(*yaml, factories, sink, telemetry, &errors);
-  if (!service) {
+  std::optional<ServiceGraph> graph = ServiceGraph::from_config(*yaml, factories, &errors);
+  if (!graph) {
     spdlog::error("invalid configuration ({} error{}):\n  {}", errors.all().size(),
                   errors.all().size() == 1 ? "" : "s", fmt::join(errors.all(), "\n  "));
     if (why) *why = "invalid configuration: " + errors.joined();
   }
-  return service;
+  return graph;
+}
+
+// load_graph(), then the graph's components created (not started); nullptr on failure.
+std::unique_ptr<Service> load_service(const ConfigSources& sources, const Factories& factories,
+                                      const std::shared_ptr<spdlog::sinks::sink>& sink,
+                                      const std::shared_ptr<SelfTelemetry>& telemetry, std::string* why = nullptr) {
+  std::optional<ServiceGraph> graph = load_graph(sources, factories, why);
+  if (!graph) return nullptr;
+  return Service::create(std::move(*graph), sink, telemetry);
 }
 
 int run(const ConfigSources& sources, const Factories& factories,
@@ -202,8 +211,7 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (validate->parsed()) {
-    auto service = load_service(sources, factories, sink, std::make_shared<SelfTelemetry>());
-    if (!service) return 1;
+    if (!load_graph(sources, factories)) return 1;
     std::cout << "configuration is valid\n";
     return 0;
   }

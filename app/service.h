@@ -7,6 +7,7 @@
 #include <spdlog/sinks/sink.h>
 #include <yaml-cpp/yaml.h>
 
+#include "app/service_graph.h"
 #include "config/config_node.h"
 #include "pipeline/component.h"
 #include "pipeline/fanout.h"
@@ -15,21 +16,19 @@
 
 namespace otlpd {
 
-struct PipelineConfig {
-  std::string id;  // "traces", "traces/2"
-  Signal signal = Signal::traces;
-  std::vector<std::string> receivers, processors, exporters;
-};
-
-// The running collector: every component built from one configuration and wired into
-// pipelines. Owns the components; the wiring is data (consumers and fan-outs), not
-// inheritance. start() starts exporters, then processors, then receivers; shutdown() stops
-// receivers first and exporters last, so everything in flight drains downstream.
+// The running collector: the components of one ServiceGraph, created and wired into
+// pipelines. Owns the components (and the graph, whose configurations they were made from);
+// the wiring is data (consumers and fan-outs), not inheritance. start() starts exporters, then
+// processors, then receivers; shutdown() stops receivers first and exporters last, so
+// everything in flight drains downstream.
 class Service {
  public:
-  // Validates the whole configuration and builds (does not start) the components. Every
-  // problem is recorded in *errors with its path; returns nullptr if there was any.
-  // `telemetry` is the process's self-telemetry, handed to every component.
+  // Creates (does not start) the components of a graph and wires them. `telemetry` is the
+  // process's self-telemetry, handed to every component.
+  static std::unique_ptr<Service> create(ServiceGraph graph, std::shared_ptr<spdlog::sinks::sink> log_sink,
+                                         std::shared_ptr<SelfTelemetry> telemetry);
+  // ServiceGraph::from_config, then create(): nullptr, with every problem in *errors, if the
+  // configuration is not valid.
   static std::unique_ptr<Service> build(const YAML::Node& root, const Factories& factories,
                                         std::shared_ptr<spdlog::sinks::sink> log_sink,
                                         std::shared_ptr<SelfTelemetry> telemetry, ConfigErrors* errors);
@@ -39,12 +38,13 @@ class Service {
   void shutdown() noexcept;  // idempotent; safe without start()
 
   // The log level requested by service::telemetry::logs::level.
-  spdlog::level::level_enum log_level() const { return log_level_; }
+  spdlog::level::level_enum log_level() const { return graph_.log_level; }
+  const ServiceGraph& graph() const { return graph_; }
 
  private:
   Service() = default;
 
-  spdlog::level::level_enum log_level_ = spdlog::level::info;
+  ServiceGraph graph_;
   // Started first and stopped last, so that a probe or a scrape sees the pipelines start and stop.
   std::vector<std::unique_ptr<MetricsServer>> metrics_servers_;
   std::vector<std::unique_ptr<Extension>> extensions_;

@@ -16,17 +16,19 @@
 #                otlpd (otlp -> nop); the figures are the first otlpd's
 #   overload     3x the measured sat_file throughput, memory_limiter at 64 MiB:
 #                otlp -> memory_limiter -> batch -> file
-# DURATION (seconds, default 20) sets the measured time of each run.
+# DURATION (seconds, default 20) sets the measured time of each run. OTLPD=path measures another
+# build of otlpd (an older commit's, for a before/after in one run) and RESULTS=dir keeps its
+# figures apart; the load generator is always this tree's.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 DURATION=${DURATION:-20}
-RESULTS=$ROOT/bench/results
+RESULTS=${RESULTS:-$ROOT/bench/results}
 mkdir -p "$RESULTS"
 ./scripts/install-deps.sh
 cmake -S . -B build-release -G Ninja -DCMAKE_BUILD_TYPE=Release -DOTLPD_BUILD_TESTS=OFF -DOTLPD_BUILD_BENCH=ON >/dev/null
 ninja -C build-release otlpd otlpd-loadgen otlpd_micro_bench >/dev/null
-OTLPD=$ROOT/build-release/app/otlpd
+OTLPD=${OTLPD:-$ROOT/build-release/app/otlpd}
 LOADGEN=$ROOT/build-release/bench/otlpd-loadgen
 WORK=$(mktemp -d /tmp/otlpd-bench.XXXXXX)
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$WORK"' EXIT
