@@ -56,7 +56,7 @@ exporters:
   trace_store: {{endpoint: "127.0.0.1:0"}}
   file/unused: {{path: /nonexistent-dir/never-opened.jsonl}}
 service:
-  telemetry: {{logs: {{level: warn}}}}
+  telemetry: {{logs: {{level: warn}}, metrics: {{level: none}}}}
   pipelines:
     traces: {{receivers: [otlp], processors: [batch], exporters: [nop, trace_store]}}
     logs: {{receivers: [otlp], exporters: [nop, debug]}}

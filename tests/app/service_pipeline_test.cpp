@@ -99,6 +99,7 @@ exporters:
   capture/a: {{}}
   capture/b: {{}}
 service:
+  telemetry: {{metrics: {{level: none}}}}  # (its default port, 8888, may be another test's)
   pipelines:
     traces: {{receivers: [otlp], processors: [batch], exporters: [capture/a, capture/b]}}
     logs: {{receivers: [otlp], exporters: [capture/b]}}
