@@ -45,7 +45,7 @@ void ConfigNode::report(const ConfigProblems& problems) const {
 
 void add_nested(ConfigProblems& out, std::string_view prefix, ConfigProblems nested) {
   for (ConfigProblem& p : nested) {
-    p.key = p.key.empty() ? std::string(prefix) : fmt::format("{}::{}", prefix, p.key);
+    if (!prefix.empty()) p.key = p.key.empty() ? std::string(prefix) : fmt::format("{}::{}", prefix, p.key);
     out.push_back(std::move(p));
   }
 }

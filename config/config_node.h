@@ -39,7 +39,8 @@ struct ConfigProblem {
 using ConfigProblems = std::vector<ConfigProblem>;
 
 // Appends a nested configuration's problems to `out`, with "prefix::" before each key (the
-// problem of the nested mapping itself, key "", becomes `prefix`).
+// problem of the nested mapping itself, key "", becomes `prefix`). With an empty prefix (options
+// read from the owner's own mapping, such as an exporter's network options) keys stay as they are.
 void add_nested(ConfigProblems& out, std::string_view prefix, ConfigProblems nested);
 
 // A typed, path-aware view of one YAML mapping. Readers ask for the keys they know; what

@@ -69,7 +69,7 @@ ConfigProblems JaegerThriftConfig::validate() const {
   if (url.rfind("http://", 0) != 0 && url.rfind("https://", 0) != 0) {
     problems.push_back({"endpoint", fmt::format("'{}' must be a URL such as http://jaeger:14268/api/traces", url)});
   }
-  for (ConfigProblem& p : net.validate()) problems.push_back(std::move(p));
+  add_nested(problems, "", net.validate());
   add_nested(problems, "tls", tls.validate());
   return problems;
 }

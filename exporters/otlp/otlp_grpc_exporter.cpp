@@ -239,7 +239,7 @@ ConfigProblems OtlpGrpcExporterConfig::validate() const {
     problems.push_back({"endpoint", fmt::format("'{}' is not host:port (a URL path is not used by OTLP/gRPC)", target)});
   }
   if (cert_file.empty() != key_file.empty()) problems.push_back({"tls::cert_file", "cert_file and key_file go together"});
-  for (ConfigProblem& p : net.validate()) problems.push_back(std::move(p));
+  add_nested(problems, "", net.validate());
   return problems;
 }
 

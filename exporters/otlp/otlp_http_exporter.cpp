@@ -186,7 +186,7 @@ ConfigProblems OtlpHttpExporterConfig::validate() const {
   if (endpoint.empty() && endpoint_used) {
     problems.push_back({"endpoint", "is required (the base URL, e.g. http://collector:4318)"});
   }
-  for (ConfigProblem& p : net.validate()) problems.push_back(std::move(p));
+  add_nested(problems, "", net.validate());
   add_nested(problems, "tls", tls.validate());
   return problems;
 }

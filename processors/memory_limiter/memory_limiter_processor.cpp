@@ -106,7 +106,7 @@ MemoryLimiterProcessor::MemoryLimiterProcessor(CreateSettings settings, const Me
   refused_counter_ = &registry.counter(selfmetrics::kMemoryLimiterRefused, labels);
   gauges_.push_back(registry.observe(selfmetrics::kMemoryLimiterUsage, labels, [this] { return static_cast<double>(usage()); }));
   gauges_.push_back(registry.observe(selfmetrics::kMemoryLimiterSoftLimit, labels, [this] {
-    return static_cast<double>(limits_.limit_bytes - limits_.spike_bytes);
+    return static_cast<double>(limits_.soft());
   }));
   gauges_.push_back(registry.observe(selfmetrics::kMemoryLimiterRefusing, labels, [this] {
     return over_soft_limit_.load(std::memory_order_relaxed) ? 1.0 : 0.0;
@@ -122,24 +122,24 @@ bool MemoryLimiterProcessor::start(std::string*) {
   sample();
   sampler_ = std::thread([this] { run(); });
   settings_.logger->info("memory limit {} MiB, soft limit {} MiB, checked every {} ms",
-                         limits_.limit_bytes / kMiB, (limits_.limit_bytes - limits_.spike_bytes) / kMiB,
+                         limits_.limit_bytes / kMiB, limits_.soft() / kMiB,
                          config_.check_interval.count());
   return true;
 }
 
 void MemoryLimiterProcessor::sample() noexcept {
   std::uint64_t rss = process_rss_bytes();
-  if (rss > limits_.limit_bytes - limits_.spike_bytes) {
+  if (rss > limits_.soft()) {
     malloc_trim(0);  // give freed heap pages back before concluding that memory is short
     rss = process_rss_bytes();
   }
   live_at_sample_.store(settings_.telemetry->request_memory->bytes(), std::memory_order_relaxed);
   rss_at_sample_.store(rss, std::memory_order_relaxed);
-  const bool over = rss > limits_.limit_bytes - limits_.spike_bytes;
+  const bool over = rss > limits_.soft();
   if (over != over_soft_limit_.exchange(over)) {
     if (over) {
       settings_.logger->warn("memory usage {} MiB is above the soft limit {} MiB: refusing data", rss / kMiB,
-                             (limits_.limit_bytes - limits_.spike_bytes) / kMiB);
+                             limits_.soft() / kMiB);
     } else {
       settings_.logger->info("memory usage {} MiB is below the soft limit again: accepting data", rss / kMiB);
     }
@@ -163,14 +163,14 @@ std::uint64_t MemoryLimiterProcessor::usage() const {
 ConsumeResult MemoryLimiterProcessor::refuse(std::uint64_t used) const {
   return ConsumeResult::retryable(fmt::format(
       "memory usage {} MiB is above the memory_limiter's soft limit of {} MiB; retry later", used / kMiB,
-      (limits_.limit_bytes - limits_.spike_bytes) / kMiB));
+      limits_.soft() / kMiB));
 }
 
 std::string MemoryLimiterProcessor::over_soft_limit(std::size_t wire_bytes) const {
-  if (kBytesPerWireByte * wire_bytes <= limits_.limit_bytes - limits_.spike_bytes) return {};
+  if (kBytesPerWireByte * wire_bytes <= limits_.soft()) return {};
   return fmt::format(
       "request of {} bytes can never fit under the memory_limiter's soft limit of {} MiB (limit {} MiB - spike {} MiB)",
-      wire_bytes, (limits_.limit_bytes - limits_.spike_bytes) / kMiB, limits_.limit_bytes / kMiB,
+      wire_bytes, limits_.soft() / kMiB, limits_.limit_bytes / kMiB,
       limits_.spike_bytes / kMiB);
 }
 
@@ -187,7 +187,7 @@ ConsumeResult MemoryLimiterProcessor::admit(Signal signal, std::size_t wire_byte
   }
   const std::uint64_t used = usage();
   const std::uint64_t after = used + kBytesPerWireByte * wire_bytes;
-  if (used > limits_.limit_bytes - limits_.spike_bytes || after > limits_.limit_bytes) {
+  if (used > limits_.soft() || after > limits_.limit_bytes) {
     refused_requests_.fetch_add(1, std::memory_order_relaxed);
     refused_counter_->add();
     return refuse(std::max(used, after));
@@ -196,7 +196,7 @@ ConsumeResult MemoryLimiterProcessor::admit(Signal signal, std::size_t wire_byte
 }
 
 ConsumeResult MemoryLimiterProcessor::consume(Batch&& batch) noexcept {
-  if (const std::uint64_t used = usage(); used > limits_.limit_bytes - limits_.spike_bytes) {
+  if (const std::uint64_t used = usage(); used > limits_.soft()) {
     refused_requests_.fetch_add(1, std::memory_order_relaxed);
     refused_counter_->add();
     return refuse(used);

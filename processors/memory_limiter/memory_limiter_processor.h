@@ -24,7 +24,9 @@ struct MemoryLimiterConfig final : ComponentConfig {
 
   struct Limits {
     std::uint64_t limit_bytes = 0;
-    std::uint64_t spike_bytes = 0;  // the soft limit is limit_bytes - spike_bytes
+    std::uint64_t spike_bytes = 0;
+    // The soft limit: above it, new data is refused.
+    std::uint64_t soft() const { return limit_bytes - spike_bytes; }
   };
   // The limits in bytes. `total_memory` (bytes) is what the percentages refer to; nullopt
   // reads the machine's (the cgroup's memory.max when smaller than MemTotal).
