@@ -8,6 +8,7 @@
 #include "exporters/nop/nop_exporter.h"
 #include "exporters/otlp/otlp_grpc_exporter.h"
 #include "exporters/otlp/otlp_http_exporter.h"
+#include "extensions/file_storage/file_storage_extension.h"
 #include "extensions/health_check/health_check_extension.h"
 #include "extensions/jaeger_query/jaeger_query_extension.h"
 #include "processors/batch/batch_processor.h"
@@ -30,6 +31,7 @@ Factories make_factories() {
   f.exporters.push_back(std::make_unique<JaegerExporterFactory>());
   f.exporters.push_back(std::make_unique<TraceStoreExporterFactory>());
   f.extensions.push_back(std::make_unique<HealthCheckExtensionFactory>());
+  f.extensions.push_back(std::make_unique<FileStorageExtensionFactory>());
   f.extensions.push_back(std::make_unique<JaegerQueryExtensionFactory>());
   return f;
 }

@@ -131,7 +131,10 @@ bool Service::start(std::string* error) {
     ++metrics_servers_started_;
   }
   // Extensions, then downstream first: exporters, then processors (downstream-most first), then receivers.
-  if (start_all(extensions_) && start_all(exporters_) && start_all(processors_) && start_all(receivers_)) return true;
+  if (start_all(extensions_) && start_all(exporters_) && start_all(processors_) && start_all(receivers_)) {
+    for (auto& extension : extensions_) extension->pipelines_ready();
+    return true;
+  }
   shutdown();
   return false;
 }

@@ -139,7 +139,11 @@ class ProcessorFactory {
 
 // An extension serves the collector rather than a pipeline (health_check). Extensions
 // listed in service::extensions start before every pipeline and stop after them.
-class Extension : public Component {};
+class Extension : public Component {
+ public:
+  // Every component of the service has started (otelcol's PipelineWatcher.Ready).
+  virtual void pipelines_ready() noexcept {}
+};
 
 class ExtensionFactory {
  public:

@@ -57,6 +57,21 @@ inline const MetricInfo kExporterQueueSize{"otelcol_exporter_queue_size", "Curre
 inline const MetricInfo kExporterQueueCapacity{"otelcol_exporter_queue_capacity", "Fixed capacity of the retry queue (in batches)",
                                                MetricInfo::Type::gauge, MetricsLevel::basic};
 
+// A persistent sending queue (sending_queue::storage), otlpd's own: labels exporter.
+inline const MetricInfo kExporterQueueDiskBytes{"otlpd_exporter_queue_disk_bytes",
+                                                "Size of the persistent sending queue's files on disk.",
+                                                MetricInfo::Type::gauge, MetricsLevel::basic};
+inline const MetricInfo kExporterQueueFsyncs{"otlpd_exporter_queue_fsyncs",
+                                             "fdatasync calls made by the persistent sending queue.",
+                                             MetricInfo::Type::counter, MetricsLevel::basic};
+inline const MetricInfo kExporterQueueWrittenBytes{"otlpd_exporter_queue_written_bytes",
+                                                   "Bytes written to the persistent sending queue's files.",
+                                                   MetricInfo::Type::counter, MetricsLevel::basic};
+inline const MetricInfo kExporterQueueCorruptRecords{
+    "otlpd_exporter_queue_corrupt_records",
+    "Records of the persistent sending queue found damaged on disk and skipped (checksum mismatch, torn or unreadable).",
+    MetricInfo::Type::counter, MetricsLevel::basic};
+
 // The batch processor: label processor.
 inline const MetricInfo kBatchSendSize{"otelcol_processor_batch_batch_send_size",
                                        "Number of units in the batch", MetricInfo::Type::histogram, MetricsLevel::normal};

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "selftelemetry/otelcol_metrics.h"
+#include "storage/file_storage.h"
 
 #include <algorithm>
 #include <thread>
@@ -24,6 +25,7 @@ SendingQueueConfig SendingQueueConfig::parse(ConfigNode& node, SendingQueueConfi
   c.sizer = sizer == "items" ? Sizer::items : sizer == "bytes" ? Sizer::bytes : Sizer::requests;
   c.max_size_mib = q.get_int("max_size_mib", c.max_size_mib);
   c.block_on_overflow = q.get_bool("block_on_overflow", c.block_on_overflow);
+  c.storage = q.get_string("storage", c.storage);
   q.finish();
   return c;
 }
@@ -33,6 +35,9 @@ ConfigProblems SendingQueueConfig::validate() const {
   if (max_size_mib < 1) problems.push_back({"max_size_mib", "must be > 0"});
   if (num_consumers < 1 || num_consumers > 1024) problems.push_back({"num_consumers", "must be between 1 and 1024"});
   if (queue_size < 1) problems.push_back({"queue_size", "must be > 0"});
+  if (!storage.empty() && !enabled) {
+    problems.push_back({"storage", "the sending queue is disabled (enabled: false), so nothing would be stored"});
+  }
   return problems;
 }
 
@@ -59,7 +64,7 @@ QueuedExporter::QueuedExporter(CreateSettings settings, SendingQueueConfig queue
     refused_baseline_[i] = refused_[i]->value();
     failed_labels_[i] = std::move(labels);
   }
-  if (queue_config_.enabled) {
+  if (queue_config_.enabled && queue_config_.storage.empty()) {  // a persistent queue's: open_durable()
     for (Signal s : settings_.signals) {
       const MetricLabels labels{{"data_type", std::string(to_string(s))}, {"exporter", settings_.id.str()}};
       gauges_.push_back(registry.observe(selfmetrics::kExporterQueueSize, labels, [this, s] {
@@ -119,7 +124,50 @@ QueuedExporter::~QueuedExporter() {
   gauges_.clear();  // before the members they read go
 }
 
+bool QueuedExporter::open_durable(std::string* error) {
+  const auto storage = settings_.host->find<storage::FileStorage>(queue_config_.storage);
+  if (!storage) {
+    *error = fmt::format("sending_queue::storage: no file_storage extension \"{}\" runs (list it in service::extensions)",
+                         queue_config_.storage);
+    return false;
+  }
+  storage::RecoveryReport report;
+  durable_ = storage->open_queue("exporter", settings_.id.type, settings_.id.name,
+                                 static_cast<std::uint64_t>(queue_config_.max_size_mib) << 20, settings_.logger, &report,
+                                 error);
+  if (!durable_) {
+    *error = "sending_queue::storage: " + *error;
+    return false;
+  }
+  if (report.records > 0) {
+    settings_.logger->info("persistent queue {}: {} batches ({} items, {} bytes) from the previous run are sent first",
+                           durable_->directory(), report.records, report.items, report.bytes);
+  }
+  MetricsRegistry& registry = settings_.telemetry->metrics;
+  storage::DurableQueue* queue = durable_.get();
+  for (Signal s : settings_.signals) {
+    const MetricLabels labels{{"data_type", std::string(to_string(s))}, {"exporter", settings_.id.str()}};
+    gauges_.push_back(registry.observe(selfmetrics::kExporterQueueSize, labels, [queue, s] {
+      return static_cast<double>(queue->records(s));
+    }));
+    gauges_.push_back(registry.observe(selfmetrics::kExporterQueueCapacity, labels, [this] {
+      return static_cast<double>(queue_config_.queue_size);
+    }));
+  }
+  const MetricLabels labels{{"exporter", settings_.id.str()}};
+  gauges_.push_back(registry.observe(selfmetrics::kExporterQueueDiskBytes, labels,
+                                     [queue] { return static_cast<double>(queue->disk_bytes()); }));
+  gauges_.push_back(registry.observe(selfmetrics::kExporterQueueFsyncs, labels,
+                                     [queue] { return static_cast<double>(queue->stats().fsyncs.load()); }));
+  gauges_.push_back(registry.observe(selfmetrics::kExporterQueueWrittenBytes, labels,
+                                     [queue] { return static_cast<double>(queue->stats().bytes_written.load()); }));
+  gauges_.push_back(registry.observe(selfmetrics::kExporterQueueCorruptRecords, labels,
+                                     [queue] { return static_cast<double>(queue->stats().corrupt_records.load()); }));
+  return true;
+}
+
 bool QueuedExporter::start(std::string* error) {
+  if (queue_config_.enabled && !queue_config_.storage.empty() && !open_durable(error)) return false;
   if (!sender_->start(error)) return false;
   started_ = true;
   const std::size_t workers = queue_config_.enabled
@@ -143,6 +191,7 @@ ConsumeResult QueuedExporter::consume(Batch&& batch) noexcept {
     record(batch, result);
     return result;
   }
+  if (durable_) return enqueue_durable(std::move(batch));
   const std::size_t items = batch.item_count();
   // Room in the size and byte budgets; with block_on_overflow, wait for it.
   while (!reserve(batch)) {
@@ -160,6 +209,45 @@ ConsumeResult QueuedExporter::consume(Batch&& batch) noexcept {
     return queue_full(size_of(kept), kept.wire_size());
   }
   return ConsumeResult::ok();
+}
+
+std::uint64_t QueuedExporter::durable_used() const noexcept {
+  switch (queue_config_.sizer) {
+    case Sizer::requests: return durable_->records();
+    case Sizer::items: return durable_->items();
+    case Sizer::bytes: return durable_->bytes();
+  }
+  return 0;
+}
+
+ConsumeResult QueuedExporter::enqueue_durable(Batch&& batch) noexcept {
+  static constexpr const char* kUnits[] = {"batches", "items", "bytes"};
+  const auto signal = static_cast<std::size_t>(batch.signal);
+  const auto max_size = static_cast<std::uint64_t>(queue_config_.queue_size);
+  for (;;) {
+    // queue_size counts what is on disk and not yet sent, in sizer units (as otelcol's).
+    const std::uint64_t used = durable_used();
+    const bool room = used == 0 || used + size_of(batch) <= max_size;
+    storage::DurableQueue::AppendResult appended;
+    if (room) {
+      appended = durable_->append(batch);
+      if (appended.ok()) return ConsumeResult::ok();
+    }
+    const bool full = !room || appended.status == storage::DurableQueue::AppendResult::Status::full;
+    if (full && queue_config_.block_on_overflow && accepting_.load(std::memory_order_acquire) &&
+        !waiting_stopped_.load(std::memory_order_acquire)) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      continue;
+    }
+    refused_[signal]->add(batch.item_count());
+    if (!room) {
+      return ConsumeResult::retryable(fmt::format("sending queue of exporter {} is full: {} {} queued + {} incoming > queue_size {}",
+                                                  settings_.id.str(), used, kUnits[static_cast<int>(queue_config_.sizer)],
+                                                  size_of(batch), max_size));
+    }
+    return ConsumeResult::retryable(fmt::format("sending queue of exporter {} {}: {}", settings_.id.str(),
+                                                full ? "is full" : "cannot store the batch", appended.message));
+  }
 }
 
 std::string QueuedExporter::never_fits(Signal, std::size_t wire_bytes) const noexcept {
@@ -183,6 +271,15 @@ ConsumeResult QueuedExporter::admit(Signal signal, std::size_t wire_bytes) noexc
   const auto max_bytes = static_cast<std::uint64_t>(queue_config_.max_size_mib) << 20;
   if (std::string why = never_fits(signal, wire_bytes); !why.empty()) return ConsumeResult::too_large(why);
   if (queue_config_.block_on_overflow) return ConsumeResult::ok();
+  if (durable_) {
+    if (durable_used() >= static_cast<std::uint64_t>(queue_config_.queue_size) ||
+        durable_->disk_bytes() + wire_bytes > max_bytes) {
+      return ConsumeResult::retryable(fmt::format(
+          "sending queue of exporter {} is full ({} batches, {} bytes on disk, max_size_mib {})", settings_.id.str(),
+          durable_->records(), durable_->disk_bytes(), queue_config_.max_size_mib));
+    }
+    return ConsumeResult::ok();
+  }
   if (queued_size_.load(std::memory_order_relaxed) >= static_cast<std::uint64_t>(queue_config_.queue_size) ||
       queued_bytes_.load(std::memory_order_relaxed) + wire_bytes > max_bytes) {
     return queue_full(queue_config_.sizer == Sizer::bytes ? wire_bytes : 1, wire_bytes);
@@ -227,7 +324,41 @@ void QueuedExporter::record(const Batch& batch, const ConsumeResult& result) noe
   }
 }
 
+void QueuedExporter::run_durable_worker() noexcept {
+  using Clock = std::chrono::steady_clock;
+  const auto interval = sender_->flush_interval();
+  const auto wait = interval.count() > 0 ? interval : std::chrono::milliseconds(500);
+  auto next_flush = Clock::now() + interval;
+  while (accepting_.load(std::memory_order_acquire)) {
+    if (std::optional<storage::DurableQueue::Item> item = durable_->take(wait)) {
+      ConsumeResult result = sender_->send(item->batch);
+      record(item->batch, result);
+      if (result.is_ok() || result.error_permanent) {
+        durable_->done(item->id);  // sent, or refused for good by the destination (logged and counted)
+      } else if (accepting_.load(std::memory_order_acquire)) {
+        // Retries ran out, or there were none: keep the batch at the head and try again later,
+        // rather than drop it (a persistent queue that bleeds its head during an outage is
+        // otelcol issue 15324).
+        durable_->retry_later(std::move(*item));
+        std::unique_lock lock(pause_mutex_);
+        pause_.wait_for(lock, std::chrono::seconds(1), [&] { return !accepting_.load(std::memory_order_acquire); });
+      }
+      // Else shutdown has begun: the batch stays on disk and is sent after the next start.
+    }
+    if (interval.count() > 0 && Clock::now() >= next_flush) {
+      sender_->flush();
+      next_flush = Clock::now() + interval;
+    }
+  }
+  std::lock_guard lock(workers_mutex_);
+  if (--workers_running_ == 0) workers_done_.notify_all();
+}
+
 void QueuedExporter::run_worker() noexcept {
+  if (durable_) {
+    run_durable_worker();
+    return;
+  }
   using Clock = std::chrono::steady_clock;
   const auto interval = sender_->flush_interval();
   const auto wait = interval.count() > 0 ? interval : std::chrono::milliseconds(500);
@@ -255,6 +386,15 @@ void QueuedExporter::shutdown() noexcept {
   stopped_ = true;
   accepting_.store(false, std::memory_order_release);
   queue_.close();
+  if (durable_) {
+    // Nothing to drain: what is queued is on disk. Sends under way try once more and end.
+    durable_->close();
+    {
+      std::lock_guard lock(pause_mutex_);
+      pause_.notify_all();
+    }
+    sender_->interrupt_retries();
+  }
   // The workers drain the queue. Retries go on for kShutdownGrace (a backend that comes back
   // meanwhile loses nothing); then every batch still retrying or queued is tried once more
   // and no longer waited for, so that shutdown ends even when the backend stays down.
@@ -268,6 +408,12 @@ void QueuedExporter::shutdown() noexcept {
   if (!started_) return;
   sender_->flush();
   sender_->stop();
+  if (durable_) {
+    settings_.logger->info("persistent queue {}: {} batches ({} items) stay on disk for the next start",
+                           durable_->directory(), durable_->records(), durable_->items());
+    gauges_.clear();   // they read the queue
+    durable_.reset();  // lets go of its directory (a reload may give it to a new instance)
+  }
   for (Signal s : kAllSignals) {
     const auto i = static_cast<std::size_t>(s);
     const std::uint64_t refused = refused_[i]->value() - refused_baseline_[i];

@@ -13,6 +13,7 @@
 #include "config/config_node.h"
 #include "pipeline/bounded_queue.h"
 #include "pipeline/component.h"
+#include "storage/durable_queue.h"
 
 namespace otlpd {
 
@@ -28,6 +29,8 @@ struct SendingQueueConfig {
   Sizer sizer = Sizer::requests;
   std::int64_t max_size_mib = 64;
   bool block_on_overflow = false;
+  // The id of a file_storage extension: the queue lives on disk there (a persistent queue).
+  std::string storage;
 
   // Reads "sending_queue" from `node` (absent: the defaults given).
   static SendingQueueConfig parse(ConfigNode& node, SendingQueueConfig defaults);
@@ -60,6 +63,12 @@ class BatchSender {
 // BatchSender. consume() never blocks unless block_on_overflow is set: when the queue is
 // full it refuses with a retryable result, so the receiver can push back on the client.
 // shutdown() stops accepting, lets the workers drain the queue, flushes and joins.
+//
+// With `storage` set the queue is a DurableQueue on disk: consume() returns ok only once the
+// batch is durable, what the previous run left is sent first, a batch is removed only when
+// sent (or refused for good by the destination), a batch whose retries ran out goes back to
+// the head of the queue instead of being dropped, and shutdown() does not drain: what is
+// queued stays on disk for the next start.
 class QueuedExporter final : public Exporter {
  public:
   QueuedExporter(CreateSettings settings, SendingQueueConfig queue,
@@ -80,6 +89,10 @@ class QueuedExporter final : public Exporter {
 
  private:
   void run_worker() noexcept;
+  void run_durable_worker() noexcept;
+  bool open_durable(std::string* error);
+  std::uint64_t durable_used() const noexcept;  // the persistent queue's size in sizer units
+  ConsumeResult enqueue_durable(Batch&& batch) noexcept;
   void record(const Batch& batch, const ConsumeResult& result) noexcept;
   // The refusal when a budget is full for now, naming the budget that was hit and its figures.
   ConsumeResult queue_full(std::uint64_t incoming_size, std::uint64_t incoming_bytes) const;
@@ -113,6 +126,9 @@ class QueuedExporter final : public Exporter {
   std::array<MetricLabels, 3> failed_labels_;
   std::array<std::atomic<std::uint64_t>, 3> failed_{};  // by this instance
   std::vector<MetricsRegistry::Observation> gauges_;  // queue size and capacity
+  std::unique_ptr<storage::DurableQueue> durable_;     // with `storage`
+  std::mutex pause_mutex_;
+  std::condition_variable pause_;  // a durable worker's pause after its retries ran out
 };
 
 }  // namespace otlpd
