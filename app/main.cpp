@@ -93,10 +93,11 @@ std::optional<ServiceGraph> load_graph(const ConfigSources& sources, const Facto
 // load_graph(), then the graph's components created (not started); nullptr on failure.
 std::unique_ptr<Service> load_service(const ConfigSources& sources, const Factories& factories,
                                       const std::shared_ptr<spdlog::sinks::sink>& sink,
-                                      const std::shared_ptr<SelfTelemetry>& telemetry, std::string* why = nullptr) {
+                                      const std::shared_ptr<SelfTelemetry>& telemetry, std::string* why = nullptr,
+                                      Service* previous = nullptr) {
   std::optional<ServiceGraph> graph = load_graph(sources, factories, why);
   if (!graph) return nullptr;
-  return Service::create(std::move(*graph), sink, telemetry);
+  return Service::create(std::move(*graph), sink, telemetry, previous);
 }
 
 int run(const ConfigSources& sources, const Factories& factories,
@@ -143,7 +144,8 @@ int run(const ConfigSources& sources, const Factories& factories,
     spdlog::info("received SIGHUP, reloading the configuration");
     sd_notify(0, "RELOADING=1");
     std::string why;
-    auto next = load_service(sources, factories, sink, telemetry, &why);
+    // Exporters configured as before are taken over running, with their queues and open files.
+    auto next = load_service(sources, factories, sink, telemetry, &why, service.get());
     if (!next) {
       spdlog::error("reload failed, keeping the running configuration");
       // health_check answers 503 until a reload succeeds: the running config is not the file's.
@@ -161,7 +163,9 @@ int run(const ConfigSources& sources, const Factories& factories,
     spdlog::set_level(service->log_level());
     telemetry->status.set_state(StatusRegistry::State::running);
     sd_notify(0, "READY=1\nSTATUS=running");
-    spdlog::info("configuration reloaded");
+    const std::vector<std::string> kept = service->adopted_exporters();
+    spdlog::info("configuration reloaded{}{}", kept.empty() ? "" : "; kept running (configured as before): ",
+                 fmt::join(kept, ", "));
   }
 }
 

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <array>
 #include <map>
 
@@ -38,12 +39,12 @@ std::unique_ptr<Service> Service::build(const YAML::Node& yaml, const Factories&
 }
 
 std::unique_ptr<Service> Service::create(ServiceGraph graph, std::shared_ptr<spdlog::sinks::sink> log_sink,
-                                         std::shared_ptr<SelfTelemetry> telemetry) {
+                                         std::shared_ptr<SelfTelemetry> telemetry, Service* previous) {
   std::unique_ptr<Service> service(new Service());
   service->graph_ = std::move(graph);
   const ServiceGraph& g = service->graph_;
   const spdlog::level::level_enum level = g.log_level;
-  const auto host = std::make_shared<Host>();  // what this service's components share
+  const auto host = service->host_ = std::make_shared<Host>();  // what this service's components share
 
   const std::shared_ptr<const MetricsRegistry> registry(telemetry, &telemetry->metrics);
   for (const auto& reader : g.metrics.readers) {
@@ -62,9 +63,20 @@ std::unique_ptr<Service> Service::create(ServiceGraph graph, std::shared_ptr<spd
   std::map<std::string, Exporter*> exporter_by_id;
   for (const auto& [key, c] : g.exporters) {
     if (!g.uses_exporter(key)) continue;
+    if (previous && g.same_exporter(previous->graph_, key)) {
+      if (std::unique_ptr<Exporter> kept = previous->release_exporter(key)) {
+        host->copy_from(*previous->host_, key);
+        service->adopted_.push_back(kept.get());
+        service->exporter_ids_.push_back(key);
+        service->exporters_.push_back(std::move(kept));
+        exporter_by_id[key] = service->exporters_.back().get();
+        continue;
+      }
+    }
     CreateSettings settings =
         make_settings(c.id, "exporter", log_sink, level, telemetry, host, g.exporter_signals(key));
     service->exporters_.push_back(c.factory->create(settings, *c.config));
+    service->exporter_ids_.push_back(key);
     exporter_by_id[key] = service->exporters_.back().get();
   }
 
@@ -114,10 +126,34 @@ std::unique_ptr<Service> Service::create(ServiceGraph graph, std::shared_ptr<spd
 
 Service::~Service() { shutdown(); }
 
+std::unique_ptr<Exporter> Service::release_exporter(const std::string& id) {
+  for (std::size_t i = 0; i < exporters_.size(); ++i) {
+    if (exporter_ids_[i] != id || !exporters_[i]) continue;
+    Component* component = exporters_[i].get();
+    // Only a running exporter is taken over (one that never started is left to stop here).
+    const auto it = std::find(started_.begin(), started_.end(), component);
+    if (it == started_.end()) return nullptr;
+    started_.erase(it);
+    std::unique_ptr<Exporter> out = std::move(exporters_[i]);
+    return out;
+  }
+  return nullptr;
+}
+
+std::vector<std::string> Service::adopted_exporters() const {
+  std::vector<std::string> ids;
+  for (std::size_t i = 0; i < exporters_.size(); ++i) {
+    if (std::find(adopted_.begin(), adopted_.end(), exporters_[i].get()) != adopted_.end()) ids.push_back(exporter_ids_[i]);
+  }
+  return ids;
+}
+
 bool Service::start(std::string* error) {
   auto start_all = [&](auto& components) {
     for (auto& c : components) {
-      if (!c->start(error)) return false;
+      if (!c) continue;  // taken over by the next service
+      const bool adopted = std::find(adopted_.begin(), adopted_.end(), c.get()) != adopted_.end();
+      if (!adopted && !c->start(error)) return false;
       started_.push_back(c.get());
     }
     return true;
@@ -144,7 +180,9 @@ void Service::shutdown() noexcept {
   stopped_ = true;
   // First, nothing may keep waiting for room in an exporter's queue: a receiver or a batch
   // blocked there (block_on_overflow) would hold shutdown forever.
-  for (auto& exporter : exporters_) exporter->stop_waiting();
+  for (auto& exporter : exporters_) {
+    if (exporter) exporter->stop_waiting();
+  }
   // Upstream first, in reverse start order: receivers, processors, exporters.
   for (auto it = started_.rbegin(); it != started_.rend(); ++it) (*it)->shutdown();
   started_.clear();

@@ -70,7 +70,8 @@ ServiceGraph::Components<Factory> parse_section(
                                       known_types(factories)));
       continue;
     }
-    out[key] = ConfiguredComponent<Factory>{*id, factory, factory->parse_config(component)};
+    out[key] = ConfiguredComponent<Factory>{*id, factory, factory->parse_config(component),
+                                            YAML::Dump(component.yaml())};
   }
   return out;
 }
@@ -180,11 +181,32 @@ std::optional<ServiceGraph> ServiceGraph::from_config(const YAML::Node& yaml, co
     if (listed || !factory) continue;
     ConfigNode node(implied->config, "exporters::" + key, errors);
     const ComponentId id{implied->type, c.id.str()};
-    extensions[id.str()] = ConfiguredComponent<ExtensionFactory>{id, factory, factory->parse_config(node)};
+    extensions[id.str()] =
+        ConfiguredComponent<ExtensionFactory>{id, factory, factory->parse_config(node), YAML::Dump(implied->config)};
     run_extensions.push_back(id.str());
     spdlog::info("exporters::{} implies the extension {} (service::extensions lists no {}); to configure it, "
                  "write {} and list it in service::extensions",
                  key, id.str(), implied->type, implied->how_to_write_it);
+  }
+  // A persistent sending queue needs its storage extension running (otelcol finds out at start).
+  for (auto& [key, c] : exporters) {
+    const YAML::Node source = YAML::Load(c.source);
+    if (!source.IsMap()) continue;
+    const YAML::Node queue = source["sending_queue"];
+    if (!queue || !queue.IsMap()) continue;
+    const YAML::Node storage = queue["storage"];
+    if (!storage || !storage.IsScalar()) continue;
+    c.storage = storage.as<std::string>();
+    if (!used.count("exporters::" + key)) continue;
+    const auto ext = extensions.find(c.storage);
+    if (std::find(run_extensions.begin(), run_extensions.end(), c.storage) == run_extensions.end()) {
+      errors->add("exporters::" + key + "::sending_queue::storage",
+                  fmt::format("extension '{}' is not {}", c.storage,
+                              ext == extensions.end() ? "configured in extensions" : "listed in service::extensions"));
+    } else if (ext->second.factory->type() != "file_storage") {
+      errors->add("exporters::" + key + "::sending_queue::storage",
+                  fmt::format("extension '{}' is not a storage extension (file_storage)", c.storage));
+    }
   }
   svc.finish();
   root.finish();
@@ -217,6 +239,25 @@ std::vector<Signal> ServiceGraph::exporter_signals(const std::string& id) const 
     }
   }
   return signals;
+}
+
+bool ServiceGraph::same_exporter(const ServiceGraph& other, const std::string& id) const {
+  const auto mine = exporters.find(id), theirs = other.exporters.find(id);
+  if (mine == exporters.end() || theirs == other.exporters.end() || !uses_exporter(id) || !other.uses_exporter(id)) {
+    return false;
+  }
+  const auto& a = mine->second;
+  const auto& b = theirs->second;
+  if (a.factory != b.factory || a.source != b.source) return false;
+  auto signal_set = [](std::vector<Signal> s) {
+    std::sort(s.begin(), s.end());
+    s.erase(std::unique(s.begin(), s.end()), s.end());
+    return s;
+  };
+  if (signal_set(exporter_signals(id)) != signal_set(other.exporter_signals(id))) return false;
+  if (a.storage.empty()) return true;
+  const auto sa = extensions.find(a.storage), sb = other.extensions.find(b.storage);
+  return sa != extensions.end() && sb != other.extensions.end() && sa->second.source == sb->second.source;
 }
 
 }  // namespace otlpd

@@ -29,6 +29,8 @@ struct ConfiguredComponent {
   ComponentId id;
   const Factory* factory = nullptr;
   std::unique_ptr<ComponentConfig> config;
+  std::string source;   // its YAML as configured (environment expanded): what a reload compares
+  std::string storage;  // an exporter's sending_queue::storage: the extension its queue lives in
 };
 
 // The collector as one configuration describes it, before anything exists: every component
@@ -62,6 +64,10 @@ struct ServiceGraph {
   bool uses_exporter(const std::string& id) const { return used_.count("exporters::" + id) != 0; }
   // The signals of the pipelines that name this exporter.
   std::vector<Signal> exporter_signals(const std::string& id) const;
+  // Whether exporter `id` is configured the same in both graphs (its YAML, the signals of the
+  // pipelines that use it, and the storage extension it keeps its queue in): a reload keeps
+  // such an exporter running, with its queue and open files.
+  bool same_exporter(const ServiceGraph& other, const std::string& id) const;
 
  private:
   std::set<std::string> used_;  // "section::id" of every component a pipeline names

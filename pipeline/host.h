@@ -22,6 +22,16 @@ class Host {
     objects_[{id, std::type_index(typeid(std::shared_ptr<T>))}] = std::make_shared<std::shared_ptr<T>>(std::move(object));
   }
 
+  // Everything component `id` provides in `other` (a component kept across a reload brings
+  // what it shares into the new service).
+  void copy_from(const Host& other, const std::string& id) {
+    if (&other == this) return;
+    std::scoped_lock lock(mutex_, other.mutex_);
+    for (const auto& [key, object] : other.objects_) {
+      if (key.first == id) objects_[key] = object;
+    }
+  }
+
   // The object of type T that component `id` provides, or nullptr.
   template <typename T>
   std::shared_ptr<T> find(const std::string& id) const {

@@ -12,6 +12,8 @@
 #include <cstring>
 #include <ctime>
 #include <filesystem>
+#include <mutex>
+#include <set>
 #include <vector>
 
 namespace otlpd {
@@ -27,6 +29,17 @@ std::pair<std::string, std::string> split_extension(const std::string& path) {
   return {(p.parent_path() / p.stem()).string(), p.extension().string()};
 }
 
+// Whether this process has opened `path` before (and records that it now has). A file
+// exporter rebuilt by a reload must not truncate what it wrote before the reload.
+bool opened_before(const std::string& path) {
+  static std::mutex mutex;
+  static std::set<std::string> opened;
+  std::error_code ec;
+  const fs::path absolute = fs::absolute(path, ec);
+  std::lock_guard lock(mutex);
+  return !opened.insert(ec ? path : absolute.lexically_normal().string()).second;
+}
+
 }  // namespace
 
 bool FileWriter::open(std::string* error) {
@@ -38,8 +51,10 @@ bool FileWriter::open(std::string* error) {
       return false;
     }
   }
-  if (!open_fd(!options_.append, error)) return false;
-  return !options_.append || repair_tail(error);
+  // append: false truncates at the first open in this process only (not again after a reload).
+  const bool append = options_.append || opened_before(options_.path);
+  if (!open_fd(!append, error)) return false;
+  return !append || repair_tail(error);
 }
 
 bool FileWriter::open_fd(bool truncate, std::string* error) {

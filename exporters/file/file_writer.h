@@ -21,7 +21,7 @@ enum class FileFraming {
 
 struct FileWriterOptions {
   std::string path;
-  bool append = false;  // false: truncate at open, as otelcol's file exporter does
+  bool append = false;  // false: truncate at the first open in this process, as otelcol does at start (a reload does not truncate again)
   FileFraming framing = FileFraming::lines;
   std::optional<FileRotationConfig> rotation;
 };
