@@ -120,7 +120,7 @@ service:
   extensions: [health_check, pprof, health_check]
   pipelines: {traces: {receivers: [otlp], exporters: [debug]}}
 )"),
-              ::testing::AllOf(Contains(HasSubstr("extensions::zpages: unknown extension type 'zpages' (known types: health_check, jaeger_query, file_storage)")),
+              ::testing::AllOf(Contains(HasSubstr("extensions::zpages: unknown extension type 'zpages' (known types: health_check, file_storage, jaeger_query)")),
                                Contains(HasSubstr("service::extensions: references extension 'pprof', which is not configured")),
                                Contains(HasSubstr("service::extensions: lists 'health_check' twice"))));
   EXPECT_THAT(errors_of(pipeline + R"(
