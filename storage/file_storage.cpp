@@ -65,9 +65,10 @@ void FileStorage::report_orphans(spdlog::logger& logger) const {
     const bool free = ::flock(fd, LOCK_SH | LOCK_NB) == 0;  // held: a queue in use, by us or another process
     ::close(fd);
     if (!free) continue;
-    logger.warn("{} holds {} bytes of queued data ({} segment file{}) of {}, which no exporter of this configuration "
-                "uses: it is kept, not deleted. Configure that exporter again to deliver it, or delete the directory",
-                dirent.path().string(), bytes, segments, segments == 1 ? "" : "s", dirent.path().filename().string());
+    logger.warn("persistent queue {}: {} bytes of queued data ({} segment file{}) that no exporter of this "
+                "configuration uses (removed or renamed): kept, not deleted. Configure that exporter again to deliver "
+                "it, or delete the directory",
+                dirent.path().string(), bytes, segments, segments == 1 ? "" : "s");
   }
 }
 
