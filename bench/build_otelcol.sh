@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # Builds the OpenTelemetry Collector v0.159.0 with the OpenTelemetry Collector Builder from the
 # Go module proxy, once, and prints the binary's path on stdout (build output goes to stderr).
-# Used by bench/compare_otelcol.sh and scripts/interop.sh (tests/interop/test_otelcol_metrics.py).
+# Used by bench/compare_otelcol.sh, bench/compare_crash_loop.sh and scripts/interop.sh
+# (tests/interop/test_otelcol_metrics.py).
 # Components: the otlp receiver (grpc + http), batch, memory_limiter, the nop, debug, otlp and
-# otlphttp exporters, and from contrib the health_check and healthcheckv2 extensions.
+# otlphttp exporters, and from contrib the health_check, healthcheckv2 and file_storage
+# extensions (file_storage backs the exporters' persistent sending queue, for
+# bench/crash_loop.py).
 # `bench/build_otelcol.sh --minimal` builds only the otlp receiver, batch and nop (the binary
 # the README's otelcol figures were measured with: fewer packages, a little less memory).
 # Cache: $OTELCOL_WORK (default /tmp/otlpd-otelcol); a binary is reused while its recipe
@@ -53,6 +56,7 @@ exporters:
 extensions:
   - gomod: $contrib/extension/healthcheckextension $CONTRIB
   - gomod: $contrib/extension/healthcheckv2extension $CONTRIB
+  - gomod: $contrib/extension/storage/filestorage $CONTRIB
 YAML
 )
 fi

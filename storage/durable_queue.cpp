@@ -169,30 +169,66 @@ void DurableQueue::read_mark() {
                           errno_text(errno));
     return;
   }
-  std::uint8_t b[16] = {};
-  const ssize_t n = ::pread(mark_fd_, b, sizeof b, 0);
-  if (n == 0) return;  // new queue
+  struct stat st {};
+  if (::fstat(mark_fd_, &st) != 0 || st.st_size == 0) return;  // a new queue
+  // The mark (16 bytes: id, magic, CRC), then ids delivered above it (12 bytes each: id, CRC).
+  std::string ledger(static_cast<std::size_t>(std::min<off_t>(st.st_size, 64 << 20)), '\0');
+  const auto* b = reinterpret_cast<const std::uint8_t*>(ledger.data());
   std::uint32_t magic = 0, crc = 0;
-  std::memcpy(&magic, b + 8, 4);
-  std::memcpy(&crc, b + 12, 4);
-  if (n != static_cast<ssize_t>(sizeof b) || magic != kMarkMagic || crc != crc32(b, 12)) {
+  if (read_all(mark_fd_, ledger.data(), ledger.size(), 0) && ledger.size() >= 16) {
+    std::memcpy(&magic, b + 8, 4);
+    std::memcpy(&crc, b + 12, 4);
+  }
+  if (magic != kMarkMagic || crc != crc32(b, 12)) {
     options_.logger->warn("{} is damaged: every record still on disk is sent again (some may arrive twice)", path);
     return;
   }
   std::memcpy(&mark_, b, 8);
+  for (std::size_t pos = 16; pos + 12 <= ledger.size(); pos += 12) {
+    std::uint64_t id = 0;
+    std::memcpy(&id, b + pos, 8);
+    std::memcpy(&crc, b + pos + 8, 4);
+    if (crc != crc32(b + pos, 8)) break;  // a torn last entry: that record is sent again
+    if (id > mark_) done_above_.insert(id);
+  }
 }
 
+namespace {
+void put_ledger_entry(std::string& out, std::uint64_t id) {
+  char e[12];
+  std::memcpy(e, &id, 8);
+  const std::uint32_t crc = crc32(e, 8);
+  std::memcpy(e + 8, &crc, 4);
+  out.append(e, sizeof e);
+}
+}  // namespace
+
+// The ledger is not synced: what a lost write costs is records delivered again, never lost.
 void DurableQueue::write_mark_locked() {
   if (mark_fd_ < 0) return;
-  std::uint8_t b[16];
-  std::memcpy(b, &mark_, 8);
-  std::memcpy(b + 8, &kMarkMagic, 4);
-  const std::uint32_t crc = crc32(b, 12);
-  std::memcpy(b + 12, &crc, 4);
-  // Not synced: a mark lost with the machine only means records delivered again.
-  if (!write_all(mark_fd_, reinterpret_cast<const char*>(b), sizeof b, 0)) {
-    options_.logger->debug("cannot write the delivery mark: {}", errno_text(errno));
+  std::string ledger(16, '\0');
+  std::memcpy(ledger.data(), &mark_, 8);
+  std::memcpy(ledger.data() + 8, &kMarkMagic, 4);
+  const std::uint32_t crc = crc32(ledger.data(), 12);
+  std::memcpy(ledger.data() + 12, &crc, 4);
+  for (const std::uint64_t id : done_above_) put_ledger_entry(ledger, id);
+  if (!write_all(mark_fd_, ledger.data(), ledger.size(), 0) ||
+      (ledger.size() < ledger_size_ && ::ftruncate(mark_fd_, static_cast<off_t>(ledger.size())) != 0)) {
+    options_.logger->debug("cannot write the delivery ledger: {}", errno_text(errno));
   }
+  ledger_size_ = ledger.size();
+}
+
+void DurableQueue::append_done_locked(std::uint64_t id) {
+  done_above_.insert(id);
+  if (mark_fd_ < 0) return;
+  std::string entry;
+  put_ledger_entry(entry, id);
+  if (!write_all(mark_fd_, entry.data(), entry.size(), ledger_size_)) {
+    options_.logger->debug("cannot write the delivery ledger: {}", errno_text(errno));
+    return;
+  }
+  ledger_size_ += entry.size();
 }
 
 bool DurableQueue::recover(RecoveryReport* report, std::string* error) {
@@ -251,7 +287,7 @@ bool DurableQueue::recover(RecoveryReport* report, std::string* error) {
     }
     const ScanResult scan = scan_records(file, [&](const RecordHeader& record, std::uint64_t offset) {
       max_id = std::max(max_id, record.id);
-      if (record.id <= mark_ || live_.count(record.id)) {
+      if (record.id <= mark_ || done_above_.count(record.id) || live_.count(record.id)) {
         ++report->delivered;
         return;
       }
@@ -298,9 +334,9 @@ bool DurableQueue::recover(RecoveryReport* report, std::string* error) {
     segments_[sequence] = segment;
   }
   next_id_ = max_id + 1;
-  const std::uint64_t old_mark = mark_;
   mark_ = live_.empty() ? max_id : live_.begin()->first - 1;
-  if (mark_ != old_mark) write_mark_locked();
+  done_above_.erase(done_above_.begin(), done_above_.upper_bound(mark_));
+  write_mark_locked();
   if (!files.empty() && options_.fsync) sync_directory(options_.directory);
   return true;
 }
@@ -550,7 +586,10 @@ void DurableQueue::done_locked(std::uint64_t id) {
   const std::uint64_t mark = live_.empty() ? next_id_ - 1 : live_.begin()->first - 1;
   if (mark != mark_) {
     mark_ = mark;
+    done_above_.erase(done_above_.begin(), done_above_.upper_bound(mark_));
     write_mark_locked();
+  } else {
+    append_done_locked(id);  // delivered while an older record is still out
   }
 }
 

@@ -10,6 +10,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -53,8 +54,9 @@ struct QueueStats {
 };
 
 // A persistent FIFO of batches: an append-only log of segment files (storage/segment_format.h)
-// in one directory, which it holds with a lock file, plus an acknowledgement mark (`acked`:
-// every record up to this id was delivered). Delivery is at least once: a record is removed
+// in one directory, which it holds with a lock file, plus a delivery ledger (`acked`: a mark,
+// every record up to this id was delivered, followed by the ids delivered above it, which
+// several consumers deliver out of order while the oldest record is still being retried). Delivery is at least once: a record is removed
 // when done() (delivered, or given up on), and what was not done when the process died is
 // delivered again after the restart, first. Segments whose records are all done are deleted.
 // Thread-safe: any number of threads append, take and mark done.
@@ -113,7 +115,8 @@ class DurableQueue {
   explicit DurableQueue(QueueOptions options);
   bool lock_directory(std::string* error);
   void read_mark();
-  void write_mark_locked();
+  void write_mark_locked();                  // the whole ledger: the mark and done_above_
+  void append_done_locked(std::uint64_t id); // one id delivered above the mark
   bool recover(RecoveryReport* report, std::string* error);
   bool new_segment_locked(std::string* error);
   void retire_active_locked();
@@ -136,6 +139,8 @@ class DurableQueue {
   std::uint64_t next_id_ = 1;
   std::uint64_t next_sequence_ = 1;
   std::uint64_t mark_ = 0;                   // every id <= mark_ is done
+  std::set<std::uint64_t> done_above_;       // done ids above mark_, as the ledger lists them
+  std::uint64_t ledger_size_ = 0;
   std::array<std::uint64_t, 3> records_by_signal_{};
   std::uint64_t items_ = 0, bytes_ = 0, disk_bytes_ = 0, cached_bytes_ = 0;
   std::uint64_t written_ = 0;                // appends written (sequence numbers for syncing)
