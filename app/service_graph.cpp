@@ -208,6 +208,21 @@ std::optional<ServiceGraph> ServiceGraph::from_config(const YAML::Node& yaml, co
                   fmt::format("extension '{}' is not a storage extension (file_storage)", c.storage));
     }
   }
+  // A batch processor acknowledges what it holds before a persistent queue has stored it.
+  for (const auto& p : pipelines) {
+    for (const auto& e : p.exporters) {
+      const auto exporter = exporters.find(e);
+      if (exporter == exporters.end() || exporter->second.storage.empty()) continue;
+      for (const auto& id : p.processors) {
+        const auto processor = processors.find(id);
+        if (processor == processors.end() || processor->second.factory->type() != "batch") continue;
+        spdlog::warn("pipeline {}: processor {} holds acknowledged data in memory before exporter {} stores it in its "
+                     "persistent queue; a crash loses what the batch holds (up to its timeout's worth). For "
+                     "durability, leave batch out of pipelines whose exporters have sending_queue::storage",
+                     p.id, id, e);
+      }
+    }
+  }
   svc.finish();
   root.finish();
   if (!errors->empty()) return std::nullopt;

@@ -29,14 +29,29 @@ class NopExporter final : public Exporter {
   std::atomic<bool> stopped_{false};
 };
 
+// Behind a sending queue: discards what the queue's workers hand it.
+class NopSender final : public BatchSender {
+ public:
+  ConsumeResult send(const Batch&) noexcept override { return ConsumeResult::ok(); }
+};
+
 }  // namespace
 
-NopConfig NopExporterFactory::parse(ConfigNode& node) const {
-  node.finish();
-  return {};
+ConfigProblems NopConfig::validate() const {
+  ConfigProblems problems;
+  if (queue) add_nested(problems, "sending_queue", queue->validate());
+  return problems;
 }
 
-std::unique_ptr<Exporter> NopExporterFactory::make(const CreateSettings& settings, const NopConfig&) const {
+NopConfig NopExporterFactory::parse(ConfigNode& node) const {
+  NopConfig config;
+  if (node.has("sending_queue")) config.queue = SendingQueueConfig::parse(node, SendingQueueConfig{});
+  node.finish();
+  return config;
+}
+
+std::unique_ptr<Exporter> NopExporterFactory::make(const CreateSettings& settings, const NopConfig& config) const {
+  if (config.queue) return std::make_unique<QueuedExporter>(settings, *config.queue, std::make_unique<NopSender>());
   return std::make_unique<NopExporter>(settings);
 }
 

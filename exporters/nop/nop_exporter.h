@@ -1,12 +1,17 @@
 #pragma once
 
+#include <optional>
+
+#include "exporters/common/queued_exporter.h"
 #include "pipeline/typed_factory.h"
 
 namespace otlpd {
 
-// nop takes no options.
+// nop takes no options but one of otlpd's: sending_queue, to measure a sending queue (in
+// memory, or persistent with storage) in front of an exporter that costs nothing.
 struct NopConfig final : ComponentConfig {
-  ConfigProblems validate() const { return {}; }
+  std::optional<SendingQueueConfig> queue;  // absent: no queue, batches are discarded inline
+  ConfigProblems validate() const;
 };
 
 // exporters::nop: accepts everything and discards it, as otelcol's nop exporter. For
