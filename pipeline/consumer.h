@@ -1,6 +1,11 @@
 #pragma once
 
 #include <chrono>
+#include <condition_variable>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <vector>
 #include <optional>
 #include <string>
 #include <utility>
@@ -8,6 +13,8 @@
 #include "otlp/request.h"
 
 namespace otlpd {
+
+class PendingResult;
 
 // The one result of the data path: what handing a batch to a stage came to (Consumer), what a
 // receiver answers for one request (ingest), and what one export attempt came to (the retrier).
@@ -38,6 +45,11 @@ struct ConsumeResult {
   // For a retryable export attempt: the delay the destination asked for (gRPC RetryInfo, HTTP
   // Retry-After), if it did.
   std::optional<std::chrono::milliseconds> retry_after;
+  // Set on an ok result that is not final yet: a persistent sending queue has written the data
+  // and waits for the disk to confirm it (fdatasync). The receiver answers the client when this
+  // completes, with the final result; meanwhile it goes on with other requests, so that the
+  // requests of many clients share one fdatasync.
+  std::shared_ptr<PendingResult> pending;
 
   static ConsumeResult ok() { return {}; }
   static ConsumeResult retryable(std::string why, std::optional<std::chrono::milliseconds> after = {}) {
@@ -54,6 +66,27 @@ struct ConsumeResult {
     error_type = std::move(type);
     return std::move(*this);
   }
+};
+
+// A result that completes later (ConsumeResult::pending). Thread-safe; completes once.
+class PendingResult {
+ public:
+  // The first call decides; callbacks registered so far run on this thread.
+  void complete(ConsumeResult result);
+  // Runs `done` with the final result: at once (on this thread) if it is known, else on the
+  // thread that completes it. At most one callback per PendingResult.
+  void then(std::function<void(ConsumeResult)> done);
+  // Blocks until the result is known.
+  ConsumeResult wait();
+  // Completes when every one of `parts` has, with the first failure among them, or ok.
+  static std::shared_ptr<PendingResult> all(std::vector<std::shared_ptr<PendingResult>> parts);
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable done_cv_;
+  bool done_ = false;
+  ConsumeResult result_;
+  std::function<void(ConsumeResult)> callback_;
 };
 
 // The single interface between pipeline stages (receivers hand to processors, processors

@@ -4,13 +4,17 @@ namespace otlpd {
 
 ConsumeResult FanoutConsumer::consume(Batch&& batch) noexcept {
   ConsumeResult result = ConsumeResult::ok();
+  std::vector<std::shared_ptr<PendingResult>> pending;  // of persistent queues still syncing
   for (std::size_t i = 0; i < consumers_.size(); ++i) {
     const bool last = i + 1 == consumers_.size();
     ConsumeResult r = consumers_[i]->consume(last ? std::move(batch) : Batch(batch));
+    if (r.is_ok() && r.pending) pending.push_back(std::move(r.pending));
     if (!r.is_ok() && (result.is_ok() || r.code == ConsumeResult::Code::retryable)) {
       result = std::move(r);
     }
   }
+  // Ok only once every persistent queue has it on disk.
+  if (result.is_ok() && !pending.empty()) result.pending = PendingResult::all(std::move(pending));
   return result;
 }
 

@@ -124,6 +124,10 @@ std::unique_ptr<DurableQueue> DurableQueue::open(QueueOptions options, RecoveryR
   }
   RecoveryReport local;
   if (!queue->lock_directory(error) || !queue->recover(report ? report : &local, error)) return nullptr;
+  if (queue->options_.fsync) {
+    DurableQueue* q = queue.get();
+    queue->syncer_ = std::thread([q] { q->run_syncer(); });
+  }
   return queue;
 }
 
@@ -171,6 +175,7 @@ void DurableQueue::read_mark() {
   }
   struct stat st {};
   if (::fstat(mark_fd_, &st) != 0 || st.st_size == 0) return;  // a new queue
+  ledger_size_ = static_cast<std::uint64_t>(st.st_size);  // a rewrite cuts whatever is longer
   // The mark (16 bytes: id, magic, CRC), then ids delivered above it (12 bytes each: id, CRC).
   std::string ledger(static_cast<std::size_t>(std::min<off_t>(st.st_size, 64 << 20)), '\0');
   const auto* b = reinterpret_cast<const std::uint8_t*>(ledger.data());
@@ -248,7 +253,8 @@ bool DurableQueue::recover(RecoveryReport* report, std::string* error) {
     return false;
   }
   std::sort(files.begin(), files.end());
-  std::uint64_t max_id = mark_;
+  // Ids are never given again: not those of the ledger either (their files may be gone).
+  std::uint64_t max_id = done_above_.empty() ? mark_ : std::max(mark_, *done_above_.rbegin());
   for (std::size_t i = 0; i < files.size(); ++i) {
     const auto& [sequence, path] = files[i];
     const bool last = i + 1 == files.size();
@@ -343,6 +349,14 @@ bool DurableQueue::recover(RecoveryReport* report, std::string* error) {
 
 DurableQueue::~DurableQueue() {
   close();
+  if (syncer_.joinable()) {
+    {
+      std::lock_guard lock(sync_mutex_);
+      stop_syncer_ = true;
+    }
+    sync_wake_.notify_all();
+    syncer_.join();  // after the last waiters were told
+  }
   std::lock_guard lock(mutex_);
   if (active_ && active_->live == 0) drop_segment_locked(active_);
   active_.reset();
@@ -381,7 +395,14 @@ bool DurableQueue::new_segment_locked(std::string* error) {
 
 void DurableQueue::retire_active_locked() {
   if (!active_) return;
-  if (options_.fsync && ::fdatasync(active_->fd) == 0) stats_.fsyncs.fetch_add(1, std::memory_order_relaxed);
+  if (options_.fsync) {
+    stats_.fsyncs.fetch_add(1, std::memory_order_relaxed);
+    if (::fdatasync(active_->fd) != 0) {
+      // Appends still waiting for their sync are in this file: they are not durable.
+      unsynced_through_ = written_;
+      unsynced_error_ = fmt::format("cannot sync {}: {}", active_->path, errno_text(errno));
+    }
+  }
   active_->active = false;
   if (active_->live == 0) drop_segment_locked(active_);
   active_.reset();
@@ -393,7 +414,7 @@ void DurableQueue::drop_segment_locked(const std::shared_ptr<Segment>& segment) 
   segments_.erase(segment->sequence);
 }
 
-DurableQueue::AppendResult DurableQueue::append(const Batch& batch) {
+DurableQueue::AppendResult DurableQueue::append(const Batch& batch, OnDurable on_durable) {
   // The record, built outside the lock: header (id filled in below) and payload.
   std::string record(kRecordHeaderSize, '\0');
   std::string encoded;
@@ -414,10 +435,24 @@ DurableQueue::AppendResult DurableQueue::append(const Batch& batch) {
   header.items = static_cast<std::uint32_t>(batch.item_count());
   header.payload_crc = crc32(record.data() + kRecordHeaderSize, header.payload_size);
 
-  std::uint64_t sequence = 0;
+  // Without on_durable, this thread waits for the syncing thread's verdict.
+  struct Wait {
+    std::mutex mutex;
+    std::condition_variable cv;
+    std::optional<AppendResult> result;
+  };
+  std::shared_ptr<Wait> wait;
+  if (options_.fsync && !on_durable) {
+    wait = std::make_shared<Wait>();
+    on_durable = [wait](const AppendResult& r) {
+      std::lock_guard lock(wait->mutex);
+      wait->result = r;
+      wait->cv.notify_all();
+    };
+  }
   {
     std::lock_guard lock(mutex_);
-    if (closed_) return {AppendResult::Status::failed, "the persistent queue is closed"};
+    if (closed_) return {AppendResult::Status::failed, "the persistent queue is closed", false};
     if (active_ && active_->size + record.size() > options_.segment_bytes && active_->size > kSegmentHeaderSize) {
       retire_active_locked();
     }
@@ -463,53 +498,65 @@ DurableQueue::AppendResult DurableQueue::append(const Batch& batch) {
     items_ += header.items;
     bytes_ += header.payload_size;
     pending_.push_back(std::move(entry));
-    sequence = ++written_;
+    const std::uint64_t sequence = ++written_;
     stats_.bytes_written.fetch_add(record.size(), std::memory_order_relaxed);
+    if (options_.fsync) {
+      // Registered under mutex_, so that the syncing thread's next look at written_ covers it.
+      std::lock_guard sync(sync_mutex_);
+      waiters_.emplace_back(sequence, std::move(on_durable));
+    }
   }
   available_.notify_one();
   if (!options_.fsync) return {};
-  std::string sync_error = wait_durable(sequence);
-  if (!sync_error.empty()) {
-    // The record stays queued (it may well be on disk and will be sent), but it is not known
-    // to be durable, so it is not acknowledged: the client sends it again.
-    return {AppendResult::Status::failed, std::move(sync_error)};
+  sync_wake_.notify_one();
+  if (!wait) {
+    AppendResult deferred;
+    deferred.deferred = true;
+    return deferred;
   }
-  return {};
+  std::unique_lock lock(wait->mutex);
+  wait->cv.wait(lock, [&] { return wait->result.has_value(); });
+  return *wait->result;
 }
 
-// Group commit: the first append to find no sync running syncs for everything written so far;
-// appends that arrive meanwhile wait for it or for the next one.
-std::string DurableQueue::wait_durable(std::uint64_t sequence) {
+// Group commit: one fdatasync covers every append written before it started; appends that
+// arrive while it runs wait for the next one. fsync_delay lets more join before it starts.
+void DurableQueue::run_syncer() noexcept {
   std::unique_lock lock(sync_mutex_);
-  while (synced_ < sequence) {
-    if (syncing_) {
-      synced_cv_.wait(lock);
-      continue;
-    }
-    syncing_ = true;
+  for (;;) {
+    sync_wake_.wait(lock, [&] { return stop_syncer_ || !waiters_.empty(); });
+    if (waiters_.empty()) return;  // stopping, and everyone has been told
     lock.unlock();
-    if (options_.fsync_delay.count() > 0) std::this_thread::sleep_for(options_.fsync_delay);
-    std::uint64_t target = 0;
+    if (options_.fsync_delay.count() > 0 && !stop_syncer_) std::this_thread::sleep_for(options_.fsync_delay);
+    std::uint64_t target = 0, unsynced_through = 0;
+    std::string unsynced_error;
     std::shared_ptr<Segment> segment;
     {
       std::lock_guard state(mutex_);
       target = written_;
       segment = active_;  // earlier segments were synced when they were retired
+      unsynced_through = std::exchange(unsynced_through_, 0);
+      unsynced_error = std::move(unsynced_error_);
     }
     const int rc = segment ? ::fdatasync(segment->fd) : 0;
     const int saved = errno;
     stats_.fsyncs.fetch_add(1, std::memory_order_relaxed);
-    lock.lock();
-    syncing_ = false;
-    synced_ = std::max(synced_, target);
+    // A failed sync: the records stay queued (they may well be on disk and will be sent), but
+    // they are not known to be durable, so they are not acknowledged: clients send them again.
+    AppendResult outcome, retired_outcome{AppendResult::Status::failed, unsynced_error};
     if (rc != 0) {
-      sync_error_ = fmt::format("cannot sync {}: {}", segment->path, errno_text(saved));
-      failed_through_ = target;
+      outcome = {AppendResult::Status::failed, fmt::format("cannot sync {}: {}", segment->path, errno_text(saved))};
     }
-    synced_cv_.notify_all();
+    std::vector<std::pair<std::uint64_t, OnDurable>> ready;
+    lock.lock();
+    auto keep = std::partition(waiters_.begin(), waiters_.end(),
+                               [&](const auto& waiter) { return waiter.first > target; });
+    std::move(keep, waiters_.end(), std::back_inserter(ready));
+    waiters_.erase(keep, waiters_.end());
+    lock.unlock();
+    for (auto& [sequence, done] : ready) done(sequence <= unsynced_through ? retired_outcome : outcome);
+    lock.lock();
   }
-  // Whether the sync that covered this append failed.
-  return sequence <= failed_through_ && !sync_error_.empty() ? sync_error_ : std::string();
 }
 
 std::optional<DurableQueue::Item> DurableQueue::take(std::chrono::milliseconds wait) {

@@ -11,7 +11,9 @@
 #include <mutex>
 #include <optional>
 #include <set>
+#include <functional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <spdlog/logger.h>
@@ -73,11 +75,16 @@ class DurableQueue {
     enum class Status { ok, full, failed };
     Status status = Status::ok;
     std::string message;
+    bool deferred = false;  // ok, written; on_durable will tell whether it reached the disk
     bool ok() const { return status == Status::ok; }
   };
-  // Writes a batch and returns once it is durable (as QueueOptions::fsync says). `full`: the
-  // disk budget or the disk itself has no room (nothing was kept); `failed`: an I/O error.
-  AppendResult append(const Batch& batch);
+  using OnDurable = std::function<void(const AppendResult&)>;
+  // Writes a batch. `full`: the disk budget or the disk itself has no room (nothing was kept);
+  // `failed`: an I/O error. With fsync on, the batch is durable once the syncing thread has
+  // run fdatasync for it (appends that arrive meanwhile share one): without `on_durable`,
+  // append() waits for that; with it, append() returns at once (deferred) and on_durable runs
+  // on the syncing thread with the outcome.
+  AppendResult append(const Batch& batch, OnDurable on_durable = {});
 
   struct Item {
     std::uint64_t id = 0;
@@ -122,7 +129,7 @@ class DurableQueue {
   void retire_active_locked();
   void drop_segment_locked(const std::shared_ptr<Segment>& segment);
   void done_locked(std::uint64_t id);
-  std::string wait_durable(std::uint64_t sequence);
+  void run_syncer() noexcept;
   std::optional<Batch> read_back(const Entry& entry);
 
   QueueOptions options_;
@@ -144,14 +151,18 @@ class DurableQueue {
   std::array<std::uint64_t, 3> records_by_signal_{};
   std::uint64_t items_ = 0, bytes_ = 0, disk_bytes_ = 0, cached_bytes_ = 0;
   std::uint64_t written_ = 0;                // appends written (sequence numbers for syncing)
+  // A retired segment whose sync failed: appends up to this one are not durable.
+  std::uint64_t unsynced_through_ = 0;
+  std::string unsynced_error_;
   bool closed_ = false;
 
+  // The syncing thread (with fsync): fdatasync for every append written so far, then tells
+  // their waiters. Lock order: mutex_, then sync_mutex_.
   std::mutex sync_mutex_;
-  std::condition_variable synced_cv_;
-  std::uint64_t synced_ = 0;  // appends up to this one are durable
-  bool syncing_ = false;
-  std::string sync_error_;    // the last fdatasync failure, for the appends it covered
-  std::uint64_t failed_through_ = 0;
+  std::condition_variable sync_wake_;
+  std::vector<std::pair<std::uint64_t, OnDurable>> waiters_;  // by append sequence
+  bool stop_syncer_ = false;
+  std::thread syncer_;
 };
 
 // The directory name of a component's queue in a file_storage directory, as otelcol names its

@@ -230,8 +230,18 @@ ConsumeResult QueuedExporter::enqueue_durable(Batch&& batch) noexcept {
     const bool room = used == 0 || used + size_of(batch) <= max_size;
     storage::DurableQueue::AppendResult appended;
     if (room) {
-      appended = durable_->append(batch);
-      if (appended.ok()) return ConsumeResult::ok();
+      // Answered when the disk has it: the receiver waits for `pending`, not this thread.
+      auto pending = std::make_shared<PendingResult>();
+      appended = durable_->append(batch, [pending, id = settings_.id.str()](const storage::DurableQueue::AppendResult& r) {
+        pending->complete(r.ok() ? ConsumeResult::ok()
+                                 : ConsumeResult::retryable(
+                                       fmt::format("sending queue of exporter {} cannot store the batch: {}", id, r.message)));
+      });
+      if (appended.ok()) {
+        ConsumeResult ok = ConsumeResult::ok();
+        if (appended.deferred) ok.pending = std::move(pending);
+        return ok;
+      }
     }
     const bool full = !room || appended.status == storage::DurableQueue::AppendResult::Status::full;
     if (full && queue_config_.block_on_overflow && accepting_.load(std::memory_order_acquire) &&

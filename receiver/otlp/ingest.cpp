@@ -41,7 +41,7 @@ ConsumeResult hand_on(Signal signal, RequestPtr request, const std::string& erro
     return refused(std::move(result));
   }
   counters.accepted[index]->add(items);
-  return {};
+  return result;  // ok, possibly still pending on a persistent queue's fdatasync
 }
 
 }  // namespace

@@ -11,7 +11,8 @@ namespace otlpd {
 
 // The receive path shared by OTLP/gRPC and OTLP/HTTP: asks the pipeline first (admit, before
 // any decoding), checks the bytes (Request::receive), hands them on and counts the outcome.
-// Returns what the receiver answers: ok, invalid (not OTLP), retryable, too_large or permanent.
+// Returns what the receiver answers: ok, invalid (not OTLP), retryable, too_large or permanent;
+// an ok with `pending` set is answered once that completes (a persistent queue syncing).
 // `bytes` must stay alive as long as the request does (its owner is kept by the request).
 ConsumeResult ingest(Signal signal, WireBytes bytes, Consumer& consumer, ReceiverCounters& counters,
                      spdlog::logger& logger) noexcept;

@@ -44,7 +44,37 @@ class OtlpGrpcServer::Handler {
           std::shared_ptr<spdlog::logger> logger)
       : consumers_(consumers), counters_(counters), max_message_bytes_(max_message_bytes), logger_(std::move(logger)) {}
 
-  grpc::Status handle(Signal signal, grpc::ServerContext& context, grpc::ByteBuffer& in, grpc::ByteBuffer* out) noexcept {
+  // What the client hears for a result.
+  static grpc::Status status_of(const ConsumeResult& result) {
+    switch (result.code) {
+      case ConsumeResult::Code::ok: return grpc::Status::OK;
+      case ConsumeResult::Code::retryable: return {grpc::StatusCode::UNAVAILABLE, result.message};
+      // Permanent: no RetryInfo, so a client following the OTLP specification does not retry.
+      case ConsumeResult::Code::too_large: return {grpc::StatusCode::RESOURCE_EXHAUSTED, result.message};
+      case ConsumeResult::Code::invalid:
+      case ConsumeResult::Code::permanent: return {grpc::StatusCode::INVALID_ARGUMENT, result.message};
+    }
+    return grpc::Status::OK;
+  }
+
+  // Calls answered later (a persistent queue syncing): shutdown waits for them, because their
+  // answer needs the completion queue.
+  void deferred_begin() {
+    std::lock_guard lock(deferred_mutex_);
+    ++deferred_;
+  }
+  void deferred_end() {
+    std::lock_guard lock(deferred_mutex_);
+    if (--deferred_ == 0) deferred_cv_.notify_all();
+  }
+  void wait_deferred() {
+    std::unique_lock lock(deferred_mutex_);
+    deferred_cv_.wait(lock, [&] { return deferred_ == 0; });
+  }
+
+  // The answer to one call; with *pending set, the answer comes when it completes.
+  grpc::Status handle(Signal signal, grpc::ServerContext& context, grpc::ByteBuffer& in, grpc::ByteBuffer* out,
+                      std::shared_ptr<PendingResult>* pending) noexcept {
     WireBytes bytes;
     if (grpc_call_test_only_get_message_flags(context.c_call()) & kCompressedFlag) {
       // Decompressed from gRPC's slices as they are (no joining copy); each slice is let go
@@ -70,18 +100,12 @@ class OtlpGrpcServer::Handler {
       in.Clear();
       bytes = WireBytes{slice->begin(), slice->size(), slice};
     }
-    const ConsumeResult result = ingest(signal, bytes, *consumer_for(consumers_, signal), *counters_, *logger_);
-    switch (result.code) {
-      case ConsumeResult::Code::ok: break;
-      case ConsumeResult::Code::retryable: return {grpc::StatusCode::UNAVAILABLE, result.message};
-      // Permanent: no RetryInfo, so a client following the OTLP specification does not retry.
-      case ConsumeResult::Code::too_large: return {grpc::StatusCode::RESOURCE_EXHAUSTED, result.message};
-      case ConsumeResult::Code::invalid:
-      case ConsumeResult::Code::permanent: return {grpc::StatusCode::INVALID_ARGUMENT, result.message};
-    }
+    ConsumeResult result = ingest(signal, bytes, *consumer_for(consumers_, signal), *counters_, *logger_);
+    if (!result.is_ok()) return status_of(result);
     // Full success: an empty Export*ServiceResponse (partial_success unset) is zero bytes.
     grpc::Slice empty;
     *out = grpc::ByteBuffer(&empty, 1);
+    *pending = std::move(result.pending);
     return grpc::Status::OK;
   }
 
@@ -92,6 +116,9 @@ class OtlpGrpcServer::Handler {
   ReceiverCounters* counters_;  // owned by the OtlpReceiver, which outlives this server
   std::size_t max_message_bytes_;
   std::shared_ptr<spdlog::logger> logger_;
+  std::mutex deferred_mutex_;
+  std::condition_variable deferred_cv_;
+  std::size_t deferred_ = 0;
 };
 
 // One Export call: requested from gRPC, handled when it arrives, finished, then deleted.
@@ -116,8 +143,20 @@ class OtlpGrpcServer::Call {
       return;
     }
     expect(signal_, service_, request_fn_, queue_, handler_);  // keep one call waiting
-    grpc::Status status = handler_->handle(signal_, context_, request_, &response_);
+    std::shared_ptr<PendingResult> pending;
+    grpc::Status status = handler_->handle(signal_, context_, request_, &response_, &pending);
     finished_ = true;
+    if (pending) {
+      // Answered when the disk has it, from the thread that syncs (gRPC allows Finish from any
+      // thread); this thread goes on polling, so that other calls share the same fdatasync.
+      handler_->deferred_begin();
+      pending->then([this](ConsumeResult result) {
+        Handler* handler = handler_;  // `this` may be gone once Finish returns
+        responder_.Finish(response_, Handler::status_of(result), this);
+        handler->deferred_end();
+      });
+      return;
+    }
     responder_.Finish(response_, status, this);
   }
 
@@ -330,6 +369,7 @@ void OtlpGrpcServer::shutdown() noexcept {
   // New calls are refused; calls in flight get a grace period to finish handing their data
   // on. Then the queues drain (waiting calls come back cancelled and are deleted).
   server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
+  handler_->wait_deferred();  // their answers still go through the queues
   for (auto& queue : queues_) queue->Shutdown();
   for (auto& thread : threads_) thread.join();
   threads_.clear();

@@ -104,10 +104,12 @@ void OtlpHttpHandler::handle(HttpRequest& request, std::string* out) {
     }
   }
   Consumer& consumer = *consumer_for(consumers_, *signal);
-  const ConsumeResult r =
+  ConsumeResult r =
       reply.json ? ingest_json(*signal, *bytes, consumer, *counters_, *logger_)
                  : ingest(*signal, WireBytes{reinterpret_cast<const std::uint8_t*>(bytes->data()), bytes->size(), bytes},
                           consumer, *counters_, *logger_);
+  // A persistent queue still syncing: this handler thread waits for the disk (the others go on).
+  if (r.pending) r = r.pending->wait();
   switch (r.code) {
     // The response uses the request's encoding: an empty Export*ServiceResponse.
     case ConsumeResult::Code::ok:
