@@ -339,19 +339,20 @@ void QueuedExporter::run_durable_worker() noexcept {
   const auto interval = sender_->flush_interval();
   const auto wait = interval.count() > 0 ? interval : std::chrono::milliseconds(500);
   auto next_flush = Clock::now() + interval;
-  while (accepting_.load(std::memory_order_acquire)) {
+  // Not accepting_: workers start before the exporter accepts.
+  while (!stopping_.load(std::memory_order_acquire)) {
     if (std::optional<storage::DurableQueue::Item> item = durable_->take(wait)) {
       ConsumeResult result = sender_->send(item->batch);
       record(item->batch, result);
       if (result.is_ok() || result.error_permanent) {
         durable_->done(item->id);  // sent, or refused for good by the destination (logged and counted)
-      } else if (accepting_.load(std::memory_order_acquire)) {
+      } else if (!stopping_.load(std::memory_order_acquire)) {
         // Retries ran out, or there were none: keep the batch at the head and try again later,
         // rather than drop it (a persistent queue that bleeds its head during an outage is
         // otelcol issue 15324).
         durable_->retry_later(std::move(*item));
         std::unique_lock lock(pause_mutex_);
-        pause_.wait_for(lock, std::chrono::seconds(1), [&] { return !accepting_.load(std::memory_order_acquire); });
+        pause_.wait_for(lock, std::chrono::seconds(1), [&] { return stopping_.load(std::memory_order_acquire); });
       }
       // Else shutdown has begun: the batch stays on disk and is sent after the next start.
     }
@@ -401,6 +402,7 @@ void QueuedExporter::shutdown() noexcept {
     durable_->close();
     {
       std::lock_guard lock(pause_mutex_);
+      stopping_.store(true, std::memory_order_release);
       pause_.notify_all();
     }
     sender_->interrupt_retries();

@@ -129,6 +129,7 @@ class QueuedExporter final : public Exporter {
   std::unique_ptr<storage::DurableQueue> durable_;     // with `storage`
   std::mutex pause_mutex_;
   std::condition_variable pause_;  // a durable worker's pause after its retries ran out
+  std::atomic<bool> stopping_{false};  // shutdown has begun: durable workers end
 };
 
 }  // namespace otlpd
