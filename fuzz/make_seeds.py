@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
-"""Writes the seed corpora of otlpd_fuzz_decompress, otlpd_fuzz_grpc and otlpd_fuzz_wire_scan,
-and the compressed requests of otlpd_fuzz_http, into fuzz/corpus/. Run with the repository's
+"""Writes the seed corpora of otlpd_fuzz_decompress, otlpd_fuzz_grpc, otlpd_fuzz_wire_scan and
+otlpd_fuzz_segment, and the compressed requests of otlpd_fuzz_http, into fuzz/corpus/. Run with the repository's
 virtual environment (cramjam, opentelemetry-proto):  .venv/bin/python fuzz/make_seeds.py
 The output is deterministic (gzip without a timestamp), so the committed files do not churn."""
 import gzip
@@ -255,8 +255,62 @@ def http_seeds():
     write("http", "zstd-protobuf.txt", request("/v1/metrics", proto, "zstd", bytes(cramjam.zstd.compress(REQUESTS["metrics"]))))
 
 
+# The persistent queue's segment files (storage/segment_format.h), integers little-endian.
+SEGMENT_HEADER = struct.Struct("<8sIIQII")  # magic, version, header size, sequence, reserved, CRC-32
+RECORD_HEADER = struct.Struct("<IIQBBHIII")  # magic, payload size, id, signal, flags, reserved, items, CRCs
+RECORD_MAGIC = 0x5251544F  # "OTQR" in the file
+
+
+def segment_header(sequence, version=1):
+    head = SEGMENT_HEADER.pack(b"otlpdseg", version, 32, sequence, 0, 0)[:28]
+    return head + struct.pack("<I", zlib.crc32(head))
+
+
+def segment_record(record_id, signal, requests, items=1):
+    """A record of a batch: per request, its length and its bytes."""
+    return segment_record_raw(record_id, signal, b"".join(struct.pack("<I", len(r)) + r for r in requests), items)
+
+
+def flip(data, at, mask=0x01):
+    data = bytearray(data)
+    data[at] ^= mask
+    return bytes(data)
+
+
+def segment_seeds():
+    traces, metrics, logs = REQUESTS["traces"], REQUESTS["metrics"], REQUESTS["logs"]
+    records = [segment_record(1, 0, [traces], 2), segment_record(2, 1, [metrics, metrics], 10),
+               segment_record(3, 2, [logs], 2)]
+    clean = segment_header(1) + b"".join(records)
+    second = 32 + len(records[0])  # offset of the second record
+    third = second + len(records[1])
+    write("segment", "three-signals", clean)
+    write("segment", "header-only", segment_header(1))
+    write("segment", "torn-in-payload", clean[:third + 32 + 20])
+    write("segment", "torn-in-header", clean[:third + 11])
+    write("segment", "garbage-tail", clean + bytes(range(256)) + b"OTQR")
+    write("segment", "damaged-payload", flip(clean, second + 32 + 40))
+    write("segment", "damaged-record-header", flip(clean, second + 9))
+    write("segment", "damaged-segment-header", flip(clean, 17))
+    write("segment", "newer-version", segment_header(1, version=2) + b"".join(records))
+    # Ids recovery must cope with: 0 (never a real one), repeated, decreasing, the largest.
+    write("segment", "odd-ids", segment_header(5) + segment_record(0, 0, [traces]) + segment_record(7, 2, [logs]) +
+          segment_record(7, 2, [logs]) + segment_record(4, 1, [metrics]) + segment_record(2**64 - 1, 0, [traces]))
+    # Intact records that do not hold OTLP: a batch without requests, bad framing, not protobuf.
+    write("segment", "not-otlp", segment_header(2) + segment_record(1, 2, [], 0) +
+          segment_record_raw(2, 0, b"\x05\x00\x00\x00ab") + segment_record(3, 1, [b"\xff\xff\xff"]) +
+          segment_record(4, 0, [traces]))
+
+
+def segment_record_raw(record_id, signal, payload, items=1):
+    """A record whose payload is given as is (its framing included)."""
+    head = RECORD_HEADER.pack(RECORD_MAGIC, len(payload), record_id, signal, 0, 0, items, zlib.crc32(payload), 0)[:28]
+    return head + struct.pack("<I", zlib.crc32(head)) + payload
+
+
 if __name__ == "__main__":
     decompress_seeds()
     grpc_seeds()
     wire_scan_seeds()
     http_seeds()
+    segment_seeds()

@@ -4,11 +4,15 @@
 #include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
+#include <climits>
 #include <unistd.h>
 
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <array>
+#include <limits>
 #include <charconv>
 #include <cerrno>
 #include <cstring>
@@ -66,6 +70,32 @@ bool write_all(int fd, const char* data, std::size_t size, std::uint64_t offset)
     data += n;
     size -= static_cast<std::size_t>(n);
     offset += static_cast<std::uint64_t>(n);
+  }
+  return true;
+}
+
+// Writes every piece, in order, at `offset` (pwritev, resumed after a short write); false with
+// errno set on failure.
+bool write_all(int fd, std::vector<iovec> pieces, std::uint64_t offset) {
+  std::size_t first = 0;
+  while (first < pieces.size()) {
+    const int count = static_cast<int>(std::min<std::size_t>(pieces.size() - first, IOV_MAX));
+    const ssize_t n = ::pwritev(fd, pieces.data() + first, count, static_cast<off_t>(offset));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return false;
+    }
+    if (n == 0) {
+      errno = ENOSPC;
+      return false;
+    }
+    offset += static_cast<std::uint64_t>(n);
+    auto left = static_cast<std::size_t>(n);
+    while (first < pieces.size() && left >= pieces[first].iov_len) left -= pieces[first++].iov_len;
+    if (left > 0) {
+      pieces[first].iov_base = static_cast<char*>(pieces[first].iov_base) + left;
+      pieces[first].iov_len -= left;
+    }
   }
   return true;
 }
@@ -415,25 +445,40 @@ void DurableQueue::drop_segment_locked(const std::shared_ptr<Segment>& segment) 
 }
 
 DurableQueue::AppendResult DurableQueue::append(const Batch& batch, OnDurable on_durable) {
-  // The record, built outside the lock: header (id filled in below) and payload.
-  std::string record(kRecordHeaderSize, '\0');
-  std::string encoded;
-  for (const auto& request : batch.requests) {
-    std::string_view wire = request->wire();
-    if (wire.empty() && request->wire_size() > 0) {  // built in memory (OTLP/JSON): encode it
-      encoded.clear();
-      request->message().SerializeToString(&encoded);
-      wire = encoded;
+  // The record, gathered outside the lock without copying the requests' bytes: the header
+  // (its id filled in below), then each request's length and bytes.
+  const std::size_t n = batch.requests.size();
+  std::array<std::uint8_t, kRecordHeaderSize> head{};
+  std::vector<std::uint32_t> lengths(n);
+  std::vector<std::string> encoded;  // requests built in memory (OTLP/JSON), encoded here
+  std::vector<iovec> pieces;
+  pieces.reserve(1 + 2 * n);
+  pieces.push_back({head.data(), head.size()});
+  std::uint32_t crc = 0;
+  std::uint64_t payload = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    std::string_view wire = batch.requests[i]->wire();
+    if (wire.empty() && batch.requests[i]->wire_size() > 0) {
+      encoded.emplace_back();
+      batch.requests[i]->message().SerializeToString(&encoded.back());
+      wire = encoded.back();
     }
-    const auto length = static_cast<std::uint32_t>(wire.size());
-    record.append(reinterpret_cast<const char*>(&length), 4);
-    record.append(wire);
+    lengths[i] = static_cast<std::uint32_t>(wire.size());
+    crc = crc32(&lengths[i], 4, crc);
+    crc = crc32(wire.data(), wire.size(), crc);
+    pieces.push_back({&lengths[i], 4});
+    pieces.push_back({const_cast<char*>(wire.data()), wire.size()});
+    payload += 4 + wire.size();
+  }
+  if (payload > std::numeric_limits<std::uint32_t>::max()) {
+    return {AppendResult::Status::full, fmt::format("a batch of {} bytes is larger than a record can be", payload)};
   }
   RecordHeader header;
-  header.payload_size = static_cast<std::uint32_t>(record.size() - kRecordHeaderSize);
+  header.payload_size = static_cast<std::uint32_t>(payload);
   header.signal = static_cast<std::uint8_t>(batch.signal);
   header.items = static_cast<std::uint32_t>(batch.item_count());
-  header.payload_crc = crc32(record.data() + kRecordHeaderSize, header.payload_size);
+  header.payload_crc = crc;
+  const std::uint64_t record_size = kRecordHeaderSize + payload;
 
   // Without on_durable, this thread waits for the syncing thread's verdict.
   struct Wait {
@@ -453,25 +498,25 @@ DurableQueue::AppendResult DurableQueue::append(const Batch& batch, OnDurable on
   {
     std::lock_guard lock(mutex_);
     if (closed_) return {AppendResult::Status::failed, "the persistent queue is closed", false};
-    if (active_ && active_->size + record.size() > options_.segment_bytes && active_->size > kSegmentHeaderSize) {
+    if (active_ && active_->size + record_size > options_.segment_bytes && active_->size > kSegmentHeaderSize) {
       retire_active_locked();
     }
-    const std::uint64_t needed = record.size() + (active_ ? 0 : kSegmentHeaderSize);
+    const std::uint64_t needed = record_size + (active_ ? 0 : kSegmentHeaderSize);
     if (disk_bytes_ + needed > options_.max_bytes && active_ && active_->live == 0) {
       retire_active_locked();  // its records are all delivered: give its space back first
     }
-    if (disk_bytes_ + record.size() + (active_ ? 0 : kSegmentHeaderSize) > options_.max_bytes) {
+    if (disk_bytes_ + record_size + (active_ ? 0 : kSegmentHeaderSize) > options_.max_bytes) {
       return {AppendResult::Status::full,
               fmt::format("its files would exceed max_size_mib: {} bytes on disk + {} incoming > {}", disk_bytes_,
-                          record.size(), options_.max_bytes)};
+                          record_size, options_.max_bytes)};
     }
     std::string error;
     if (!active_ && !new_segment_locked(&error)) {
       return {is_disk_full(errno) ? AppendResult::Status::full : AppendResult::Status::failed, error};
     }
     header.id = next_id_;
-    encode_record_header(header, reinterpret_cast<std::uint8_t*>(record.data()));
-    if (!write_all(active_->fd, record.data(), record.size(), active_->size)) {
+    encode_record_header(header, head.data());
+    if (!write_all(active_->fd, pieces, active_->size)) {
       const int saved = errno;
       // Take back whatever part of the record reached the file.
       if (::ftruncate(active_->fd, static_cast<off_t>(active_->size)) != 0) {
@@ -490,16 +535,16 @@ DurableQueue::AppendResult DurableQueue::append(const Batch& batch, OnDurable on
       entry.cached = batch;
       cached_bytes_ += header.payload_size;
     }
-    active_->size += record.size();
+    active_->size += record_size;
     ++active_->live;
-    disk_bytes_ += record.size();
+    disk_bytes_ += record_size;
     live_[header.id] = Live{header.items, header.payload_size, batch.signal, active_};
     ++records_by_signal_[header.signal];
     items_ += header.items;
     bytes_ += header.payload_size;
     pending_.push_back(std::move(entry));
     const std::uint64_t sequence = ++written_;
-    stats_.bytes_written.fetch_add(record.size(), std::memory_order_relaxed);
+    stats_.bytes_written.fetch_add(record_size, std::memory_order_relaxed);
     if (options_.fsync) {
       // Registered under mutex_, so that the syncing thread's next look at written_ covers it.
       std::lock_guard sync(sync_mutex_);
@@ -585,6 +630,7 @@ std::optional<Batch> DurableQueue::read_back(const Entry& entry) {
   const std::size_t size = kRecordHeaderSize + entry.payload_size;
   auto buffer = std::make_shared<std::string>(size, '\0');
   RecordHeader header;
+  errno = 0;
   if (!read_all(entry.segment->fd, buffer->data(), size, entry.offset)) {
     options_.logger->error("persistent queue: cannot read record {} back from {}: {}; it is skipped", entry.id,
                            entry.segment->path, errno == 0 ? "the file is shorter" : errno_text(errno));

@@ -1,6 +1,6 @@
 #include "storage/segment_format.h"
 
-#include <zlib.h>
+#include <libdeflate.h>
 
 #include <bit>
 #include <cstring>
@@ -28,16 +28,10 @@ const std::uint8_t* bytes_of(std::string_view s) { return reinterpret_cast<const
 
 }  // namespace
 
+// CRC-32 (IEEE, as zlib's), with libdeflate's carry-less multiplication: several times faster
+// than zlib's on the append path (measured: zlib's crc32 was 8 % of otlpd's CPU at saturation).
 std::uint32_t crc32(const void* data, std::size_t size, std::uint32_t seed) {
-  uLong crc = seed;
-  const auto* p = static_cast<const Bytef*>(data);
-  while (size > 0) {  // zlib takes uInt lengths
-    const auto chunk = static_cast<uInt>(std::min<std::size_t>(size, 1u << 30));
-    crc = ::crc32(crc, p, chunk);
-    p += chunk;
-    size -= chunk;
-  }
-  return static_cast<std::uint32_t>(crc);
+  return libdeflate_crc32(seed, data, size);
 }
 
 std::string encode_segment_header(std::uint64_t sequence) {
@@ -99,7 +93,8 @@ bool decode_record_header(const std::uint8_t* bytes, std::size_t size, RecordHea
   header->signal = bytes[16];
   header->items = load<std::uint32_t>(bytes + 20);
   header->payload_crc = load<std::uint32_t>(bytes + 24);
-  return header->signal < 3 && bytes[17] == 0;
+  // Ids start at 1 and never come near 2^62 (a forged one must not wrap the next id around).
+  return header->signal < 3 && bytes[17] == 0 && header->id != 0 && header->id < (std::uint64_t{1} << 62);
 }
 
 ScanResult scan_records(std::string_view file,
@@ -122,6 +117,13 @@ ScanResult scan_records(std::string_view file,
     if (decode_record_header(data + pos, size - pos, &header)) {
       const std::size_t end = pos + kRecordHeaderSize + header.payload_size;
       if (end > size) {
+        if (damaged_from != std::string_view::npos) {
+          // While searching past damage: a header-like run of bytes inside a payload. Go on.
+          const void* next = std::memchr(data + pos + 1, 'O', size - pos - 1);
+          if (next == nullptr) break;
+          pos = static_cast<std::size_t>(static_cast<const std::uint8_t*>(next) - data);
+          continue;
+        }
         // A header whose payload the file does not hold: the torn write of a crash (or a
         // truncated file). Nothing after it can be a record of its own.
         break;
