@@ -13,6 +13,10 @@ OTLP/gRPC backend, both in this process:
   collector acknowledged its first request since its last start, then restarts it with the same
   configuration and the same storage directory (one directory for the whole run: the point is
   that the queue survives restarts). --kills times (default 20).
+  With --stop-signal TERM it stops the collector gracefully instead: SIGTERM, then it waits for
+  the collector to exit (at most --stop-timeout, default 30 s; then SIGKILL, counted as
+  stop_timeouts) before restarting it. This is where a queue that drains at shutdown, or that
+  deletes what fails while it shuts down, loses data (otelcol issue 15677).
 - The backend is stopped for random 1-4 s windows, about a third of the time, and started again
   on the same port.
 - At the end the clients stop, the backend stays up, the collector runs without kills until
@@ -22,20 +26,29 @@ OTLP/gRPC backend, both in this process:
 Report: JSON on stdout (also --json FILE), a human summary on stderr. lost = acknowledged spans
 the backend never received; duplicates = copies received beyond the first; drain time = from
 the end of the load (backend up for good, clients told to stop) until every acknowledged span
-has arrived. Exit code 0 when lost == 0, 1 when spans were lost, 2 when the run
+has arrived. With --stop-signal TERM, "kills" counts the SIGTERM stops, stop_seconds_* how long
+the collector took to exit, stop_timeouts those it did not finish in --stop-timeout (then
+SIGKILLed) and stop_exit_codes its exit codes; the collector's log has a line where each stop
+began and ended. Exit code 0 when lost == 0, 1 when spans were lost, 2 when the run
 could not be carried out (e.g. the collector refused its configuration).
 
 The same seed gives the same schedule of kill delays and backend outages (the seed is printed).
 
 The collector's configuration is a template (string.Template) with the placeholders
-$RECV_PORT, $BACKEND_PORT, $STORAGE_DIR and $MAX_ELAPSED_TIME; the default is the one below,
-which otlpd and the OpenTelemetry Collector (otelcol-contrib or bench/build_otelcol.sh's build)
-both accept. Its command line is --cmd, default "{binary} --config {config}", plus any
---collector-arg.
+$RECV_PORT, $BACKEND_PORT, $STORAGE_DIR, $MAX_ELAPSED_TIME and $RETRY_ENABLED
+(retry_on_failure::enabled, "true" or "false"); the default is the one below, which otlpd and
+the OpenTelemetry Collector (otelcol-contrib or bench/build_otelcol.sh's build) both accept.
+Its command line is --cmd, default "{binary} --config {config}", plus any --collector-arg.
+The report's "settings" records the options that shape a run (stop signal, retry policy,
+kill delays, outages, load).
 
   .venv/bin/python bench/crash_loop.py --binary build/app/otlpd
   .venv/bin/python bench/crash_loop.py --binary "$(bench/build_otelcol.sh)" --seed 7 --kills 30
   .venv/bin/python bench/crash_loop.py --binary ... --max-elapsed-time 300s   # otelcol's default
+  # graceful restarts during outages, without retries (otelcol issue 15677):
+  .venv/bin/python bench/crash_loop.py --binary ... --stop-signal TERM --retry-enabled false
+  # outages that outlast max_elapsed_time: does the queue drop its head? (otelcol issue 15324)
+  .venv/bin/python bench/crash_loop.py --binary ... --outage 5 8 --max-elapsed-time 2s --kill-delay 2 6
 
 As a module: `import crash_loop; report = crash_loop.run(crash_loop.Options(binary=...))`.
 """
@@ -78,7 +91,7 @@ exporters:
     sending_queue:
       storage: file_storage
     retry_on_failure:
-      enabled: true
+      enabled: $RETRY_ENABLED
       initial_interval: 100ms
       max_interval: 1s
       max_elapsed_time: $MAX_ELAPSED_TIME
@@ -111,7 +124,10 @@ class Options:
     collector_args: tuple = ()
     config_template: str = DEFAULT_CONFIG
     max_elapsed_time: str = "0"          # "0": retry forever; "300s": otelcol's default
-    kills: int = 20
+    retry_enabled: bool = True            # retry_on_failure::enabled
+    kills: int = 20                       # stops (by stop_signal) and restarts
+    stop_signal: str = "KILL"             # "KILL" | "TERM" (graceful stop, waited for)
+    stop_timeout: float = 30.0            # TERM: then SIGKILL (counted as a stop timeout)
     seed: int = None                      # None: a random one (reported)
     clients: int = 3
     spans_per_request: int = 50
@@ -371,6 +387,32 @@ class Collector:
         self.kill()
         return self.proc.returncode
 
+    def mark(self, text):
+        """A line in the collector's log (between its own lines), for a post-mortem."""
+        self._log.write(f"===== crash_loop: {text} =====\n".encode())
+        self._log.flush()
+
+    def graceful_stop(self, timeout):
+        """SIGTERM to the collector alone (as a service manager sends it), and a wait for its
+        exit; SIGKILL after timeout. Returns (exit code, seconds until it exited or was killed,
+        True if it had to be killed)."""
+        if not self.alive():
+            self.kill()
+            return self.proc.returncode if self.proc else None, 0.0, False
+        t0 = time.monotonic()
+        try:
+            self.proc.send_signal(signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+        timed_out = False
+        try:
+            self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            timed_out = True
+        seconds = time.monotonic() - t0
+        self.kill()
+        return self.proc.returncode, seconds, timed_out
+
     def close(self):
         try:
             self.kill()
@@ -467,11 +509,16 @@ def run(opts: Options) -> dict:
         opts.seed = random.SystemRandom().randrange(1 << 31)
     if not 1 <= opts.clients <= 255:
         raise ValueError("clients: 1..255")
+    opts.stop_signal = opts.stop_signal.upper().removeprefix("SIG")
+    if opts.stop_signal not in ("KILL", "TERM"):
+        raise ValueError("stop_signal: KILL or TERM")
     kill_rng = random.Random(f"{opts.seed}-kills")
     outage_rng = random.Random(f"{opts.seed}-outages")
     kill_delays = [kill_rng.uniform(*opts.kill_delay) for _ in range(opts.kills)]
     nonce = random.Random(f"{opts.seed}-nonce").randbytes(8)
-    log(opts, f"seed {opts.seed}, {opts.kills} kills, max_elapsed_time {opts.max_elapsed_time}, binary {opts.binary}")
+    log(opts, f"seed {opts.seed}, {opts.kills} x SIG{opts.stop_signal}, retry_on_failure "
+              f"{'enabled' if opts.retry_enabled else 'disabled'}, max_elapsed_time {opts.max_elapsed_time}, "
+              f"outages {'%g-%g s' % opts.outage if opts.outages else 'none'}, binary {opts.binary}")
 
     own_workdir = opts.workdir is None
     workdir = Path(tempfile.mkdtemp(prefix="crash-loop-") if own_workdir else opts.workdir)
@@ -491,12 +538,17 @@ def run(opts: Options) -> dict:
     acked_generation = [0]
     report = {
         "label": opts.label, "seed": opts.seed, "binary": opts.binary, "kills_requested": opts.kills,
-        "retry_policy": {"enabled": True, "initial_interval": "100ms", "max_interval": "1s",
+        "retry_policy": {"enabled": opts.retry_enabled, "initial_interval": "100ms", "max_interval": "1s",
                          "max_elapsed_time": opts.max_elapsed_time},
+        "stop_signal": opts.stop_signal,
+        "settings": settings(opts),
         "error": None,
     }
     started = time.monotonic()
     kills = kills_without_ack = kills_while_down = unexpected_exits = startup_failures = 0
+    stop_timeouts = 0
+    stop_seconds = []       # TERM: from SIGTERM until the collector exited
+    stop_exit_codes = {}    # TERM: exit code -> count (killed after the timeout: -9)
     drain_seconds = None
     in_flight_at_kills = []  # acknowledged spans not yet at the backend, at each kill
     drained = False
@@ -529,9 +581,11 @@ def run(opts: Options) -> dict:
     try:
         backend.start()
         recv_port = free_port()
+        if not opts.retry_enabled and not re.search(r"\$(RETRY_ENABLED\b|\{RETRY_ENABLED\})", opts.config_template):
+            raise HarnessError("retry_enabled is false but the config template has no $RETRY_ENABLED")
         config = string.Template(opts.config_template).substitute(
             RECV_PORT=recv_port, BACKEND_PORT=backend.port, STORAGE_DIR=str(storage),
-            MAX_ELAPSED_TIME=opts.max_elapsed_time)
+            MAX_ELAPSED_TIME=opts.max_elapsed_time, RETRY_ENABLED="true" if opts.retry_enabled else "false")
         config_path = workdir / "collector.yaml"
         config_path.write_text(config)
         argv = [a.format(binary=opts.binary, config=str(config_path)) for a in shlex.split(opts.cmd)]
@@ -587,15 +641,25 @@ def run(opts: Options) -> dict:
                 kills_while_down += 1
             with ledger.cond:
                 in_flight_at_kills.append(len(ledger.missing))
-            collector.kill()
+            if opts.stop_signal == "TERM":
+                collector.mark(f"SIGTERM {kills + 1} (backend {'up' if backend.up else 'down'})")
+                code, seconds, timed_out = collector.graceful_stop(opts.stop_timeout)
+                stop_seconds.append(seconds)
+                stop_exit_codes[str(code)] = stop_exit_codes.get(str(code), 0) + 1
+                if timed_out:
+                    stop_timeouts += 1
+                    log(opts, f"collector still running {opts.stop_timeout:g} s after SIGTERM: SIGKILLed")
+                collector.mark(f"exited with {code} after {seconds:.2f} s{' (SIGKILL after the timeout)' if timed_out else ''}")
+            else:
+                collector.kill()
             kills += 1
             start_collector()
             if kills % 5 == 0:
                 with ledger.cond:
                     progress = (len(ledger.acked_requests) * opts.spans_per_request, len(ledger.received),
                                 len(ledger.missing))
-                log(opts, "%d kills; %d spans acknowledged, %d received, %d acknowledged not yet received"
-                    % (kills, *progress))
+                log(opts, "%d %s; %d spans acknowledged, %d received, %d acknowledged not yet received"
+                    % (kills, "kills" if opts.stop_signal == "KILL" else "SIGTERM restarts", *progress))
 
         # the end: clients stop, the backend stays up, no more kills; wait for every ack'd span
         stop_outages.set()
@@ -651,7 +715,11 @@ def run(opts: Options) -> dict:
         lost = len(ledger.missing)
         lost_sample = sorted(ledger.missing)[:10]
         report.update({
-            "kills": kills,
+            "kills": kills,   # stops by stop_signal (SIGKILL or SIGTERM), each followed by a restart
+            "stop_timeouts": stop_timeouts,
+            "stop_seconds_mean": round(sum(stop_seconds) / len(stop_seconds), 2) if stop_seconds else None,
+            "stop_seconds_max": round(max(stop_seconds), 2) if stop_seconds else None,
+            "stop_exit_codes": dict(sorted(stop_exit_codes.items())),
             "kills_while_backend_down": kills_while_down,
             "kills_without_ack": kills_without_ack,
             "in_flight_at_kill_max": max(in_flight_at_kills, default=0),
@@ -694,6 +762,26 @@ def run(opts: Options) -> dict:
     return report
 
 
+def settings(opts) -> dict:
+    """The options that shape a run, as the report records them."""
+    return {
+        "stop_signal": opts.stop_signal,
+        "stop_timeout": opts.stop_timeout if opts.stop_signal == "TERM" else None,
+        "kills": opts.kills,
+        "kill_delay": list(opts.kill_delay),
+        "retry_enabled": opts.retry_enabled,
+        "max_elapsed_time": opts.max_elapsed_time,
+        "outages": opts.outages,
+        "outage": list(opts.outage) if opts.outages else None,
+        "uptime": list(opts.uptime) if opts.outages else None,
+        "clients": opts.clients,
+        "spans_per_request": opts.spans_per_request,
+        "request_interval": opts.request_interval,
+        "drain_timeout": opts.drain_timeout,
+        "config_template": "default" if opts.config_template == DEFAULT_CONFIG else "custom",
+    }
+
+
 def _merge(dicts):
     out = {}
     for d in dicts:
@@ -703,8 +791,13 @@ def _merge(dicts):
 
 
 def summary(r) -> str:
+    st = r.get("settings", {})
+    outage = st.get("outage")
     head = f"crash loop{' (' + r['label'] + ')' if r.get('label') else ''}: seed {r['seed']}, " \
-           f"max_elapsed_time {r['retry_policy']['max_elapsed_time']}"
+           f"SIG{r.get('stop_signal', 'KILL')} restarts, " \
+           f"retry_on_failure {'enabled' if r['retry_policy'].get('enabled', True) else 'disabled'}, " \
+           f"max_elapsed_time {r['retry_policy']['max_elapsed_time']}, " \
+           f"outages {'%g-%g s' % tuple(outage) if outage else 'none'}"
     if r.get("error"):
         lines = [head, f"  ERROR: {r['error']}"]
         tail = r.get("collector_log", {}).get("tail")
@@ -715,11 +808,18 @@ def summary(r) -> str:
             lines.append(f"  workdir kept: {r['workdir']}")
         return "\n".join(lines)
     verdict = "PASS: nothing acknowledged was lost" if r["lost"] == 0 else f"FAIL: {r['lost']} acknowledged spans lost"
+    stops = "kills" if r.get("stop_signal", "KILL") == "KILL" else "SIGTERM stops"
     lines = [
         head,
-        f"  kills {r['kills']} ({r['kills_while_backend_down']} while the backend was down), "
+        f"  {stops} {r['kills']} ({r['kills_while_backend_down']} while the backend was down), "
         f"collector restarts {r['collector_restarts']}, exits by itself {r['unexpected_exits']}, "
         f"failed starts {r['startup_failures']}",
+    ]
+    if r.get("stop_signal") == "TERM":
+        lines.append(f"  SIGTERM: exit in {r['stop_seconds_mean']} s on average, at most {r['stop_seconds_max']} s; "
+                     f"killed after {r['settings']['stop_timeout']:g} s {r['stop_timeouts']}; "
+                     f"exit codes {r['stop_exit_codes']}")
+    lines += [
         f"  acknowledged spans not yet delivered at a kill: mean {r['in_flight_at_kill_mean']}, "
         f"max {r['in_flight_at_kill_max']}",
         f"  spans acknowledged {r['spans_acknowledged']} "
@@ -745,11 +845,19 @@ def parse_args(argv):
                    help="its command line; {binary} and {config} are replaced (default: %(default)s)")
     p.add_argument("--collector-arg", action="append", default=[], help="an extra argument (repeatable)")
     p.add_argument("--config-template", help="a config template file ($RECV_PORT, $BACKEND_PORT, "
-                                             "$STORAGE_DIR, $MAX_ELAPSED_TIME); default: the built-in one")
+                                             "$STORAGE_DIR, $MAX_ELAPSED_TIME, $RETRY_ENABLED); "
+                                             "default: the built-in one")
     p.add_argument("--print-config-template", action="store_true", help="print the default template and exit")
     p.add_argument("--max-elapsed-time", default="0",
                    help="retry_on_failure::max_elapsed_time: 0 = retry forever (default), 300s = otelcol's default")
-    p.add_argument("--kills", type=int, default=20)
+    p.add_argument("--retry-enabled", choices=("true", "false"), default="true",
+                   help="retry_on_failure::enabled (default %(default)s)")
+    p.add_argument("--kills", type=int, default=20, help="stops and restarts (default %(default)s)")
+    p.add_argument("--stop-signal", choices=("KILL", "TERM"), default="KILL",
+                   type=lambda v: v.upper().removeprefix("SIG"),
+                   help="KILL (default) or TERM: a graceful stop, waited for (at most --stop-timeout)")
+    p.add_argument("--stop-timeout", type=float, default=Options.stop_timeout,
+                   help="TERM: seconds to wait for the collector's exit, then SIGKILL (default %(default)s)")
     p.add_argument("--seed", type=int)
     p.add_argument("--clients", type=int, default=3)
     p.add_argument("--spans-per-request", type=int, default=50)
@@ -778,7 +886,8 @@ def main(argv=None) -> int:
     opts = Options(
         binary=a.binary, cmd=a.cmd, collector_args=tuple(a.collector_arg),
         config_template=Path(a.config_template).read_text() if a.config_template else DEFAULT_CONFIG,
-        max_elapsed_time=a.max_elapsed_time, kills=a.kills, seed=a.seed, clients=a.clients,
+        max_elapsed_time=a.max_elapsed_time, retry_enabled=a.retry_enabled == "true",
+        kills=a.kills, stop_signal=a.stop_signal, stop_timeout=a.stop_timeout, seed=a.seed, clients=a.clients,
         spans_per_request=a.spans_per_request, request_interval=a.request_interval,
         kill_delay=tuple(a.kill_delay), outage=tuple(a.outage), uptime=tuple(a.uptime), outages=not a.no_outages,
         drain_timeout=a.drain_timeout, start_timeout=a.start_timeout, workdir=a.workdir, keep=a.keep,

@@ -55,30 +55,13 @@ std::string errno_text(int error) { return std::strerror(error); }
 
 std::string segment_name(std::uint64_t sequence) { return fmt::format("{:016x}.seg", sequence); }
 
-// Writes all of `size` bytes at `offset`; false with errno set on failure.
-bool write_all(int fd, const char* data, std::size_t size, std::uint64_t offset) {
-  while (size > 0) {
-    const ssize_t n = ::pwrite(fd, data, size, static_cast<off_t>(offset));
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return false;
-    }
-    if (n == 0) {
-      errno = ENOSPC;
-      return false;
-    }
-    data += n;
-    size -= static_cast<std::size_t>(n);
-    offset += static_cast<std::uint64_t>(n);
-  }
-  return true;
-}
-
 // Writes every piece, in order, at `offset` (pwritev, resumed after a short write); false with
 // errno set on failure.
 bool write_all(int fd, std::vector<iovec> pieces, std::uint64_t offset) {
   std::size_t first = 0;
-  while (first < pieces.size()) {
+  for (;;) {
+    while (first < pieces.size() && pieces[first].iov_len == 0) ++first;
+    if (first == pieces.size()) break;
     const int count = static_cast<int>(std::min<std::size_t>(pieces.size() - first, IOV_MAX));
     const ssize_t n = ::pwritev(fd, pieces.data() + first, count, static_cast<off_t>(offset));
     if (n < 0) {
@@ -98,6 +81,11 @@ bool write_all(int fd, std::vector<iovec> pieces, std::uint64_t offset) {
     }
   }
   return true;
+}
+
+// Writes all of `size` bytes at `offset`; false with errno set on failure.
+bool write_all(int fd, const char* data, std::size_t size, std::uint64_t offset) {
+  return write_all(fd, {iovec{const_cast<char*>(data), size}}, offset);
 }
 
 bool read_all(int fd, char* data, std::size_t size, std::uint64_t offset) {

@@ -343,13 +343,16 @@ void QueuedExporter::run_durable_worker() noexcept {
   while (!stopping_.load(std::memory_order_acquire)) {
     if (std::optional<storage::DurableQueue::Item> item = durable_->take(wait)) {
       ConsumeResult result = sender_->send(item->batch);
-      record(item->batch, result);
       if (result.is_ok() || result.error_permanent) {
+        record(item->batch, result);
         durable_->done(item->id);  // sent, or refused for good by the destination (logged and counted)
       } else if (!stopping_.load(std::memory_order_acquire)) {
         // Retries ran out, or there were none: keep the batch at the head and try again later,
         // rather than drop it (a persistent queue that bleeds its head during an outage is
-        // otelcol issue 15324).
+        // otelcol issue 15324). Nothing is lost, so nothing counts as failed.
+        settings_.status->recoverable_error(result.message);
+        settings_.logger->warn("could not export {} {} yet, kept on disk and retried in 1 s: {}",
+                               item->batch.item_count(), item_name(item->batch.signal), result.message);
         durable_->retry_later(std::move(*item));
         std::unique_lock lock(pause_mutex_);
         pause_.wait_for(lock, std::chrono::seconds(1), [&] { return stopping_.load(std::memory_order_acquire); });

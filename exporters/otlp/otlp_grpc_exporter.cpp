@@ -90,6 +90,10 @@ class OtlpGrpcSender final : public BatchSender {
     }
     grpc::ChannelArguments args;
     args.SetMaxSendMessageSize(-1);
+    // gRPC's reconnect backoff grows to 120 s: after a long outage the backlog would wait up
+    // to two minutes after the backend is back (measured: 127 s after a 5-minute outage).
+    // Probe a down backend at most every 5 s instead.
+    args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 5000);
     if (!config_.server_name_override.empty()) {
       args.SetSslTargetNameOverride(config_.server_name_override);
     }
