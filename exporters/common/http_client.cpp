@@ -61,7 +61,7 @@ ConfigProblems HttpTlsConfig::validate() const {
 }
 
 HttpResponse http_post(const std::string& url, std::string_view body, std::string_view content_type,
-                       bool gzip_encoded, const std::map<std::string, std::string>& headers,
+                       std::string_view content_encoding, const std::map<std::string, std::string>& headers,
                        std::chrono::milliseconds timeout, const HttpTlsConfig& tls) {
   static std::once_flag init;
   std::call_once(init, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
@@ -70,7 +70,9 @@ HttpResponse http_post(const std::string& url, std::string_view body, std::strin
   curl_easy_reset(curl);
   curl_slist* list = nullptr;
   list = curl_slist_append(list, fmt::format("Content-Type: {}", content_type).c_str());
-  if (gzip_encoded) list = curl_slist_append(list, "Content-Encoding: gzip");
+  if (!content_encoding.empty()) {
+    list = curl_slist_append(list, fmt::format("Content-Encoding: {}", content_encoding).c_str());
+  }
   list = curl_slist_append(list, "Expect:");  // no 100-continue round trip
   for (const auto& [key, value] : headers) list = curl_slist_append(list, fmt::format("{}: {}", key, value).c_str());
   HttpResponse response;

@@ -30,9 +30,10 @@ struct HttpResponse {
 };
 
 // POSTs with libcurl, keeping one connection per calling thread alive between requests.
-// Thread-safe (each thread has its own handle).
+// Thread-safe (each thread has its own handle). `content_encoding`: the body's Content-Encoding
+// (gzip, zstd, ...), or empty.
 HttpResponse http_post(const std::string& url, std::string_view body, std::string_view content_type,
-                       bool gzip_encoded, const std::map<std::string, std::string>& headers,
+                       std::string_view content_encoding, const std::map<std::string, std::string>& headers,
                        std::chrono::milliseconds timeout, const HttpTlsConfig& tls);
 
 }  // namespace otlpd

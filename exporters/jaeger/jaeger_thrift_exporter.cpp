@@ -25,7 +25,7 @@ class JaegerThriftSender final : public BatchSender {
       for (const jt::Batch& jaeger : jaeger::to_batches(request->traces())) {
         const std::string body = jaeger::serialize(jaeger);
         ConsumeResult result = retrier_.run([&]() -> ConsumeResult {
-          const HttpResponse r = http_post(config_.url, body, "application/x-thrift", false, config_.net.headers,
+          const HttpResponse r = http_post(config_.url, body, "application/x-thrift", "", config_.net.headers,
                                            config_.net.timeout, config_.tls);
           if (!r.sent) {
             return ConsumeResult::retryable(fmt::format("export to {} failed: {}", config_.url, r.error)).typed("connection");

@@ -104,7 +104,8 @@ class OtlpHttpSender final : public BatchSender {
     const std::string& url = urls_[static_cast<std::size_t>(batch.signal)];
     return retrier_.run([&]() -> ConsumeResult {
       const HttpResponse r =
-          http_post(url, body, config_.json ? "application/json" : "application/x-protobuf", config_.net.gzip,
+          http_post(url, body, config_.json ? "application/json" : "application/x-protobuf",
+                    config_.net.gzip ? "gzip" : "",
                     config_.net.headers, config_.net.timeout, config_.tls);
       if (!r.sent) return ConsumeResult::retryable(fmt::format("export to {} failed: {}", url, r.error)).typed("connection");
       const long status = r.status;
