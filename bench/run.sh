@@ -14,6 +14,10 @@
 #   chain        as fast as possible: otlp -> batch -> otlp_grpc exporter (gzip, or
 #                CHAIN_COMPRESSION=none) -> a second
 #                otlpd (otlp -> nop); the figures are the first otlpd's
+#   chain_http   the chain over OTLP/HTTP: otlp -> batch -> otlphttp exporter (CHAIN_COMPRESSION:
+#                gzip by default, zstd, deflate or none; CHAIN_LEVEL: compression_params::level,
+#                0 for the codec's default) -> a second otlpd's HTTP receiver (-> nop); the
+#                results are named chain_http_<compression>[_<level>]
 #   overload     3x the measured sat_file throughput, memory_limiter at 64 MiB:
 #                otlp -> memory_limiter -> batch -> file
 # DURATION (seconds, default 20) sets the measured time of each run. OTLPD=path measures another
@@ -53,7 +57,11 @@ exporters:
   otlp:
     endpoint: ${CHAIN_TARGET:-127.0.0.1:1}
     tls: {insecure: true}
+    compression: $(case ${CHAIN_COMPRESSION:-gzip} in gzip|none) echo "${CHAIN_COMPRESSION:-gzip}" ;; *) echo none ;; esac)
+  otlphttp:
+    endpoint: ${CHAIN_HTTP_TARGET:-http://127.0.0.1:1}
     compression: ${CHAIN_COMPRESSION:-gzip}
+    compression_params: {level: ${CHAIN_LEVEL:-0}}
 service:
   telemetry:
     metrics:
@@ -135,6 +143,21 @@ for s in $SCENARIOS; do
         --attributes 10 --span-bytes 560 --connections 4 --concurrency 4
       kill -TERM "$sink_pid"; wait "$sink_pid" || true
       grep -E "discarded" "$WORK/sink.log" | sed 's/^/    sink: /' >&2 || true ;;
+    chain_http)
+      HTTP_RECEIVER=$'      http:\n        endpoint: 127.0.0.1:0' config "" nop > "$WORK/sink_http.yaml"
+      "$OTLPD" --config "$WORK/sink_http.yaml" 2> "$WORK/sink_http.log" &
+      sink_pid=$!
+      for _ in $(seq 1 100); do
+        sink_port=$(grep -o 'OTLP/HTTP receiver listening on 127.0.0.1:[0-9]*' "$WORK/sink_http.log" | sed 's/.*://' || true)
+        [ -n "$sink_port" ] && break
+        sleep 0.1
+      done
+      label="chain_http_${CHAIN_COMPRESSION:-gzip}"
+      [ "${CHAIN_LEVEL:-0}" = 0 ] || label="${label}_${CHAIN_LEVEL}"
+      CHAIN_HTTP_TARGET="http://127.0.0.1:$sink_port" run_scenario "$label" batch otlphttp --rate 0 \
+        --spans-per-request 100 --attributes 10 --span-bytes 560 --connections 4 --concurrency 4
+      kill -TERM "$sink_pid"; wait "$sink_pid" || true
+      grep -E "discarded" "$WORK/sink_http.log" | sed 's/^/    sink: /' >&2 || true ;;
     overload)
       base=$(python3 -c "import json;print(json.load(open('$RESULTS/sat_file.json'))['accepted_spans_per_s'])" 2>/dev/null || echo 100000)
       rate=$(python3 -c "print(int(3*float('$base')))")

@@ -216,8 +216,9 @@ Decompressed zstd_stream(Input& in, Output& out, const std::string& produced) {
       }
       frame_start = true;
     }
-    if (input.pos == input.size && in.at_end() && output.pos < output.size) {
-      // All input consumed and the decoder did not fill the buffer: it has nothing left.
+    if (input.pos == input.size && in.at_end() && (output.pos < output.size || rc == 0)) {
+      // All input consumed, and the decoder did not fill the buffer (it has nothing left) or
+      // finished a frame exactly as the buffer filled (an output a multiple of kChunk long).
       return rc == 0 ? Decompressed{} : invalid("the stream is truncated");
     }
   }

@@ -5,15 +5,19 @@
 namespace otlpd {
 
 NetworkExporterOptions NetworkExporterOptions::parse(ConfigNode& node, std::chrono::milliseconds default_timeout,
-                                                     bool compression) {
+                                                     std::string_view compressions) {
   NetworkExporterOptions o;
   o.headers = node.get_string_map("headers");
-  if (compression) {
-    const std::string c = node.get_string("compression", "gzip");
-    if (c == "none" || c.empty()) o.gzip = false;
-    else if (c != "gzip") node.error("compression", fmt::format("'{}' is not supported (gzip or none)", c));
+  if (!compressions.empty()) {
+    std::string why;
+    if (!parse_compression(node.get_string("compression", "gzip"), compressions, &o.compression.encoding, &why)) {
+      node.error("compression", why);
+    }
+    ConfigNode params = node.child("compression_params");
+    o.compression.level = static_cast<int>(params.get_int("level", 0));
+    params.finish();
   } else {
-    o.gzip = false;
+    o.compression = {};
   }
   o.timeout = node.get_duration("timeout", default_timeout);
   o.retry = RetryConfig::parse(node);
@@ -24,6 +28,9 @@ NetworkExporterOptions NetworkExporterOptions::parse(ConfigNode& node, std::chro
 ConfigProblems NetworkExporterOptions::validate() const {
   ConfigProblems problems;
   if (timeout.count() <= 0) problems.push_back({"timeout", "must be greater than zero"});
+  if (std::string why; !valid_compression_level(compression.encoding, compression.level, &why)) {
+    problems.push_back({"compression_params::level", why});
+  }
   add_nested(problems, "retry_on_failure", retry.validate());
   add_nested(problems, "sending_queue", queue.validate());
   return problems;

@@ -1,5 +1,6 @@
 #pragma once
 
+#include "compression/compress.h"
 #include "exporters/common/queued_exporter.h"
 #include "exporters/file/file_writer.h"
 #include "pipeline/typed_factory.h"
@@ -7,10 +8,11 @@
 namespace otlpd {
 
 // exporters::file, with otelcol's options and defaults (path, format, append, flush_interval,
-// rotation, and compression, where only none is supported yet).
+// rotation, compression: zstd with compression_params::level).
 struct FileExporterConfig final : ComponentConfig {
   FileWriterOptions file;
   bool proto = false;  // format: proto (length-prefixed binary) instead of json (OTLP/JSON lines)
+  CompressionSetting compression;  // none, or zstd: each write is one frame, the file a .zst stream
   std::chrono::milliseconds flush_interval{1000};
   SendingQueueConfig queue;
 

@@ -1,10 +1,13 @@
 #include "exporters/file/file_writer.h"
 
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <fmt/format.h>
+#include <zstd.h>
+#include <zstd_errors.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -100,6 +103,30 @@ bool FileWriter::repair_tail(std::string* error) {
         }
       }
       end = start;
+    }
+  } else if (options_.framing == FileFraming::zstd_frames) {
+    // Walk the frames; keep every complete one (a frame is whole records). Only a frame cut
+    // short is a torn tail: anything else is not otlpd's zstd output, and is not cut away.
+    void* map = mmap(nullptr, size_, PROT_READ, MAP_PRIVATE, rfd, 0);
+    if (map == MAP_FAILED) {
+      *error = fmt::format("cannot read '{}': {}", options_.path, errno_text(errno));
+      ::close(rfd);
+      return false;
+    }
+    const auto* bytes = static_cast<const char*>(map);
+    std::size_t frame = 0;
+    while (good < size_) {
+      frame = ZSTD_findFrameCompressedSize(bytes + good, size_ - good);
+      if (ZSTD_isError(frame)) break;
+      good += frame;
+    }
+    munmap(map, size_);
+    if (good < size_ && ZSTD_getErrorCode(frame) != ZSTD_error_srcSize_wrong) {
+      *error = fmt::format("cannot append to '{}': it is not a zstd stream from byte {} on ({}); was it written "
+                           "without compression? Give this exporter another path",
+                           options_.path, good, ZSTD_getErrorName(frame));
+      ::close(rfd);
+      return false;
     }
   } else {
     // Walk the length prefixes; keep every complete record.

@@ -17,6 +17,7 @@ struct FileRotationConfig {
 enum class FileFraming {
   lines,            // each record ends with '\n' (format: json)
   length_prefixed,  // each record is a 4-byte big-endian length and that many bytes (format: proto)
+  zstd_frames,      // each write is one zstd frame holding whole records (compression: zstd)
 };
 
 struct FileWriterOptions {
@@ -29,8 +30,8 @@ struct FileWriterOptions {
 // Appends whole records to a file, never a part of one:
 //  - write() puts all of its records in the file or, on any error (disk full, quota, I/O),
 //    truncates the file back to where it was and reports the error;
-//  - open() in append mode cuts off a torn tail a crash may have left (an unterminated line
-//    or an incomplete length-prefixed record) and says so;
+//  - open() in append mode cuts off a torn tail a crash may have left (an unterminated line,
+//    an incomplete length-prefixed record or zstd frame) and says so;
 //  - with rotation, a full file is renamed to "<name>-<2006-01-02T15-04-05.000><ext>" and
 //    backups beyond max_backups / max_days are deleted.
 // Not thread-safe: the caller serialises access.

@@ -58,7 +58,7 @@ class JaegerThriftSender final : public BatchSender {
 JaegerThriftConfig JaegerThriftConfig::parse(ConfigNode& node) {
   JaegerThriftConfig c;
   c.url = node.get_string("endpoint", "http://localhost:14268/api/traces");
-  c.net = NetworkExporterOptions::parse(node, std::chrono::seconds(5), false);
+  c.net = NetworkExporterOptions::parse(node, std::chrono::seconds(5), "");
   c.tls = HttpTlsConfig::parse(node);
   node.finish();
   return c;

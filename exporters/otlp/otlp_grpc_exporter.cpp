@@ -97,11 +97,11 @@ class OtlpGrpcSender final : public BatchSender {
     if (!config_.server_name_override.empty()) {
       args.SetSslTargetNameOverride(config_.server_name_override);
     }
-    if (config_.net.gzip) args.SetCompressionAlgorithm(GRPC_COMPRESS_GZIP);
+    if (config_.net.compression.enabled()) args.SetCompressionAlgorithm(GRPC_COMPRESS_GZIP);  // validate(): gzip only
     channel_ = grpc::CreateCustomChannel(config_.target, credentials, args);
     stub_ = std::make_unique<grpc::GenericStub>(channel_);
     settings_.logger->info("exporting OTLP/gRPC to {} ({}{})", config_.target,
-                           config_.insecure ? "insecure" : "TLS", config_.net.gzip ? ", gzip" : "");
+                           config_.insecure ? "insecure" : "TLS", config_.net.compression.enabled() ? ", gzip" : "");
     return true;
   }
 
@@ -223,7 +223,7 @@ OtlpGrpcExporterConfig OtlpGrpcExporterConfig::parse(ConfigNode& node) {
     tls.error("insecure_skip_verify", "is not supported; give the server's CA with ca_file instead");
   }
   tls.finish();
-  config.net = NetworkExporterOptions::parse(node, std::chrono::seconds(5), true);
+  config.net = NetworkExporterOptions::parse(node, std::chrono::seconds(5), "none, gzip");
   std::map<std::string, std::string> headers;
   for (const auto& [key, value] : config.net.headers) {
     std::string lower = key;  // gRPC metadata keys must be lowercase
@@ -244,6 +244,12 @@ ConfigProblems OtlpGrpcExporterConfig::validate() const {
   }
   if (cert_file.empty() != key_file.empty()) problems.push_back({"tls::cert_file", "cert_file and key_file go together"});
   add_nested(problems, "", net.validate());
+  // gRPC's core compresses the messages (zlib at a fixed level): Debian's gRPC 1.51 has no zstd
+  // codec, and its C++ API cannot send a message otlpd compressed itself (parse: gzip or none).
+  if (net.compression.level != 0) {
+    problems.push_back({"compression_params::level", "is not available over OTLP/gRPC here (gRPC's gzip has a fixed "
+                                                     "level): use the otlp_http exporter to choose a level"});
+  }
   return problems;
 }
 

@@ -1,7 +1,6 @@
 #include "exporters/otlp/otlp_http_exporter.h"
 
 #include <fmt/format.h>
-#include <zlib.h>
 
 
 #include "exporters/common/http_client.h"
@@ -81,7 +80,10 @@ class OtlpHttpSender final : public BatchSender {
 
   bool start(std::string*) override {
     settings_.logger->info("exporting OTLP/HTTP ({}{}) to {}", config_.json ? "json" : "protobuf",
-                           config_.net.gzip ? ", gzip" : "", urls_[0]);
+                           config_.net.compression.enabled() ? fmt::format(", {} level {}", config_.net.compression.content_encoding(),
+                                                                           config_.net.compression.effective_level())
+                                                             : "",
+                           urls_[0]);
     return true;
   }
 
@@ -96,16 +98,18 @@ class OtlpHttpSender final : public BatchSender {
         else body.append(wire);
       }
     }
-    if (config_.net.gzip) {
+    if (config_.net.compression.enabled()) {
       std::string compressed;
-      if (!gzip_compress(body, &compressed)) return ConsumeResult::permanent("gzip compression failed");
+      if (!thread_compressor(config_.net.compression).compress(body, &compressed)) {
+        return ConsumeResult::permanent(fmt::format("{} compression failed", config_.net.compression.content_encoding()));
+      }
       body = std::move(compressed);
     }
     const std::string& url = urls_[static_cast<std::size_t>(batch.signal)];
     return retrier_.run([&]() -> ConsumeResult {
       const HttpResponse r =
           http_post(url, body, config_.json ? "application/json" : "application/x-protobuf",
-                    config_.net.gzip ? "gzip" : "",
+                    config_.net.compression.content_encoding(),
                     config_.net.headers, config_.net.timeout, config_.tls);
       if (!r.sent) return ConsumeResult::retryable(fmt::format("export to {} failed: {}", url, r.error)).typed("connection");
       const long status = r.status;
@@ -140,20 +144,6 @@ class OtlpHttpSender final : public BatchSender {
 
 bool otlp_http_retryable(long status) { return status == 429 || status == 502 || status == 503 || status == 504; }
 
-bool gzip_compress(std::string_view data, std::string* out) {
-  z_stream z{};
-  if (deflateInit2(&z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) return false;
-  out->resize(deflateBound(&z, static_cast<uLong>(data.size())) + 32);
-  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
-  z.avail_in = static_cast<uInt>(data.size());
-  z.next_out = reinterpret_cast<Bytef*>(out->data());
-  z.avail_out = static_cast<uInt>(out->size());
-  const int rc = deflate(&z, Z_FINISH);
-  out->resize(z.total_out);
-  deflateEnd(&z);
-  return rc == Z_STREAM_END;
-}
-
 std::string OtlpHttpExporterConfig::url(Signal signal) const {
   const auto i = static_cast<std::size_t>(signal);
   return signal_endpoints[i].empty() ? endpoint + kPaths[i] : signal_endpoints[i];
@@ -165,7 +155,7 @@ OtlpHttpExporterConfig OtlpHttpExporterConfig::parse(ConfigNode& node) {
   while (!c.endpoint.empty() && c.endpoint.back() == '/') c.endpoint.pop_back();
   for (std::size_t i = 0; i < 3; ++i) c.signal_endpoints[i] = node.get_string(kEndpointKeys[i], "");
   c.json = node.get_enum("encoding", "proto", {"proto", "json"}) == "json";
-  c.net = NetworkExporterOptions::parse(node, std::chrono::seconds(30), true);
+  c.net = NetworkExporterOptions::parse(node, std::chrono::seconds(30), kCompressingEncodings);
   c.tls = HttpTlsConfig::parse(node);
   node.finish();
   return c;

@@ -43,7 +43,4 @@ class OtlpHttpExporterFactory final : public TypedExporterFactory<OtlpHttpExport
 // Whether an HTTP status is retryable for OTLP/HTTP.
 bool otlp_http_retryable(long status);
 
-// gzip-compresses `data` (zlib); false on failure.
-bool gzip_compress(std::string_view data, std::string* out);
-
 }  // namespace otlpd

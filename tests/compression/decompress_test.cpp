@@ -219,6 +219,20 @@ TEST(Decompress, ZstdFrameReadsTheSameWholeAndCutAnywhere) {
   EXPECT_EQ(out, "abcdef");
 }
 
+// A zstd frame whose content ends exactly as the decoder's 64 KiB output buffer fills: it once
+// read as "not a zstd frame" (a request of 3 MiB, found by tests/compression/compress_test).
+TEST(Decompress, ZstdFrameEndingOnTheOutputBuffersEdge) {
+  for (const std::size_t size : {std::size_t{64} << 10, std::size_t{3} << 20}) {
+    const std::string data(size, 'x');
+    std::string frame(ZSTD_compressBound(size), '\0');
+    frame.resize(ZSTD_compress(frame.data(), frame.size(), data.data(), size, 3));
+    std::string out;
+    const Decompressed d = decompress(Encoding::zstd, frame, size, &out);
+    ASSERT_EQ(d.code, Decompressed::Code::ok) << d.error << " (size " << size << ")";
+    EXPECT_EQ(out, data);
+  }
+}
+
 TEST(Decompress, ConcatenatedGzipMembersAreOneStream) {
   std::string out;
   ASSERT_EQ(decompress(Encoding::gzip, deflate_with("abc", 31) + deflate_with("def", 31), 100, &out).code, Code::ok);

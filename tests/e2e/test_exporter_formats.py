@@ -4,6 +4,8 @@ import json
 import logging
 import struct
 
+import cramjam
+
 from conftest import read_json_lines
 from opentelemetry.exporter.otlp.proto.grpc._log_exporter import OTLPLogExporter
 from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import OTLPMetricExporter
@@ -137,3 +139,51 @@ service: {{pipelines: {{traces: {{receivers: [otlp], exporters: [file]}}}}}}
         pos += 4 + length
     assert pos == len(data)
     assert [(s.name, s.trace_id) for s in spans] == [("POST /add", ctx.trace_id.to_bytes(16, "big"))]
+
+
+def test_file_zstd_compression_writes_a_zst_stream_of_the_same_output(start_otlpd, tmp_path):
+    """compression: zstd: the file is a standard zstd stream (one frame per write, as otelcol's
+    exporter.file.nativeCompression writes it) whose content is byte for byte what the same
+    exporter writes without compression, for JSON and for protobuf; the SDK sends all signals
+    through one pipeline into four file exporters. A restart in append mode adds frames."""
+    outs = {name: tmp_path / name for name in ("plain.jsonl", "z.jsonl.zst", "plain.pb", "z.pb.zst")}
+    config = f"""
+receivers: {{otlp: {{protocols: {{grpc: {{endpoint: "127.0.0.1:0"}}}}}}}}
+exporters:
+  file/plain: {{path: {outs['plain.jsonl']}, append: true}}
+  file/z: {{path: {outs['z.jsonl.zst']}, compression: zstd, append: true}}
+  file/plainpb: {{path: {outs['plain.pb']}, format: proto, append: true}}
+  file/zpb: {{path: {outs['z.pb.zst']}, format: proto, compression: zstd, compression_params: {{level: 9}}, append: true}}
+service:
+  pipelines:
+    traces: {{receivers: [otlp], exporters: [file/plain, file/z, file/plainpb, file/zpb]}}
+    metrics: {{receivers: [otlp], exporters: [file/plain, file/z, file/plainpb, file/zpb]}}
+    logs: {{receivers: [otlp], exporters: [file/plain, file/z, file/plainpb, file/zpb]}}
+"""
+    for _ in range(2):  # the second run appends to the same files
+        otlpd = start_otlpd(config)
+        send_all_signals(otlpd.endpoint)
+        assert otlpd.stop() == 0
+    def records(data, proto):
+        """The file's records (lines, or length-prefixed messages), sorted: the exporters'
+        queue consumers may write the signals' batches in different orders."""
+        if not proto:
+            return sorted(data.splitlines())
+        out, pos = [], 0
+        while pos < len(data):
+            (length,) = struct.unpack(">I", data[pos:pos + 4])
+            out.append(data[pos + 4:pos + 4 + length])
+            pos += 4 + length
+        assert pos == len(data)
+        return sorted(out)
+
+    for plain, compressed, proto in (("plain.jsonl", "z.jsonl.zst", False), ("plain.pb", "z.pb.zst", True)):
+        raw = outs[compressed].read_bytes()
+        assert raw[:4] == b"\x28\xb5\x2f\xfd"  # a zstd frame
+        text = bytes(cramjam.zstd.decompress(raw))
+        expected = records(outs[plain].read_bytes(), proto)
+        assert len(expected) >= 6  # three signals, twice
+        assert records(text, proto) == expected
+    lines = outs["plain.jsonl"].read_text().splitlines()
+    kinds = {next(iter(json.loads(line))) for line in lines}
+    assert kinds == {"resourceSpans", "resourceMetrics", "resourceLogs"}

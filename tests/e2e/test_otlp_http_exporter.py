@@ -2,6 +2,7 @@
 import json
 
 import grpc
+import pytest
 from google.rpc import status_pb2
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2
 from peers import HttpBackend
@@ -38,23 +39,33 @@ def send(otlpd, batches=3, spans=10):
         assert code == grpc.StatusCode.OK, details
 
 
-def test_protobuf_gzip_batches_arrive_whole(start_otlpd):
+@pytest.mark.parametrize("compression, params, encoding", [
+    ("", "", "gzip"),  # the default
+    ("gzip", "{level: 1}", "gzip"),
+    ("deflate", "", "deflate"),
+    ("zstd", "", "zstd"),
+    ("zstd", "{level: 19}", "zstd"),
+])
+def test_protobuf_batches_arrive_whole_and_compressed(start_otlpd, compression, params, encoding):
     backend = HttpBackend(ok)
+    extra = (f"    compression: {compression}\n" if compression else "") + \
+            (f"    compression_params: {params}\n" if params else "")
     try:
-        otlpd = start_otlpd(http_exporter_config(backend.url))
-        send(otlpd)
+        otlpd = start_otlpd(http_exporter_config(backend.url, extra))
+        send(otlpd, spans=200)
         assert otlpd.stop() == 0
     finally:
         backend.stop()
     spans = []
-    for path, headers, body in backend.posts:
+    for (path, headers, body), size in zip(backend.posts, backend.compressed_sizes):
         assert path == "/v1/traces"
         assert headers["Content-Type"] == "application/x-protobuf"
-        assert headers["Content-Encoding"] == "gzip"
+        assert headers["Content-Encoding"] == encoding
+        assert size < len(body) / 2, (size, len(body))  # really compressed
         request = trace_service_pb2.ExportTraceServiceRequest.FromString(body)
         spans += [s for rs in request.resource_spans for ss in rs.scope_spans for s in ss.spans]
-    assert len(spans) == 30
-    assert sorted(s.trace_id[0] for s in spans) == sorted(b + 1 for b in range(3) for _ in range(10))
+    assert len(spans) == 600
+    assert sorted(s.trace_id[0] for s in spans) == sorted(b + 1 for b in range(3) for _ in range(200))
 
 
 def test_json_encoding_joins_the_batch_into_one_request(start_otlpd):

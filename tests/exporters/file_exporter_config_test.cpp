@@ -68,8 +68,17 @@ TEST(FileExporterConfig, EachRuleNamesItsKey) {
   EXPECT_THAT(parse("{path: o, sending_queue: {num_consumers: 0}}").errors,
               ElementsAre("exporters::file::sending_queue::num_consumers: must be between 1 and 1024"));
   // Refused while reading: a format or codec otlpd does not write.
-  EXPECT_THAT(parse("{path: o, compression: zstd}").errors,
-              ElementsAre("exporters::file::compression: 'zstd' is not supported yet (only none)"));
+  EXPECT_THAT(parse("{path: o, compression: gzip}").errors,
+              ElementsAre("exporters::file::compression: 'gzip' is not supported (none, zstd)"));
+  EXPECT_THAT(parse("{path: o, compression: zstd, compression_params: {level: 30}}").errors,
+              ElementsAre("exporters::file::compression_params::level: 30 is not a level of zstd (1 to 22, or 0 for "
+                          "the default)"));
+  {
+    auto zstd = parse("{path: o, compression: zstd}");
+    ASSERT_THAT(zstd.errors, IsEmpty());
+    EXPECT_EQ(zstd.config.compression.encoding, Encoding::zstd);
+    EXPECT_EQ(zstd.config.file.framing, FileFraming::zstd_frames);
+  }
   EXPECT_THAT(parse("{path: o, format: csv}").errors,
               ElementsAre("exporters::file::format: 'csv' is not one of: json, proto"));
 

@@ -10,6 +10,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "compression/compress.h"
+#include "compression/decompress.h"
 #include "exporters/file/file_writer.h"
 
 namespace otlpd {
@@ -75,6 +77,35 @@ TEST_F(FileWriterTest, AppendRepairsATornLengthPrefixedRecord) {
   ASSERT_TRUE(w.open(&error)) << error;
   EXPECT_EQ(w.repaired_bytes(), 6u);
   EXPECT_EQ(read(path), std::string("\0\0\0\x03" "abc", 7));
+}
+
+// compression: zstd. Each write is a frame; a frame cut short by a crash is cut off at the next
+// append, and the file stays one valid zstd stream. A file that is not zstd is not cut.
+TEST_F(FileWriterTest, AppendRepairsATornZstdFrameAndRefusesAFileThatIsNotZstd) {
+  const auto path = dir_ / "out.jsonl.zst";
+  Compressor zstd({Encoding::zstd, 0});
+  std::string first, second;
+  ASSERT_TRUE(zstd.compress("{\"a\":1}\n", &first));
+  ASSERT_TRUE(zstd.compress(std::string(5000, 'b') + "\n", &second));
+  std::ofstream(path, std::ios::binary) << first << second.substr(0, second.size() - 3);
+  std::string error;
+  {
+    FileWriter w({path.string(), true, FileFraming::zstd_frames, {}});
+    ASSERT_TRUE(w.open(&error)) << error;
+    EXPECT_EQ(w.repaired_bytes(), second.size() - 3);
+    ASSERT_TRUE(w.write(second, &error));
+  }
+  std::string text;
+  const Decompressed d = decompress(Encoding::zstd, read(path), 1 << 20, &text);
+  ASSERT_EQ(d.code, Decompressed::Code::ok) << d.error;
+  EXPECT_EQ(text, "{\"a\":1}\n" + std::string(5000, 'b') + "\n");
+
+  const auto plain = dir_ / "plain.jsonl";
+  std::ofstream(plain) << "{\"a\":1}\n";
+  FileWriter w({plain.string(), true, FileFraming::zstd_frames, {}});
+  EXPECT_FALSE(w.open(&error));
+  EXPECT_THAT(error, ::testing::HasSubstr("it is not a zstd stream from byte 0 on"));
+  EXPECT_EQ(read(plain), "{\"a\":1}\n");  // untouched
 }
 
 TEST_F(FileWriterTest, RotatesAndKeepsMaxBackups) {

@@ -36,7 +36,7 @@ TEST(JaegerExporterConfig, EachProtocolHasItsDefaultEndpoint) {
   EXPECT_EQ(thrift.config.protocol(), "thrift_http");
   const auto& t = std::get<JaegerThriftConfig>(thrift.config.options);
   EXPECT_EQ(t.url, "http://localhost:14268/api/traces");
-  EXPECT_FALSE(t.net.gzip);  // jaeger.thrift over HTTP has no compression option
+  EXPECT_FALSE(t.net.compression.enabled());  // jaeger.thrift over HTTP has no compression option
   EXPECT_EQ(t.net.timeout, 5s);
 }
 

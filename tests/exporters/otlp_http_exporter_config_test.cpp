@@ -24,7 +24,7 @@ TEST(OtlpHttpExporterConfig, OtelcolDefaults) {
   EXPECT_EQ(c.url(Signal::metrics), "http://collector:4318/v1/metrics");
   EXPECT_EQ(c.url(Signal::logs), "http://collector:4318/v1/logs");
   EXPECT_FALSE(c.json);
-  EXPECT_TRUE(c.net.gzip);
+  EXPECT_EQ(c.net.compression.encoding, Encoding::gzip);
   EXPECT_EQ(c.net.timeout, 30s);
   EXPECT_TRUE(c.net.retry.enabled);
   EXPECT_EQ(c.net.queue.num_consumers, 10);
@@ -42,7 +42,7 @@ TEST(OtlpHttpExporterConfig, FullConfigParses) {
   EXPECT_EQ(c.url(Signal::traces), "https://t.example/in");
   EXPECT_EQ(c.url(Signal::metrics), "https://api.example:443/v1/metrics");
   EXPECT_TRUE(c.json);
-  EXPECT_FALSE(c.net.gzip);
+  EXPECT_FALSE(c.net.compression.enabled());
   EXPECT_EQ(c.net.timeout, 3s);
   EXPECT_EQ(c.net.headers.at("X-Key"), "v");
   EXPECT_EQ(c.tls.ca_file, "ca.pem");
@@ -51,6 +51,27 @@ TEST(OtlpHttpExporterConfig, FullConfigParses) {
   // Every signal with its own endpoint: the base endpoint is not needed.
   EXPECT_THAT(parse("{traces_endpoint: 'http://a/t', metrics_endpoint: 'http://a/m', logs_endpoint: 'http://a/l'}").errors,
               IsEmpty());
+}
+
+TEST(OtlpHttpExporterConfig, CompressionAndLevel) {
+  auto zstd = parse("{endpoint: 'http://c:4318', compression: zstd, compression_params: {level: 9}}");
+  ASSERT_THAT(zstd.errors, IsEmpty());
+  EXPECT_EQ(zstd.config.net.compression.encoding, Encoding::zstd);
+  EXPECT_EQ(zstd.config.net.compression.effective_level(), 9);
+  EXPECT_EQ(zstd.config.net.compression.content_encoding(), "zstd");
+  auto deflate = parse("{endpoint: 'http://c:4318', compression: deflate}");
+  ASSERT_THAT(deflate.errors, IsEmpty());
+  EXPECT_EQ(deflate.config.net.compression.content_encoding(), "deflate");
+  EXPECT_EQ(deflate.config.net.compression.effective_level(), 6);
+  EXPECT_EQ(parse("{endpoint: 'http://c:4318'}").config.net.compression.effective_level(), 6);  // gzip
+  EXPECT_THAT(parse("{endpoint: 'http://c:4318', compression: snappy}").errors,
+              ElementsAre("exporters::otlphttp::compression: 'snappy' is not supported (none, gzip, zlib, deflate, zstd)"));
+  EXPECT_THAT(parse("{endpoint: 'http://c:4318', compression: gzip, compression_params: {level: 13}}").errors,
+              ElementsAre("exporters::otlphttp::compression_params::level: 13 is not a level of gzip (1 to 12, or 0 for "
+                          "the default)"));
+  EXPECT_THAT(parse("{endpoint: 'http://c:4318', compression: zstd, compression_params: {level: 23}}").errors,
+              ElementsAre("exporters::otlphttp::compression_params::level: 23 is not a level of zstd (1 to 22, or 0 "
+                          "for the default)"));
 }
 
 TEST(OtlpHttpExporterConfig, EachRuleNamesItsKey) {
