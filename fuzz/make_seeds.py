@@ -308,9 +308,19 @@ def segment_record_raw(record_id, signal, payload, items=1):
     return head + struct.pack("<I", zlib.crc32(head)) + payload
 
 
+def file_tail_seeds():
+    """fuzz_file_tail.cpp: a framing byte (0 lines, 1 length-prefixed, 2 zstd frames), then a file."""
+    write("file_tail", "lines-torn", b"\x00" + b'{"a":1}\n{"b":2}\n{"c":')
+    write("file_tail", "proto-torn", b"\x01" + struct.pack(">I", 3) + b"abc" + struct.pack(">I", 9) + b"xy")
+    frame = bytes(cramjam.zstd.compress(b'{"a":1}\n' * 50))
+    write("file_tail", "zstd-torn", b"\x02" + frame + frame[:-5])
+    write("file_tail", "zstd-then-garbage", b"\x02" + frame + b"not zstd at all")
+
+
 if __name__ == "__main__":
     decompress_seeds()
     grpc_seeds()
     wire_scan_seeds()
     http_seeds()
     segment_seeds()
+    file_tail_seeds()

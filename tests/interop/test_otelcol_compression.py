@@ -1,4 +1,5 @@
-"""otlpd decompresses what the real OpenTelemetry Collector (v0.159.0) compresses.
+"""otlpd decompresses what the real OpenTelemetry Collector (v0.159.0) compresses, and otelcol
+what otlpd's otlphttp exporter compresses (the last test).
 
 The real Python SDK sends traces, metrics and logs to otelcol's otlp receiver; otelcol, with no
 processor, forwards them to otlpd with its `otlp` exporter (gRPC) or its `otlphttp` exporter,
@@ -386,3 +387,102 @@ def test_otelcol_exporter_compression_to_otlpd(exporter, compression, tmp_path):
         with open(Path(report) / "otelcol-compression.txt", "a") as f:
             f.write(f"{exporter} {compression}: {len(requests)} requests, {wire} bytes on the wire, "
                     f"{written} bytes written by otlpd, all {sum(counts.values())} items whole\n")
+
+
+# ---------------------------------------------------------------------------------------------
+# The other direction: otelcol decompresses what otlpd's otlphttp exporter compresses.
+
+OTLPD_COMPRESSIONS = [("gzip", 0), ("gzip", 1), ("deflate", 0), ("zstd", 0), ("zstd", 19)]
+
+
+@pytest.mark.parametrize("compression,level", OTLPD_COMPRESSIONS, ids=[f"{c}-{l}" for c, l in OTLPD_COMPRESSIONS])
+def test_otlpd_otlphttp_compression_to_otelcol(compression, level, tmp_path):
+    """SDK -> otlpd (otlphttp exporter, `compression` at `level`) -> tap -> otelcol (otlp HTTP
+    receiver, which decompresses; otlp exporter, no compression) -> a second otlpd that writes
+    what arrives: every item the SDK exported arrives once and equal, and the tap saw every
+    request compressed with the Content-Encoding otelcol expects."""
+    rng = random.Random(f"otlpd-{compression}-{level}")
+    for d in ("sink", "front", "otelcol"):
+        (tmp_path / d).mkdir()
+    sink = Otlpd(tmp_path / "sink", otlpd_config(tmp_path / "sink"))
+    tap = otelcol = front = None
+    try:
+        (http_port,) = selftel.free_ports(1)
+        tap = Tap(http_port, "http1")
+        otelcol = selftel.Process(OTELCOL_BIN, f"""
+receivers:
+  otlp:
+    protocols:
+      http: {{endpoint: "127.0.0.1:{http_port}"}}
+exporters:
+  otlp:
+    endpoint: "127.0.0.1:{sink.grpc_port()}"
+    tls: {{insecure: true}}
+    compression: none
+service:
+  telemetry:
+    metrics: {{level: none}}
+  pipelines:
+    traces: {{receivers: [otlp], exporters: [otlp]}}
+    metrics: {{receivers: [otlp], exporters: [otlp]}}
+    logs: {{receivers: [otlp], exporters: [otlp]}}
+""", tmp_path / "otelcol", "otelcol")
+        otelcol.wait_ports([http_port])
+        front = Otlpd(tmp_path / "front", f"""
+receivers:
+  otlp:
+    protocols:
+      grpc: {{endpoint: "127.0.0.1:0"}}
+exporters:
+  otlphttp:
+    endpoint: "http://127.0.0.1:{tap.port}"
+    compression: {compression}
+    compression_params: {{level: {level}}}
+    retry_on_failure: {{initial_interval: 100ms, max_interval: 500ms}}
+service:
+  pipelines:
+    traces: {{receivers: [otlp], exporters: [otlphttp]}}
+    metrics: {{receivers: [otlp], exporters: [otlphttp]}}
+    logs: {{receivers: [otlp], exporters: [otlphttp]}}
+""")
+        endpoint = f"127.0.0.1:{front.grpc_port()}"
+        spans = send_traces(endpoint, rng)
+        log_records = send_logs(endpoint, rng)
+        metrics_data = send_metrics(endpoint)
+        expected = {"traces": [encode_spans(spans)], "logs": [encode_logs(log_records)],
+                    "metrics": [encode_metrics(metrics_data)]}
+        counts = {s: sum(len(items(s, r)) for r in reqs) for s, reqs in expected.items()}
+        try:
+            selftel.wait_until(lambda: all_arrived(tmp_path / "sink", counts), 60, "every item in the sink's files",
+                               otelcol.proc, otelcol.log_path)
+        except AssertionError as e:
+            waited = str(e)
+        else:
+            waited = ""
+        assert front.stop() == 0, front.log()
+        assert otelcol.stop() == 0, otelcol.log()
+        assert sink.stop() == 0, sink.log()
+    finally:
+        for p in (front, otelcol):
+            if p is not None:
+                p.stop()
+        sink.kill()
+        if tap is not None:
+            tap.close()
+
+    problems = []
+    for signal, reqs in expected.items():
+        got, whole = read_records(tmp_path / "sink" / f"{signal}.pb", signal)
+        if not whole:
+            problems.append(f"{signal}: the sink's file ends in a torn record")
+        problems += compare(signal, reqs, got)[0]
+    assert not problems, f"{compression} level {level}: {waited}\n" + "\n".join(problems) + \
+        "\n--- otelcol log\n" + otelcol.log()[-3000:]
+    requests, errors = tap.snapshot()
+    assert not errors, errors
+    assert {r["path"] for r in requests} == set(SIGNAL_PATHS.values()), requests
+    for r in requests:
+        assert r["method"] == "POST" and r["encoding"] == compression, r
+    wire = sum(r["length"] for r in requests)
+    written = sum((tmp_path / "sink" / f"{s}.pb").stat().st_size for s in SIGNAL_PATHS)
+    assert wire < written / 2, (wire, written)
