@@ -5,6 +5,7 @@
 #include <grpcpp/grpcpp.h>
 
 #include <cctype>
+#include <cstring>
 #include <condition_variable>
 #include <fstream>
 #include <future>
@@ -58,6 +59,50 @@ std::string hint_for(grpc::StatusCode code) {
   }
 }
 
+// gRPC's core compresses a message with zlib at a fixed level (6), unless the message says it
+// is already compressed: the write flag GRPC_WRITE_INTERNAL_COMPRESS (src/core/lib/transport/
+// transport.h in gRPC 1.51), which the core accepts from callers and which makes its
+// compression filter let the message through and the transport set its compressed flag. The
+// C++ API has no setter for it, so the options are written as the core reads them: a uint32
+// of flags first. otlpd compresses with libdeflate (2x faster than zlib at the same level and
+// ratio, BM_Compress); the channel still announces gzip (grpc-encoding). The e2e and interop
+// tests (an otlpd, Python's grpcio and otelcol as receivers) catch a gRPC whose layout differs.
+constexpr std::uint32_t kWriteAlreadyCompressed = 0x80000000u;
+static_assert(sizeof(grpc::WriteOptions) == 8, "grpc::WriteOptions is not {uint32_t flags; bool last}: check the gzip path");
+
+grpc::WriteOptions already_compressed() {
+  grpc::WriteOptions options;
+  std::memcpy(static_cast<void*>(&options), &kWriteAlreadyCompressed, sizeof kWriteAlreadyCompressed);
+  return options;
+}
+
+// One Export call: the request as one message, then the response and the status. (A unary
+// method on the wire; the streaming API is the one whose writes take options.)
+class ExportCall final : public grpc::ClientBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer> {
+ public:
+  ExportCall(grpc::GenericStub& stub, const char* method, grpc::ClientContext& context, const grpc::ByteBuffer& request,
+             const grpc::WriteOptions& options) {
+    stub.PrepareBidiStreamingCall(&context, method, grpc::StubOptions(), this);
+    StartWriteLast(&request, options);
+    StartRead(&response_);
+    StartCall();
+  }
+  void OnReadDone(bool ok) override { got_response_ = ok; }
+  void OnDone(const grpc::Status& status) override { done_.set_value(status); }
+
+  // Waits for the call's end; the response, if the server sent one, is in *response.
+  grpc::Status wait(grpc::ByteBuffer* response) {
+    grpc::Status status = done_.get_future().get();
+    if (got_response_) response->Swap(&response_);
+    return status;
+  }
+
+ private:
+  grpc::ByteBuffer response_;
+  bool got_response_ = false;
+  std::promise<grpc::Status> done_;
+};
+
 class OtlpGrpcSender final : public BatchSender {
  public:
   OtlpGrpcSender(const OtlpGrpcExporterConfig& config, CreateSettings settings)
@@ -97,11 +142,15 @@ class OtlpGrpcSender final : public BatchSender {
     if (!config_.server_name_override.empty()) {
       args.SetSslTargetNameOverride(config_.server_name_override);
     }
-    if (config_.net.compression.enabled()) args.SetCompressionAlgorithm(GRPC_COMPRESS_GZIP);  // validate(): gzip only
+    // Announces gzip (grpc-encoding); the messages are compressed by otlpd (already_compressed).
+    if (config_.net.compression.enabled()) args.SetCompressionAlgorithm(GRPC_COMPRESS_GZIP);
     channel_ = grpc::CreateCustomChannel(config_.target, credentials, args);
     stub_ = std::make_unique<grpc::GenericStub>(channel_);
     settings_.logger->info("exporting OTLP/gRPC to {} ({}{})", config_.target,
-                           config_.insecure ? "insecure" : "TLS", config_.net.compression.enabled() ? ", gzip" : "");
+                           config_.insecure ? "insecure" : "TLS",
+                           config_.net.compression.enabled()
+                               ? fmt::format(", gzip level {}", config_.net.compression.effective_level())
+                               : "");
     return true;
   }
 
@@ -115,7 +164,20 @@ class OtlpGrpcSender final : public BatchSender {
       if (wire.empty()) wire = encoded.emplace_back(request->message().SerializeAsString());
       slices.emplace_back(wire.data(), wire.size(), grpc::Slice::STATIC_SLICE);
     }
-    const grpc::ByteBuffer body(slices.data(), slices.size());
+    grpc::ByteBuffer body;
+    std::string compressed;
+    if (config_.net.compression.enabled()) {
+      // One buffer for the compressor (a copy, cheap beside the compression).
+      std::string whole;
+      for (const grpc::Slice& slice : slices) whole.append(reinterpret_cast<const char*>(slice.begin()), slice.size());
+      if (!thread_compressor(config_.net.compression).compress(whole, &compressed)) {
+        return ConsumeResult::permanent("gzip compression failed");
+      }
+      grpc::Slice slice(compressed.data(), compressed.size(), grpc::Slice::STATIC_SLICE);
+      body = grpc::ByteBuffer(&slice, 1);
+    } else {
+      body = grpc::ByteBuffer(slices.data(), slices.size());
+    }
 
     return retrier_.run([&]() -> ConsumeResult {
       grpc::ByteBuffer response;
@@ -169,10 +231,9 @@ class OtlpGrpcSender final : public BatchSender {
     grpc::ClientContext context;
     context.set_deadline(std::chrono::system_clock::now() + config_.net.timeout);
     for (const auto& [key, value] : config_.net.headers) context.AddMetadata(key, value);
-    std::promise<grpc::Status> done;
-    stub_->UnaryCall(&context, kMethods[static_cast<std::size_t>(signal)], grpc::StubOptions(), &body, response,
-                     [&done](grpc::Status s) { done.set_value(std::move(s)); });
-    return done.get_future().get();
+    ExportCall call(*stub_, kMethods[static_cast<std::size_t>(signal)], context, body,
+                    config_.net.compression.enabled() ? already_compressed() : grpc::WriteOptions());
+    return call.wait(response);
   }
 
   OtlpGrpcExporterConfig config_;
@@ -244,12 +305,7 @@ ConfigProblems OtlpGrpcExporterConfig::validate() const {
   }
   if (cert_file.empty() != key_file.empty()) problems.push_back({"tls::cert_file", "cert_file and key_file go together"});
   add_nested(problems, "", net.validate());
-  // gRPC's core compresses the messages (zlib at a fixed level): Debian's gRPC 1.51 has no zstd
-  // codec, and its C++ API cannot send a message otlpd compressed itself (parse: gzip or none).
-  if (net.compression.level != 0) {
-    problems.push_back({"compression_params::level", "is not available over OTLP/gRPC here (gRPC's gzip has a fixed "
-                                                     "level): use the otlp_http exporter to choose a level"});
-  }
+  // zstd is refused when parsed (gzip or none): gRPC 1.51's core cannot announce it.
   return problems;
 }
 

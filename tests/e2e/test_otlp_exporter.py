@@ -6,6 +6,7 @@ import threading
 from concurrent import futures
 
 import grpc
+import pytest
 from conftest import read_json_lines
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2
 from otlpd_process import file_pipeline_config
@@ -136,3 +137,35 @@ def test_bearer_token_is_sent_and_a_wrong_one_is_a_clear_error(start_otlpd):
     assert "traces: sent 7 spans, failed 0" in right.log()
     accepted = [req for req, meta in backend.calls if meta.get("authorization") == "Bearer right-token"]
     assert len(accepted) == 1 and len(accepted[0].resource_spans[0].scope_spans[0].spans) == 7
+
+
+@pytest.mark.parametrize("compression", ["none", "gzip", "gzip level 1", "gzip level 12"])
+def test_every_compression_reaches_a_grpcio_backend_and_its_answer_is_read(start_otlpd, compression):
+    """gzip is compressed by otlpd (libdeflate) and sent as an already-compressed message: the
+    grpcio server must decode every batch, and its answer (a partial success) must be read."""
+    def partial(request, context):
+        response = trace_service_pb2.ExportTraceServiceResponse()
+        response.partial_success.rejected_spans = 1
+        response.partial_success.error_message = "one span was too old"
+        return response
+
+    backend = FakeBackend(partial)
+    name, _, level = compression.partition(" level ")
+    extra = f"    compression: {name}\n" + (f"    compression_params: {{level: {level}}}\n" if level else "")
+    try:
+        front = start_otlpd(exporter_config(f"127.0.0.1:{backend.port}", extra))
+        channel = grpc.insecure_channel(front.endpoint)
+        for batch in range(3):
+            code, _ = raw_export(channel, request_with_spans(50, trace_byte=batch + 1).SerializeToString())
+            assert code == grpc.StatusCode.OK
+        assert front.stop() == 0
+    finally:
+        backend.stop()
+    spans = [s for request, _ in backend.calls for rs in request.resource_spans for ss in rs.scope_spans
+             for s in ss.spans]
+    assert sorted(s.trace_id[0] for s in spans) == sorted(b + 1 for b in range(3) for _ in range(50))
+    log = front.log()
+    assert log.count("rejected 1 of 50 spans (partial success, not retried): one span was too old") == 3, log
+    assert "traces: sent 150 spans, failed 0" in log
+    if name == "gzip":
+        assert f"gzip level {level or 6}" in log

@@ -79,12 +79,13 @@ TEST(OtlpGrpcExporterConfig, EachRuleNamesItsKey) {
   // Refused while reading: values that otlpd does not support at all.
   EXPECT_THAT(parse("{endpoint: 'c:1', compression: snappy}").errors,
               ElementsAre("exporters::otlp::compression: 'snappy' is not supported (none, gzip)"));
-  // zstd and a level need a codec gRPC 1.51's core does not have: said, not ignored.
+  // zstd: gRPC 1.51's core cannot announce it (grpc-encoding); said, not ignored.
   EXPECT_THAT(parse("{endpoint: 'c:1', compression: zstd}").errors,
               ElementsAre("exporters::otlp::compression: 'zstd' is not supported (none, gzip)"));
-  EXPECT_THAT(parse("{endpoint: 'c:1', compression_params: {level: 1}}").errors,
-              ElementsAre("exporters::otlp::compression_params::level: is not available over OTLP/gRPC here (gRPC's "
-                          "gzip has a fixed level): use the otlp_http exporter to choose a level"));
+  EXPECT_THAT(parse("{endpoint: 'c:1', compression_params: {level: 13}}").errors,
+              ElementsAre("exporters::otlp::compression_params::level: 13 is not a level of gzip (1 to 12, or 0 for "
+                          "the default)"));
+  EXPECT_THAT(parse("{endpoint: 'c:1', compression_params: {level: 1}}").errors, IsEmpty());
   EXPECT_THAT(parse("{endpoint: 'c:1', tls: {insecure_skip_verify: true}}").errors,
               ElementsAre("exporters::otlp::tls::insecure_skip_verify: is not supported; give the server's CA with "
                           "ca_file instead"));

@@ -392,28 +392,33 @@ def test_otelcol_exporter_compression_to_otlpd(exporter, compression, tmp_path):
 # ---------------------------------------------------------------------------------------------
 # The other direction: otelcol decompresses what otlpd's otlphttp exporter compresses.
 
-OTLPD_COMPRESSIONS = [("gzip", 0), ("gzip", 1), ("deflate", 0), ("zstd", 0), ("zstd", 19)]
+OTLPD_COMPRESSIONS = [("otlphttp", "gzip", 0), ("otlphttp", "gzip", 1), ("otlphttp", "deflate", 0),
+                      ("otlphttp", "zstd", 0), ("otlphttp", "zstd", 19),
+                      ("otlp", "gzip", 0), ("otlp", "gzip", 1), ("otlp", "none", 0)]
 
 
-@pytest.mark.parametrize("compression,level", OTLPD_COMPRESSIONS, ids=[f"{c}-{l}" for c, l in OTLPD_COMPRESSIONS])
-def test_otlpd_otlphttp_compression_to_otelcol(compression, level, tmp_path):
-    """SDK -> otlpd (otlphttp exporter, `compression` at `level`) -> tap -> otelcol (otlp HTTP
-    receiver, which decompresses; otlp exporter, no compression) -> a second otlpd that writes
-    what arrives: every item the SDK exported arrives once and equal, and the tap saw every
-    request compressed with the Content-Encoding otelcol expects."""
-    rng = random.Random(f"otlpd-{compression}-{level}")
+@pytest.mark.parametrize("exporter,compression,level", OTLPD_COMPRESSIONS,
+                         ids=[f"{e}-{c}-{l}" for e, c, l in OTLPD_COMPRESSIONS])
+def test_otlpd_exporter_compression_to_otelcol(exporter, compression, level, tmp_path):
+    """SDK -> otlpd (otlphttp or otlp exporter, `compression` at `level`) -> tap -> otelcol
+    (otlp receiver, which decompresses; otlp exporter, no compression) -> a second otlpd that
+    writes what arrives: every item the SDK exported arrives once and equal, and the tap saw
+    every request (gRPC message) compressed as configured: Content-Encoding, or grpc-encoding
+    and the messages' compressed flag (otlpd compresses gRPC messages itself)."""
+    rng = random.Random(f"otlpd-{exporter}-{compression}-{level}")
     for d in ("sink", "front", "otelcol"):
         (tmp_path / d).mkdir()
     sink = Otlpd(tmp_path / "sink", otlpd_config(tmp_path / "sink"))
     tap = otelcol = front = None
     try:
         (http_port,) = selftel.free_ports(1)
-        tap = Tap(http_port, "http1")
+        tap = Tap(http_port, "http1" if exporter == "otlphttp" else "h2")
+        protocol = "http" if exporter == "otlphttp" else "grpc"
         otelcol = selftel.Process(OTELCOL_BIN, f"""
 receivers:
   otlp:
     protocols:
-      http: {{endpoint: "127.0.0.1:{http_port}"}}
+      {protocol}: {{endpoint: "127.0.0.1:{http_port}"}}
 exporters:
   otlp:
     endpoint: "127.0.0.1:{sink.grpc_port()}"
@@ -434,16 +439,17 @@ receivers:
     protocols:
       grpc: {{endpoint: "127.0.0.1:0"}}
 exporters:
-  otlphttp:
-    endpoint: "http://127.0.0.1:{tap.port}"
+  {exporter}:
+    endpoint: "{'http://' if exporter == 'otlphttp' else ''}127.0.0.1:{tap.port}"
+    {'' if exporter == 'otlphttp' else 'tls: {insecure: true}'}
     compression: {compression}
     compression_params: {{level: {level}}}
     retry_on_failure: {{initial_interval: 100ms, max_interval: 500ms}}
 service:
   pipelines:
-    traces: {{receivers: [otlp], exporters: [otlphttp]}}
-    metrics: {{receivers: [otlp], exporters: [otlphttp]}}
-    logs: {{receivers: [otlp], exporters: [otlphttp]}}
+    traces: {{receivers: [otlp], exporters: [{exporter}]}}
+    metrics: {{receivers: [otlp], exporters: [{exporter}]}}
+    logs: {{receivers: [otlp], exporters: [{exporter}]}}
 """)
         endpoint = f"127.0.0.1:{front.grpc_port()}"
         spans = send_traces(endpoint, rng)
@@ -476,13 +482,23 @@ service:
         if not whole:
             problems.append(f"{signal}: the sink's file ends in a torn record")
         problems += compare(signal, reqs, got)[0]
-    assert not problems, f"{compression} level {level}: {waited}\n" + "\n".join(problems) + \
+    assert not problems, f"{exporter} {compression} level {level}: {waited}\n" + "\n".join(problems) + \
         "\n--- otelcol log\n" + otelcol.log()[-3000:]
     requests, errors = tap.snapshot()
     assert not errors, errors
-    assert {r["path"] for r in requests} == set(SIGNAL_PATHS.values()), requests
-    for r in requests:
-        assert r["method"] == "POST" and r["encoding"] == compression, r
+    if exporter == "otlphttp":
+        assert {r["path"] for r in requests} == set(SIGNAL_PATHS.values()), requests
+        for r in requests:
+            assert r["method"] == "POST" and r["encoding"] == compression, r
+    else:
+        assert {r["path"] for r in requests} == set(GRPC_PATHS.values()), requests
+        for r in requests:
+            want = None if compression == "none" else compression
+            assert r["encoding"] in ((want,) if want else (None, "identity")), r
+            assert r["flags"] and r["flags"] == [0 if want is None else 1] * len(r["flags"]), r
     wire = sum(r["length"] for r in requests)
     written = sum((tmp_path / "sink" / f"{s}.pb").stat().st_size for s in SIGNAL_PATHS)
-    assert wire < written / 2, (wire, written)
+    if compression == "none":
+        assert wire >= written - 4 * 1000, (wire, written)
+    else:
+        assert wire < written / 2, (wire, written)
