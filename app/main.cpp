@@ -5,7 +5,6 @@
 #include <spdlog/pattern_formatter.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
-#include <systemd/sd-daemon.h>
 
 #include <sys/resource.h>
 
@@ -20,6 +19,7 @@
 #include "app/default_config.h"
 #include "app/factories.h"
 #include "app/service.h"
+#include "app/systemd_notify.h"
 #include "config/config_loader.h"
 #include "selftelemetry/process_metrics.h"
 
@@ -128,7 +128,7 @@ int run(const ConfigSources& sources, const Factories& factories,
   }
   telemetry->status.set_state(StatusRegistry::State::running);
   // systemd (Type=notify): ready once every receiver listens. A no-op without NOTIFY_SOCKET.
-  sd_notify(0, "READY=1\nSTATUS=running");
+  notify_systemd("READY=1\nSTATUS=running");
   spdlog::info("otlpd {} started", OTLPD_VERSION);
   for (;;) {
     int sig = 0;
@@ -136,13 +136,13 @@ int run(const ConfigSources& sources, const Factories& factories,
     if (sig != SIGHUP) {
       spdlog::info("received {}, stopping receivers and draining pipelines", strsignal(sig));
       telemetry->status.set_state(StatusRegistry::State::stopping);
-      sd_notify(0, "STOPPING=1");
+      notify_systemd("STOPPING=1");
       service->shutdown();
       spdlog::info("stopped");
       return 0;
     }
     spdlog::info("received SIGHUP, reloading the configuration");
-    sd_notify(0, "RELOADING=1");
+    notify_systemd("RELOADING=1");
     std::string why;
     // Exporters configured as before are taken over running, with their queues and open files.
     auto next = load_service(sources, factories, sink, telemetry, &why, service.get());
@@ -150,7 +150,7 @@ int run(const ConfigSources& sources, const Factories& factories,
       spdlog::error("reload failed, keeping the running configuration");
       // health_check answers 503 until a reload succeeds: the running config is not the file's.
       telemetry->status.set_state(StatusRegistry::State::reload_failed, "the last reload failed: " + why);
-      sd_notify(0, "READY=1\nSTATUS=reload failed, running the previous configuration");
+      notify_systemd("READY=1\nSTATUS=reload failed, running the previous configuration");
       continue;
     }
     telemetry->status.set_state(StatusRegistry::State::starting, "reloading");
@@ -162,7 +162,7 @@ int run(const ConfigSources& sources, const Factories& factories,
     service = std::move(next);
     spdlog::set_level(service->log_level());
     telemetry->status.set_state(StatusRegistry::State::running);
-    sd_notify(0, "READY=1\nSTATUS=running");
+    notify_systemd("READY=1\nSTATUS=running");
     const std::vector<std::string> kept = service->adopted_exporters();
     spdlog::info("configuration reloaded{}{}", kept.empty() ? "" : "; kept running (configured as before): ",
                  fmt::join(kept, ", "));
