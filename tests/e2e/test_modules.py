@@ -84,3 +84,22 @@ def test_a_missing_module_is_a_configuration_error(tmp_path):
     run = subprocess.run([str(lonely), "--config", str(tmp_path / "http.yaml")], capture_output=True, text=True,
                          timeout=60)
     assert run.returncode == 1 and "http_curl.so, which is not installed" in run.stderr
+
+
+def test_thrift_http_posts_jaeger_batches_through_both_modules(start_otlpd):
+    from peers import HttpBackend
+    from test_otlp_http_exporter import send
+
+    backend = HttpBackend(lambda *_: (202, {}, b""))
+    try:
+        otlpd = start_otlpd(THRIFT_CONFIG.replace("http://127.0.0.1:1/api/traces", backend.url + "/api/traces"))
+        send(otlpd, batches=2, spans=5)
+        assert otlpd.stop() == 0
+    finally:
+        backend.stop()
+    assert backend.posts
+    for path, headers, body in backend.posts:
+        assert path == "/api/traces"
+        assert headers["Content-Type"] == "application/x-thrift"
+        # TBinaryProtocol: a Batch starts with field 1, the Process struct (type 12).
+        assert body[:3] == b"\x0c\x00\x01"
