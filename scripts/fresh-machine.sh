@@ -406,7 +406,8 @@ if want deb; then
   # What systemd would see of Type=notify: a notify socket (read from here, in the root's
   # /run), READY=1 once listening, RELOADING=1 and READY=1 around SIGHUP, STOPPING=1.
   NOTIFY=0
-  if grep -q sd_notify "$DEB_ROOT/usr/bin/otlpd"; then
+  # (otlpd speaks the protocol itself: it reads NOTIFY_SOCKET, the string is in the binary.)
+  if grep -q NOTIFY_SOCKET "$DEB_ROOT/usr/bin/otlpd"; then
     if command -v python3 >/dev/null; then
       NOTIFY=1
       python3 -u -c 'import socket, sys

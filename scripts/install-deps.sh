@@ -13,7 +13,6 @@ APT_PACKAGES=(
   libconcurrentqueue-dev libsimdjson-dev libhttp-parser-dev zlib1g-dev libzstd-dev libsnappy-dev liblz4-dev libcurl4-openssl-dev
   libdeflate-dev
   libthrift-dev libboost-dev thrift-compiler zstd libssl-dev openssl
-  libsystemd-dev
   liblmdb-dev libsqlite3-dev
   clang libclang-rt-14-dev
   python3 python3-venv
@@ -21,7 +20,6 @@ APT_PACKAGES=(
   dpkg-dev file
 )
 # libboost-dev: Thrift's C++ headers include boost (libthrift-dev does not depend on it).
-# libsystemd-dev: sd_notify, for the systemd unit's Type=notify.
 # libdeflate-dev: CRC-32 of the persistent queue's records (several times faster than zlib's).
 # liblmdb-dev, libsqlite3-dev: only bench/storage_choice_bench.cpp (the storage decision of issue 15).
 # dpkg-dev, file: the Debian package (cpack -G DEB runs dpkg-shlibdeps on what `file` says is ELF).

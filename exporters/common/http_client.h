@@ -7,6 +7,7 @@
 #include <string_view>
 
 #include "config/config_node.h"
+#include "modules/loadable_module.h"
 
 namespace otlpd {
 
@@ -29,11 +30,28 @@ struct HttpResponse {
   std::optional<std::chrono::milliseconds> retry_after;  // Retry-After, in seconds
 };
 
-// POSTs with libcurl, keeping one connection per calling thread alive between requests.
-// Thread-safe (each thread has its own handle). `content_encoding`: the body's Content-Encoding
-// (gzip, zstd, ...), or empty.
-HttpResponse http_post(const std::string& url, std::string_view body, std::string_view content_type,
+// The HTTP client (libcurl) lives in the module http_curl (modules/loadable_module.h), so that
+// libcurl and what it links (GnuTLS, Kerberos, LDAP, SSH, RTMP, ...) are mapped only into an
+// otlpd whose configuration has an HTTP exporter: such an exporter checks that the module is
+// installed when its configuration is validated (http_client_missing()) and loads it when it
+// starts (load_http_client()).
+struct HttpClientModule {
+  static constexpr std::string_view kModule = "http_curl";
+  static constexpr std::string_view kApiName = "HttpClientModule";
+  static constexpr unsigned kApiRevision = 1;
+
+  ModuleHeader header;
+  // POSTs `body`, keeping one connection per calling thread alive between requests. Thread-safe
+  // (each thread has its own handle). `content_encoding`: the body's Content-Encoding (gzip,
+  // zstd, ...), or empty.
+  HttpResponse (*post)(const std::string& url, std::string_view body, std::string_view content_type,
                        std::string_view content_encoding, const std::map<std::string, std::string>& headers,
                        std::chrono::milliseconds timeout, const HttpTlsConfig& tls);
+};
+
+// A configuration problem (key: the exporter itself) when the module is not installed.
+ConfigProblems http_client_missing();
+// The module, loaded once per process; null with *error (the exporter's start fails with it).
+const HttpClientModule* load_http_client(std::string* error);
 
 }  // namespace otlpd

@@ -4,6 +4,7 @@
 
 #include "exporters/common/network_options.h"
 #include "translator/jaeger/jaeger_mapping.h"
+#include "translator/jaeger/jaeger_thrift_module.h"
 
 namespace otlpd {
 namespace jt = jaegertracing::thrift;
@@ -15,18 +16,29 @@ class JaegerThriftSender final : public BatchSender {
   JaegerThriftSender(const JaegerThriftConfig& config, CreateSettings settings)
       : config_(config), settings_(std::move(settings)), retrier_(config.net.retry, settings_.logger, settings_.status) {}
 
-  bool start(std::string*) override {
+  bool start(std::string* error) override {
+    http_ = load_http_client(error);
+    if (http_ == nullptr) return false;
+    thrift_ = load_module_api<jaeger::JaegerThriftModule>(error);
+    if (thrift_ == nullptr) {
+      *error = "jaeger.thrift's encoding: " + *error;
+      return false;
+    }
     settings_.logger->info("exporting jaeger.thrift over HTTP to {}", config_.url);
     return true;
   }
 
   ConsumeResult send(const Batch& batch) noexcept override {
+    if (http_ == nullptr || thrift_ == nullptr) {
+      return ConsumeResult::permanent("the HTTP client and jaeger.thrift are not loaded (exporter not started)");
+    }
+    std::string body, error;
     for (const RequestPtr& request : batch.requests) {
       for (const jt::Batch& jaeger : jaeger::to_batches(request->traces())) {
-        const std::string body = jaeger::serialize(jaeger);
+        if (!thrift_->serialize(jaeger, &body, &error)) return ConsumeResult::permanent(error);
         ConsumeResult result = retrier_.run([&]() -> ConsumeResult {
-          const HttpResponse r = http_post(config_.url, body, "application/x-thrift", "", config_.net.headers,
-                                           config_.net.timeout, config_.tls);
+          const HttpResponse r = http_->post(config_.url, body, "application/x-thrift", "", config_.net.headers,
+                                             config_.net.timeout, config_.tls);
           if (!r.sent) {
             return ConsumeResult::retryable(fmt::format("export to {} failed: {}", config_.url, r.error)).typed("connection");
           }
@@ -51,6 +63,8 @@ class JaegerThriftSender final : public BatchSender {
   JaegerThriftConfig config_;
   CreateSettings settings_;
   Retrier retrier_;
+  const HttpClientModule* http_ = nullptr;               // loaded by start()
+  const jaeger::JaegerThriftModule* thrift_ = nullptr;  // loaded by start()
 };
 
 }  // namespace
@@ -71,6 +85,10 @@ ConfigProblems JaegerThriftConfig::validate() const {
   }
   add_nested(problems, "", net.validate());
   add_nested(problems, "tls", tls.validate());
+  add_nested(problems, "", http_client_missing());
+  if (std::string why = module_missing(jaeger::JaegerThriftModule::kModule); !why.empty()) {
+    problems.push_back({"", "protocol thrift_http " + why});
+  }
   return problems;
 }
 

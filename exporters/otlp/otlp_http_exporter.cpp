@@ -78,7 +78,9 @@ class OtlpHttpSender final : public BatchSender {
         settings_(std::move(settings)),
         retrier_(config.net.retry, settings_.logger, settings_.status) {}
 
-  bool start(std::string*) override {
+  bool start(std::string* error) override {
+    http_ = load_http_client(error);
+    if (http_ == nullptr) return false;
     settings_.logger->info("exporting OTLP/HTTP ({}{}) to {}", config_.json ? "json" : "protobuf",
                            config_.net.compression.enabled() ? fmt::format(", {} level {}", config_.net.compression.content_encoding(),
                                                                            config_.net.compression.effective_level())
@@ -88,6 +90,7 @@ class OtlpHttpSender final : public BatchSender {
   }
 
   ConsumeResult send(const Batch& batch) noexcept override {
+    if (http_ == nullptr) return ConsumeResult::permanent("the HTTP client is not loaded (exporter not started)");
     std::string body;
     if (config_.json) {
       body = batch_json(batch);
@@ -108,9 +111,8 @@ class OtlpHttpSender final : public BatchSender {
     const std::string& url = urls_[static_cast<std::size_t>(batch.signal)];
     return retrier_.run([&]() -> ConsumeResult {
       const HttpResponse r =
-          http_post(url, body, config_.json ? "application/json" : "application/x-protobuf",
-                    config_.net.compression.content_encoding(),
-                    config_.net.headers, config_.net.timeout, config_.tls);
+          http_->post(url, body, config_.json ? "application/json" : "application/x-protobuf",
+                      config_.net.compression.content_encoding(), config_.net.headers, config_.net.timeout, config_.tls);
       if (!r.sent) return ConsumeResult::retryable(fmt::format("export to {} failed: {}", url, r.error)).typed("connection");
       const long status = r.status;
       const std::string& response = r.body;
@@ -138,6 +140,7 @@ class OtlpHttpSender final : public BatchSender {
   std::array<std::string, 3> urls_;  // per signal (config_.url())
   CreateSettings settings_;
   Retrier retrier_;
+  const HttpClientModule* http_ = nullptr;  // loaded by start()
 };
 
 }  // namespace
@@ -179,6 +182,7 @@ ConfigProblems OtlpHttpExporterConfig::validate() const {
   }
   add_nested(problems, "", net.validate());
   add_nested(problems, "tls", tls.validate());
+  add_nested(problems, "", http_client_missing());
   return problems;
 }
 

@@ -123,9 +123,12 @@ void BatchProcessor::run() noexcept {
   };
 
   for (;;) {
+    // Rounded up: rounded down, the last fraction of a millisecond before the deadline became
+    // waits of 0 ms, and the thread spun until the deadline (up to 1 ms of CPU per batch sent
+    // on timeout: 0.5 % of a core at 5 batches/s).
     const auto wait = current_items == 0
                           ? std::chrono::duration_cast<std::chrono::milliseconds>(kIdlePoll)
-                          : std::chrono::duration_cast<std::chrono::milliseconds>(
+                          : std::chrono::ceil<std::chrono::milliseconds>(
                                 std::max(deadline - Clock::now(), Clock::duration::zero()));
     std::optional<Batch> incoming = queue_.pop_for(wait);
     if (incoming) {

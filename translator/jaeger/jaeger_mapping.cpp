@@ -1,8 +1,6 @@
 #include "translator/jaeger/jaeger_mapping.h"
 
 #include <fmt/format.h>
-#include <thrift/protocol/TBinaryProtocol.h>
-#include <thrift/transport/TBufferTransports.h>
 
 #include "json/json_writer.h"
 #include "otlp/json_encoder.h"
@@ -171,13 +169,6 @@ std::vector<jt::Batch> to_batches(const otlp::TracesRequest& request) {
     if (!b.spans.empty()) batches.push_back(std::move(b));
   }
   return batches;
-}
-
-std::string serialize(const jt::Batch& batch) {
-  auto buffer = std::make_shared<apache::thrift::transport::TMemoryBuffer>();
-  apache::thrift::protocol::TBinaryProtocol protocol(buffer);
-  batch.write(&protocol);
-  return buffer->getBufferAsString();
 }
 
 }  // namespace otlpd::jaeger

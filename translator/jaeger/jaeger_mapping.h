@@ -31,7 +31,6 @@ inline std::int64_t big_endian_i64(std::string_view bytes) {
   return static_cast<std::int64_t>(v);
 }
 
-// The binary-protocol encoding of a Batch, as POST /api/traces expects it.
-std::string serialize(const jaegertracing::thrift::Batch& batch);
+// The binary-protocol encoding (libthrift) is in the module jaeger_thrift_encoder: jaeger_thrift_module.h.
 
 }  // namespace otlpd::jaeger
