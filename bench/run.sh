@@ -12,7 +12,7 @@
 #   file_250k    the file exporter at 250k spans/s, below its capacity: CPU per span without
 #                the cost of refusing the excess
 #   chain        as fast as possible: otlp -> batch -> otlp_grpc exporter (gzip, or
-#                CHAIN_COMPRESSION=none) -> a second
+#                CHAIN_COMPRESSION=none; CHAIN_LEVEL: gzip's level) -> a second
 #                otlpd (otlp -> nop); the figures are the first otlpd's
 #   chain_http   the chain over OTLP/HTTP: otlp -> batch -> otlphttp exporter (CHAIN_COMPRESSION:
 #                gzip by default, zstd, deflate or none; CHAIN_LEVEL: compression_params::level,
@@ -58,6 +58,7 @@ exporters:
     endpoint: ${CHAIN_TARGET:-127.0.0.1:1}
     tls: {insecure: true}
     compression: $(case ${CHAIN_COMPRESSION:-gzip} in gzip|none) echo "${CHAIN_COMPRESSION:-gzip}" ;; *) echo none ;; esac)
+    compression_params: {level: $(case ${CHAIN_COMPRESSION:-gzip} in gzip) echo "${CHAIN_LEVEL:-0}" ;; *) echo 0 ;; esac)}
   otlphttp:
     endpoint: ${CHAIN_HTTP_TARGET:-http://127.0.0.1:1}
     compression: ${CHAIN_COMPRESSION:-gzip}

@@ -1,10 +1,15 @@
-// otlpd-loadgen: sends pre-built OTLP trace requests (gRPC, HTTP/protobuf or HTTP/JSON) to any
-// OTLP endpoint (otlpd, the OpenTelemetry Collector, ...) at a fixed rate or as fast as possible, and reports what was
-// accepted and refused, the export latency, and, given the collector's pid, its CPU time per
-// million spans and its peak RSS, read from /proc.
+// otlpd-loadgen: sends pre-built OTLP trace or log requests (gRPC, HTTP/protobuf or HTTP/JSON)
+// to any OTLP endpoint (otlpd, the OpenTelemetry Collector, Rotel, ...) at a fixed rate or as
+// fast as possible, and reports what was accepted and refused, the export latency, and, given
+// the collector's pid, its CPU time per million spans (or log records) and its peak RSS, read
+// from /proc.
 //
 //   otlpd-loadgen --endpoint 127.0.0.1:4317 --rate 10000 --spans-per-request 100
 //                 --span-bytes 145 --duration 30 --pid $(pidof otlpd) --json out.json
+//   otlpd-loadgen --signal logs ...   (LogsService/Export, or /v1/logs over HTTP)
+//
+// With --signal logs, "spans" in the options and in the JSON keys stand for log records (the
+// keys keep their names so that scripts read either; "signal" in the JSON says which).
 #include <CLI/CLI.hpp>
 #include <curl/curl.h>
 #include <fmt/format.h>
@@ -23,15 +28,18 @@
 #include <thread>
 
 #include "otlp/json_transcoder.h"
+#include "opentelemetry/proto/collector/logs/v1/logs_service.pb.h"
 #include "opentelemetry/proto/collector/trace/v1/trace_service.pb.h"
 
 namespace {
 
 using Clock = std::chrono::steady_clock;
 namespace trace_service = opentelemetry::proto::collector::trace::v1;
+namespace logs_service = opentelemetry::proto::collector::logs::v1;
 
 struct Options {
   std::string endpoint = "127.0.0.1:4317";
+  std::string signal = "traces";  // traces or logs
   std::string protocol = "grpc";  // grpc, http/protobuf or http/json
   double rate = 0;  // spans per second; 0: as fast as possible
   int spans_per_request = 100;
@@ -47,8 +55,8 @@ struct Options {
   std::string label;
 };
 
-// Builds `count` distinct requests (different trace and span ids), serialized once.
-std::vector<std::string> build_requests(const Options& o, double* bytes_per_span) {
+// Builds `count` distinct trace requests (different trace and span ids), serialized once.
+std::vector<std::string> build_trace_requests(const Options& o, double* bytes_per_span) {
   std::mt19937_64 rng(42);
   std::vector<std::string> out;
   for (int r = 0; r < o.distinct_requests; ++r) {
@@ -90,6 +98,67 @@ std::vector<std::string> build_requests(const Options& o, double* bytes_per_span
     out.push_back(req.SerializeAsString());
   }
   *bytes_per_span = static_cast<double>(out[0].size()) / o.spans_per_request;
+  return out;
+}
+
+// The same for logs: each record has a timestamp and an observed timestamp, a severity (number
+// and text), a string body, `attributes` attributes as spans have, and the trace and span ids
+// of the span it was logged in (ten records per trace, as spans). --span-bytes pads the body.
+std::vector<std::string> build_log_requests(const Options& o, double* bytes_per_record) {
+  using opentelemetry::proto::logs::v1::SeverityNumber;
+  static constexpr std::pair<SeverityNumber, const char*> kSeverities[] = {
+      {SeverityNumber::SEVERITY_NUMBER_INFO, "INFO"},
+      {SeverityNumber::SEVERITY_NUMBER_INFO, "INFO"},
+      {SeverityNumber::SEVERITY_NUMBER_DEBUG, "DEBUG"},
+      {SeverityNumber::SEVERITY_NUMBER_WARN, "WARN"},
+      {SeverityNumber::SEVERITY_NUMBER_ERROR, "ERROR"},
+  };
+  std::mt19937_64 rng(42);
+  std::vector<std::string> out;
+  for (int r = 0; r < o.distinct_requests; ++r) {
+    logs_service::ExportLogsServiceRequest req;
+    auto* rl = req.add_resource_logs();
+    auto* kv = rl->mutable_resource()->add_attributes();
+    kv->set_key("service.name");
+    kv->mutable_value()->set_string_value("loadgen");
+    auto* sl = rl->add_scope_logs();
+    sl->mutable_scope()->set_name("otlpd-loadgen");
+    std::string trace_id(16, '\0');
+    for (int i = 0; i < o.spans_per_request; ++i) {
+      if (i % 10 == 0) for (auto& c : trace_id) c = static_cast<char>(rng());
+      auto* record = sl->add_log_records();
+      std::string span_id(8, '\0');
+      for (auto& c : span_id) c = static_cast<char>(rng());
+      record->set_trace_id(trace_id);
+      record->set_span_id(span_id);
+      record->set_flags(1);  // sampled
+      const auto time = 1'700'000'000'000'000'000ULL + rng() % 1'000'000'000ULL;
+      record->set_time_unix_nano(time);
+      record->set_observed_time_unix_nano(time + 1'000'000);
+      const auto& [number, text] = kSeverities[rng() % std::size(kSeverities)];
+      record->set_severity_number(number);
+      record->set_severity_text(text);
+      std::string body = fmt::format("GET /api/tasks/{} answered 200 in {} ms", rng() % 100000, rng() % 1000);
+      record->mutable_body()->set_string_value(body);
+      for (int a = 0; a < o.attributes; ++a) {
+        auto* attr = record->add_attributes();
+        attr->set_key(fmt::format("attr.{}", a));
+        if (a % 3 == 1) attr->mutable_value()->set_int_value(static_cast<std::int64_t>(rng() % 100000));
+        else attr->mutable_value()->set_string_value(fmt::format("value-{}", rng() % 1000));
+      }
+      if (o.span_bytes > 0) {
+        // The record's length prefix in ScopeLogs takes 2 bytes at these sizes.
+        const int missing = o.span_bytes - static_cast<int>(record->ByteSizeLong()) - 2;
+        if (missing > 0) {
+          body += ' ';
+          body.append(static_cast<std::size_t>(missing - 1), 'p');
+          record->mutable_body()->set_string_value(body);
+        }
+      }
+    }
+    out.push_back(req.SerializeAsString());
+  }
+  *bytes_per_record = static_cast<double>(out[0].size()) / o.spans_per_request;
   return out;
 }
 
@@ -223,7 +292,9 @@ class GrpcWorker final : public Worker {
     auto* call = new Call();
     call->context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
     call->started = now;
-    call->reader = stub_->PrepareUnaryCall(&call->context, "/opentelemetry.proto.collector.trace.v1.TraceService/Export",
+    call->reader = stub_->PrepareUnaryCall(&call->context,
+                                           o_.signal == "logs" ? "/opentelemetry.proto.collector.logs.v1.LogsService/Export"
+                                                               : "/opentelemetry.proto.collector.trace.v1.TraceService/Export",
                                            requests_[n % requests_.size()], &cq_);
     call->reader->StartCall();
     call->reader->Finish(&call->response, &call->status, call);
@@ -256,7 +327,7 @@ class HttpWorker final : public Worker {
   HttpWorker(const Options& o, const std::vector<std::string>& bodies, std::atomic<std::uint64_t>* issued,
              Clock::time_point start, Clock::time_point measure_from, Clock::time_point end)
       : Worker(o, issued, start, measure_from, end), bodies_(bodies), multi_(curl_multi_init()) {
-    url_ = fmt::format("http://{}/v1/traces", o.endpoint);
+    url_ = fmt::format("http://{}/v1/{}", o.endpoint, o.signal);
     headers_ = curl_slist_append(nullptr, o.protocol == "http/json" ? "Content-Type: application/json"
                                                                      : "Content-Type: application/x-protobuf");
     headers_ = curl_slist_append(headers_, "Expect:");  // no 100-continue round trip
@@ -337,14 +408,17 @@ double percentile(std::vector<std::uint32_t>& v, double p) {
 
 int main(int argc, char** argv) {
   Options o;
-  CLI::App app{"otlpd-loadgen: OTLP trace load (gRPC or HTTP) against any OTLP endpoint", "otlpd-loadgen"};
+  CLI::App app{"otlpd-loadgen: OTLP trace or log load (gRPC or HTTP) against any OTLP endpoint", "otlpd-loadgen"};
+  app.add_option("--signal", o.signal, "traces or logs (log records stand for spans in the other options and the JSON)")
+      ->check(CLI::IsMember({"traces", "logs"}));
   app.add_option("--endpoint", o.endpoint, "host:port of the OTLP receiver (gRPC, or HTTP for http/*)");
   app.add_option("--protocol", o.protocol, "grpc, http/protobuf or http/json (as OTEL_EXPORTER_OTLP_PROTOCOL)")
       ->check(CLI::IsMember({"grpc", "http/protobuf", "http/json"}));
   app.add_option("--rate", o.rate, "spans per second; 0: as fast as possible");
-  app.add_option("--spans-per-request", o.spans_per_request)->check(CLI::Range(1, 100000));
-  app.add_option("--attributes", o.attributes, "attributes per span")->check(CLI::Range(0, 1000));
-  app.add_option("--span-bytes", o.span_bytes, "pad each span to about this many bytes (0: no padding)");
+  app.add_option("--spans-per-request,--records-per-request", o.spans_per_request)->check(CLI::Range(1, 100000));
+  app.add_option("--attributes", o.attributes, "attributes per span (or log record)")->check(CLI::Range(0, 1000));
+  app.add_option("--span-bytes,--record-bytes", o.span_bytes,
+                 "pad each span (log record: its body) to about this many bytes (0: no padding)");
   app.add_option("--connections", o.connections, "gRPC connections, or HTTP workers (threads)")->check(CLI::Range(1, 256));
   app.add_option("--concurrency", o.concurrency, "requests in flight per gRPC connection, or keep-alive connections per HTTP worker")->check(CLI::Range(1, 1024));
   app.add_option("--duration", o.duration, "measured seconds");
@@ -356,7 +430,9 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
 
   double bytes_per_span = 0;
-  const std::vector<std::string> serialized = build_requests(o, &bytes_per_span);
+  const bool logs = o.signal == "logs";
+  const std::vector<std::string> serialized =
+      logs ? build_log_requests(o, &bytes_per_span) : build_trace_requests(o, &bytes_per_span);
   std::vector<grpc::ByteBuffer> requests;
   std::vector<std::string> bodies;
   if (o.protocol == "grpc") {
@@ -367,7 +443,7 @@ int main(int argc, char** argv) {
   } else if (o.protocol == "http/json") {
     for (const std::string& bytes : serialized) {
       bodies.emplace_back();
-      otlpd::transcode_otlp_json(bodies.back(), otlpd::Signal::traces,
+      otlpd::transcode_otlp_json(bodies.back(), logs ? otlpd::Signal::logs : otlpd::Signal::traces,
                                  reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size());
     }
   } else {
@@ -411,18 +487,20 @@ int main(int argc, char** argv) {
   const double refused_rate = static_cast<double>(all.refused_spans) / o.duration;
 
   std::string json = fmt::format(
-      R"({{"label":"{}","endpoint":"{}","protocol":"{}","target_rate_spans_per_s":{},"spans_per_request":{},"bytes_per_span":{:.0f},)"
+      R"({{"label":"{}","signal":"{}","endpoint":"{}","protocol":"{}","target_rate_spans_per_s":{},"spans_per_request":{},"bytes_per_span":{:.0f},)"
       R"("connections":{},"concurrency":{},"duration_s":{},"requests":{},"accepted_spans_per_s":{:.0f},)"
       R"("refused_spans_per_s":{:.0f},"failed_spans":{},"latency_p50_ms":{:.3f},"latency_p99_ms":{:.3f})",
-      o.label, o.endpoint, o.protocol, o.rate, o.spans_per_request, bytes_per_span, o.connections, o.concurrency, o.duration,
+      o.label, o.signal, o.endpoint, o.protocol, o.rate, o.spans_per_request, bytes_per_span, o.connections, o.concurrency, o.duration,
       all.requests, accepted_rate, refused_rate, all.failed_spans, p50, p99);
   std::string codes;
   for (auto& [code, n] : all.codes) codes += fmt::format("{}\"{}\":{}", codes.empty() ? "" : ",", code, n);
   json += fmt::format(R"(,"status_codes":{{{}}})", codes);
-  fmt::print("{} spans/s accepted, {} spans/s refused, {} failed spans; {} requests, {:.0f} bytes/span; "
+  const char* items = logs ? "log records" : "spans";
+  const char* item = logs ? "record" : "span";
+  fmt::print("{} {}/s accepted, {} {}/s refused, {} failed {}; {} requests, {:.0f} bytes/{}; "
              "latency p50 {:.2f} ms, p99 {:.2f} ms\n",
-             static_cast<std::uint64_t>(accepted_rate), static_cast<std::uint64_t>(refused_rate), all.failed_spans,
-             all.requests, bytes_per_span, p50, p99);
+             static_cast<std::uint64_t>(accepted_rate), items, static_cast<std::uint64_t>(refused_rate), items,
+             all.failed_spans, items, all.requests, bytes_per_span, item, p50, p99);
   if (before.ok && after.ok) {
     const double cpu = after.cpu_seconds - before.cpu_seconds;
     const double cpu_per_million = all.accepted_spans ? cpu / (static_cast<double>(all.accepted_spans) / 1e6) : 0;
@@ -432,9 +510,9 @@ int main(int argc, char** argv) {
                         R"("collector_peak_rss_mib":{:.1f},"collector_anon_rss_mib":{:.1f})",
                         cpu, core_percent, cpu_per_million, after.rss_kib / 1024.0, after.peak_rss_kib / 1024.0,
                         after.anon_rss_kib / 1024.0);
-    fmt::print("collector: {:.2f}% of a core, {:.3f} CPU-s per million spans, RSS {:.1f} MiB (peak {:.1f} MiB, "
+    fmt::print("collector: {:.2f}% of a core, {:.3f} CPU-s per million {}, RSS {:.1f} MiB (peak {:.1f} MiB, "
                "anonymous {:.1f} MiB)\n",
-               core_percent, cpu_per_million, after.rss_kib / 1024.0, after.peak_rss_kib / 1024.0,
+               core_percent, cpu_per_million, items, after.rss_kib / 1024.0, after.peak_rss_kib / 1024.0,
                after.anon_rss_kib / 1024.0);
   }
   json += "}\n";
