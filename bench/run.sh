@@ -38,6 +38,11 @@ WORK=$(mktemp -d /tmp/otlpd-bench.XXXXXX)
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$WORK"' EXIT
 
 config() {  # $1: processors list, $2: exporter id, $3: extra processor/exporter YAML
+  # The gRPC exporter takes gzip or none (zstd: CHAIN_COMPRESSION is then for chain_http only).
+  local grpc_compression=none grpc_level=0
+  case ${CHAIN_COMPRESSION:-gzip} in
+    gzip) grpc_compression=gzip grpc_level=${CHAIN_LEVEL:-0} ;;
+  esac
   cat <<YAML
 receivers:
   otlp:
@@ -57,8 +62,8 @@ exporters:
   otlp:
     endpoint: ${CHAIN_TARGET:-127.0.0.1:1}
     tls: {insecure: true}
-    compression: $(case ${CHAIN_COMPRESSION:-gzip} in gzip|none) echo "${CHAIN_COMPRESSION:-gzip}" ;; *) echo none ;; esac)
-    compression_params: {level: $(case ${CHAIN_COMPRESSION:-gzip} in gzip) echo "${CHAIN_LEVEL:-0}" ;; *) echo 0 ;; esac)}
+    compression: $grpc_compression
+    compression_params: {level: $grpc_level}
   otlphttp:
     endpoint: ${CHAIN_HTTP_TARGET:-http://127.0.0.1:1}
     compression: ${CHAIN_COMPRESSION:-gzip}
@@ -136,7 +141,7 @@ for s in $SCENARIOS; do
       "$OTLPD" --config "$WORK/sink.yaml" 2> "$WORK/sink.log" &
       sink_pid=$!
       for _ in $(seq 1 100); do
-        sink_port=$(grep -o 'listening on 127.0.0.1:[0-9]*' "$WORK/sink.log" | sed 's/.*://' || true)
+        sink_port=$(grep -o 'OTLP/gRPC receiver listening on 127.0.0.1:[0-9]*' "$WORK/sink.log" | sed 's/.*://' || true)
         [ -n "$sink_port" ] && break
         sleep 0.1
       done
