@@ -310,6 +310,53 @@ def all_arrived(out_dir, expected_counts):
     return True
 
 
+def send_everything(endpoint, rng):
+    """The SDK sends every signal to `endpoint`; returns what it exported (as the SDK encodes
+    it, per signal) and the item counts."""
+    spans = send_traces(endpoint, rng)
+    log_records = send_logs(endpoint, rng)
+    metrics_data = send_metrics(endpoint)
+    expected = {"traces": [encode_spans(spans)], "logs": [encode_logs(log_records)],
+                "metrics": [encode_metrics(metrics_data)]}
+    counts = {s: sum(len(items(s, r)) for r in reqs) for s, reqs in expected.items()}
+    assert counts["traces"] == SPANS + SPANS // 10 and counts["logs"] == LOG_RECORDS
+    assert counts["metrics"] == 2 * COUNTER_SERIES + HISTOGRAM_SERIES
+    return expected, counts
+
+
+def problems_in(out_dir, expected):
+    """Problems (lines) between what the SDK exported and the files an otlpd wrote in out_dir."""
+    problems = []
+    for signal, reqs in expected.items():
+        got, whole = read_records(out_dir / f"{signal}.pb", signal)
+        if not whole:
+            problems.append(f"{signal}: the file ends in a torn record")
+        problems += compare(signal, reqs, got)[0]
+    return problems
+
+
+def check_wire(requests, grpc, compression, written):
+    """Every request the tap saw went to an OTLP path, encoded as configured (HTTP's
+    Content-Encoding; gRPC's grpc-encoding and each message's compressed flag), and the bytes on
+    the wire against the bytes written after decoding. Returns the bytes on the wire."""
+    want = None if compression == "none" else compression
+    if grpc:
+        assert {r["path"] for r in requests} == set(GRPC_PATHS.values()), requests
+        for r in requests:
+            assert r["encoding"] in ((want,) if want else (None, "identity")), r
+            assert r["flags"] and r["flags"] == [0 if want is None else 1] * len(r["flags"]), r
+    else:
+        assert {r["path"] for r in requests} == set(SIGNAL_PATHS.values()), requests
+        for r in requests:
+            assert r["method"] == "POST" and r["encoding"] == want, r
+    wire = sum(r["length"] for r in requests)
+    if want is None:
+        assert wire >= written - 4 * 1000, (wire, written)
+    else:
+        assert wire < written / 2, (wire, written)
+    return wire
+
+
 # ---------------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("exporter,compression", CASES, ids=[f"{e}-{c}" for e, c in CASES])
@@ -324,15 +371,7 @@ def test_otelcol_exporter_compression_to_otlpd(exporter, compression, tmp_path):
         otelcol = selftel.Process(OTELCOL_BIN, otelcol_config(grpc_port, exporter, compression, tap.port),
                                   tmp_path / "otelcol", "otelcol")
         otelcol.wait_ports([grpc_port])
-        endpoint = f"127.0.0.1:{grpc_port}"
-        spans = send_traces(endpoint, rng)
-        log_records = send_logs(endpoint, rng)
-        metrics_data = send_metrics(endpoint)
-        expected = {"traces": [encode_spans(spans)], "logs": [encode_logs(log_records)],
-                    "metrics": [encode_metrics(metrics_data)]}
-        counts = {s: sum(len(items(s, r)) for r in reqs) for s, reqs in expected.items()}
-        assert counts["traces"] == SPANS + SPANS // 10 and counts["logs"] == LOG_RECORDS
-        assert counts["metrics"] == 2 * COUNTER_SERIES + HISTOGRAM_SERIES
+        expected, counts = send_everything(f"127.0.0.1:{grpc_port}", rng)
         # otelcol forwards asynchronously (sending queue): wait until otlpd wrote every item,
         # bounded; the comparison below says what is missing if that never happens.
         try:
@@ -351,36 +390,16 @@ def test_otelcol_exporter_compression_to_otlpd(exporter, compression, tmp_path):
         if tap is not None:
             tap.close()
 
-    problems = []
-    for signal, reqs in expected.items():
-        got, whole = read_records(tmp_path / f"{signal}.pb", signal)
-        if not whole:
-            problems.append(f"{signal}: otlpd's file ends in a torn record")
-        p, _ = compare(signal, reqs, got)
-        problems += p
+    problems = problems_in(tmp_path, expected)
     assert not problems, (f"{exporter} compression {compression}: {waited}\n" + "\n".join(problems)
                           + "\n--- otlpd log\n" + otlpd.log()[-3000:] + "\n--- otelcol log\n" + otelcol.log()[-3000:])
 
-    # The wire: every request otelcol sent was encoded as configured, and it sent every signal.
+    # The wire: every request otelcol sent was encoded as configured, and it sent every signal;
+    # what crossed it (bodies / gRPC messages) against what otlpd wrote after decoding.
     requests, errors = tap.snapshot()
     assert not errors, errors
-    if exporter == "otlp":
-        assert {r["path"] for r in requests} == set(GRPC_PATHS.values()), requests
-        for r in requests:
-            want = None if compression == "none" else compression
-            assert r["encoding"] in ((want,) if want else (None, "identity")), r
-            assert r["flags"] and r["flags"] == [0 if want is None else 1] * len(r["flags"]), r
-    else:
-        assert {r["path"] for r in requests} == set(SIGNAL_PATHS.values()), requests
-        for r in requests:
-            assert r["method"] == "POST" and r["encoding"] == (None if compression == "none" else compression), r
-    # What crossed the wire (bodies / gRPC messages) against what otlpd wrote after decoding.
-    wire = sum(r["length"] for r in requests)
     written = sum((tmp_path / f"{s}.pb").stat().st_size for s in SIGNAL_PATHS)
-    if compression == "none":
-        assert wire >= written - 4 * 1000, (wire, written)
-    else:
-        assert wire < written / 2, (wire, written)
+    wire = check_wire(requests, exporter == "otlp", compression, written)
     report = os.environ.get("INTEROP_REPORT_DIR")
     if report:
         Path(report).mkdir(parents=True, exist_ok=True)
@@ -451,13 +470,7 @@ service:
     metrics: {{receivers: [otlp], exporters: [{exporter}]}}
     logs: {{receivers: [otlp], exporters: [{exporter}]}}
 """)
-        endpoint = f"127.0.0.1:{front.grpc_port()}"
-        spans = send_traces(endpoint, rng)
-        log_records = send_logs(endpoint, rng)
-        metrics_data = send_metrics(endpoint)
-        expected = {"traces": [encode_spans(spans)], "logs": [encode_logs(log_records)],
-                    "metrics": [encode_metrics(metrics_data)]}
-        counts = {s: sum(len(items(s, r)) for r in reqs) for s, reqs in expected.items()}
+        expected, counts = send_everything(f"127.0.0.1:{front.grpc_port()}", rng)
         try:
             selftel.wait_until(lambda: all_arrived(tmp_path / "sink", counts), 60, "every item in the sink's files",
                                otelcol.proc, otelcol.log_path)
@@ -476,29 +489,10 @@ service:
         if tap is not None:
             tap.close()
 
-    problems = []
-    for signal, reqs in expected.items():
-        got, whole = read_records(tmp_path / "sink" / f"{signal}.pb", signal)
-        if not whole:
-            problems.append(f"{signal}: the sink's file ends in a torn record")
-        problems += compare(signal, reqs, got)[0]
+    problems = problems_in(tmp_path / "sink", expected)
     assert not problems, f"{exporter} {compression} level {level}: {waited}\n" + "\n".join(problems) + \
         "\n--- otelcol log\n" + otelcol.log()[-3000:]
     requests, errors = tap.snapshot()
     assert not errors, errors
-    if exporter == "otlphttp":
-        assert {r["path"] for r in requests} == set(SIGNAL_PATHS.values()), requests
-        for r in requests:
-            assert r["method"] == "POST" and r["encoding"] == compression, r
-    else:
-        assert {r["path"] for r in requests} == set(GRPC_PATHS.values()), requests
-        for r in requests:
-            want = None if compression == "none" else compression
-            assert r["encoding"] in ((want,) if want else (None, "identity")), r
-            assert r["flags"] and r["flags"] == [0 if want is None else 1] * len(r["flags"]), r
-    wire = sum(r["length"] for r in requests)
     written = sum((tmp_path / "sink" / f"{s}.pb").stat().st_size for s in SIGNAL_PATHS)
-    if compression == "none":
-        assert wire >= written - 4 * 1000, (wire, written)
-    else:
-        assert wire < written / 2, (wire, written)
+    check_wire(requests, exporter == "otlp", compression, written)
