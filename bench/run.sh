@@ -113,6 +113,30 @@ run_scenario() {
   rm -f "$WORK"/out*.jsonl
 }
 
+# The chains' second otlpd (otlp -> nop): start_sink grpc|http sets sink_pid and sink_port (its
+# gRPC or HTTP receiver's); stop_sink stops it and prints what it discarded.
+start_sink() {
+  local receiver=gRPC http=""
+  if [ "$1" = http ]; then
+    receiver=HTTP http=$'      http:\n        endpoint: 127.0.0.1:0'
+  fi
+  HTTP_RECEIVER=$http config "" nop > "$WORK/sink.yaml"
+  "$OTLPD" --config "$WORK/sink.yaml" 2> "$WORK/sink.log" &
+  sink_pid=$!
+  sink_port=""
+  for _ in $(seq 1 100); do
+    sink_port=$(grep -o "OTLP/$receiver receiver listening on 127.0.0.1:[0-9]*" "$WORK/sink.log" | sed 's/.*://' || true)
+    [ -n "$sink_port" ] && break
+    sleep 0.1
+  done
+  [ -n "$sink_port" ] || { cat "$WORK/sink.log"; echo "the sink otlpd did not start"; exit 1; }
+}
+
+stop_sink() {
+  kill -TERM "$sink_pid"; wait "$sink_pid" || true
+  grep -E "discarded" "$WORK/sink.log" | sed 's/^/    sink: /' >&2 || true
+}
+
 SCENARIOS=${*:-testbed sat_nop sat_http sat_http_json sat_store store_100k sat_file file_250k chain overload}
 for s in $SCENARIOS; do
   case $s in
@@ -136,34 +160,17 @@ for s in $SCENARIOS; do
     file_250k) run_scenario file_250k batch file --rate 250000 --spans-per-request 100 --attributes 10 --span-bytes 560 \
                --connections 4 --concurrency 4 ;;
     chain)
-      # The second otlpd: receives what the first exports, and discards it.
-      config "" nop | sed 's/processors: \[\]/processors: []/' > "$WORK/sink.yaml"
-      "$OTLPD" --config "$WORK/sink.yaml" 2> "$WORK/sink.log" &
-      sink_pid=$!
-      for _ in $(seq 1 100); do
-        sink_port=$(grep -o 'OTLP/gRPC receiver listening on 127.0.0.1:[0-9]*' "$WORK/sink.log" | sed 's/.*://' || true)
-        [ -n "$sink_port" ] && break
-        sleep 0.1
-      done
+      start_sink grpc
       CHAIN_TARGET="127.0.0.1:$sink_port" run_scenario chain batch otlp --rate 0 --spans-per-request 100 \
         --attributes 10 --span-bytes 560 --connections 4 --concurrency 4
-      kill -TERM "$sink_pid"; wait "$sink_pid" || true
-      grep -E "discarded" "$WORK/sink.log" | sed 's/^/    sink: /' >&2 || true ;;
+      stop_sink ;;
     chain_http)
-      HTTP_RECEIVER=$'      http:\n        endpoint: 127.0.0.1:0' config "" nop > "$WORK/sink_http.yaml"
-      "$OTLPD" --config "$WORK/sink_http.yaml" 2> "$WORK/sink_http.log" &
-      sink_pid=$!
-      for _ in $(seq 1 100); do
-        sink_port=$(grep -o 'OTLP/HTTP receiver listening on 127.0.0.1:[0-9]*' "$WORK/sink_http.log" | sed 's/.*://' || true)
-        [ -n "$sink_port" ] && break
-        sleep 0.1
-      done
+      start_sink http
       label="chain_http_${CHAIN_COMPRESSION:-gzip}"
       [ "${CHAIN_LEVEL:-0}" = 0 ] || label="${label}_${CHAIN_LEVEL}"
       CHAIN_HTTP_TARGET="http://127.0.0.1:$sink_port" run_scenario "$label" batch otlphttp --rate 0 \
         --spans-per-request 100 --attributes 10 --span-bytes 560 --connections 4 --concurrency 4
-      kill -TERM "$sink_pid"; wait "$sink_pid" || true
-      grep -E "discarded" "$WORK/sink_http.log" | sed 's/^/    sink: /' >&2 || true ;;
+      stop_sink ;;
     overload)
       base=$(python3 -c "import json;print(json.load(open('$RESULTS/sat_file.json'))['accepted_spans_per_s'])" 2>/dev/null || echo 100000)
       rate=$(python3 -c "print(int(3*float('$base')))")
@@ -176,7 +183,11 @@ done
 python3 - "$RESULTS" $SCENARIOS <<'PY'
 import json, sys, os
 results, names = sys.argv[1], sys.argv[2:]
-rows = [json.load(open(os.path.join(results, f"{n}.json"))) for n in names if os.path.exists(os.path.join(results, f"{n}.json"))]
+# chain_http's results are named after its compression: chain_http_<compression>[_<level>].
+import glob
+paths = [p for n in names for p in ([os.path.join(results, f"{n}.json")] if os.path.exists(os.path.join(results, f"{n}.json"))
+                                    else sorted(glob.glob(os.path.join(results, f"{n}_*.json"))))]
+rows = [json.load(open(p)) for p in paths]
 head = f"{'scenario':<10} {'B/span':>6} {'accepted/s':>11} {'refused/s':>10} {'p50 ms':>7} {'p99 ms':>7} {'CPU % core':>10} {'CPU-s/M':>8} {'RSS MiB':>8} {'peak MiB':>9} {'anon MiB':>9}"
 print(head); print("-" * len(head))
 for r in rows:
