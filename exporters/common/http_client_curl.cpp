@@ -42,8 +42,8 @@ size_t read_header(char* data, size_t size, size_t count, void* user) {
 }
 
 HttpResponse post(const std::string& url, std::string_view body, std::string_view content_type,
-                       std::string_view content_encoding, const std::map<std::string, std::string>& headers,
-                       std::chrono::milliseconds timeout, const HttpTlsConfig& tls) {
+                  std::string_view content_encoding, const std::map<std::string, std::string>& headers,
+                  std::chrono::milliseconds timeout, const HttpTlsConfig& tls) {
   static std::once_flag init;
   std::call_once(init, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
   thread_local std::unique_ptr<CURL, decltype(&curl_easy_cleanup)> handle(curl_easy_init(), &curl_easy_cleanup);
