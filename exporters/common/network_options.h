@@ -11,6 +11,12 @@
 
 namespace otlpd {
 
+// `compression` (one of `allowed`, as kCompressingEncodings; `default_name` when absent) and
+// `compression_params::level`, as every compressing exporter reads them (network exporters, file).
+CompressionSetting parse_compression_option(ConfigNode& node, std::string_view default_name, std::string_view allowed);
+// The setting's problems (an out-of-range level), keyed relative to the exporter.
+void validate_compression_option(const CompressionSetting& setting, ConfigProblems& problems);
+
 // The options every network exporter (otlp_grpc, otlp_http, jaeger) shares, with otelcol's
 // names and defaults: headers, compression (gzip default) with compression_params::level,
 // timeout, retry_on_failure and sending_queue (10 consumers, 1000 batches).

@@ -4,6 +4,7 @@
 #include <mutex>
 #include <vector>
 
+#include "exporters/common/network_options.h"
 #include "otlp/json_encoder.h"
 
 namespace otlpd {
@@ -139,9 +140,7 @@ ConfigProblems FileExporterConfig::validate() const {
   ConfigProblems problems;
   if (file.path.empty()) problems.push_back({"path", "is required (the file to write to)"});
   if (flush_interval.count() <= 0) problems.push_back({"flush_interval", "must be greater than zero"});
-  if (std::string why; !valid_compression_level(compression.encoding, compression.level, &why)) {
-    problems.push_back({"compression_params::level", why});
-  }
+  validate_compression_option(compression, problems);
   if (file.rotation) {
     if (file.rotation->max_megabytes <= 0) problems.push_back({"rotation::max_megabytes", "must be > 0"});
     if (file.rotation->max_days < 0) problems.push_back({"rotation::max_days", "must be >= 0"});
@@ -158,12 +157,7 @@ FileExporterConfig FileExporterFactory::parse(ConfigNode& node) const {
   config.file.framing = config.proto ? FileFraming::length_prefixed : FileFraming::lines;
   config.file.append = node.get_bool("append", false);
   config.flush_interval = node.get_duration("flush_interval", config.flush_interval);
-  if (std::string why; !parse_compression(node.get_string("compression", ""), "none, zstd", &config.compression.encoding, &why)) {
-    node.error("compression", why);
-  }
-  ConfigNode params = node.child("compression_params");
-  config.compression.level = static_cast<int>(params.get_int("level", 0));
-  params.finish();
+  config.compression = parse_compression_option(node, "none", "none, zstd");
   if (config.compression.enabled()) config.file.framing = FileFraming::zstd_frames;
   if (node.has("rotation")) {
     ConfigNode r = node.child("rotation");
