@@ -30,15 +30,21 @@ class FileSender final : public BatchSender {
     return true;
   }
 
+  // Encodes the batch a request at a time and writes whenever a megabyte is pending, so the
+  // buffer stays near kFlushThreshold plus one request's records whatever the batch size (a
+  // batch of 8192 spans is ~9 MB of JSON, and growing a string to that by doubling briefly
+  // held both copies: memory the memory_limiter could not see).
   ConsumeResult send(const Batch& batch) noexcept override {
     std::lock_guard lock(mutex_);
-    encode(batch);
-    Chunk chunk{buffer_.size(), {}};
-    chunk.items[static_cast<std::size_t>(batch.signal)] = batch.item_count();
-    chunks_.push_back(chunk);
-    if (buffer_.size() >= kFlushThreshold) {
-      std::string error;
-      if (!write_pending(&error)) return ConsumeResult::permanent(error);
+    for (const RequestPtr& request : batch.requests) {
+      encode(*request);
+      Chunk chunk{buffer_.size(), {}};
+      chunk.items[static_cast<std::size_t>(batch.signal)] = request->item_count();
+      chunks_.push_back(chunk);
+      if (buffer_.size() >= kFlushThreshold) {
+        std::string error;
+        if (!write_pending(&error)) return ConsumeResult::permanent(error);
+      }
     }
     return ConsumeResult::ok();
   }
@@ -54,33 +60,30 @@ class FileSender final : public BatchSender {
   void stop() noexcept override { writer_.close(); }
 
  private:
-  void encode(const Batch& batch) {
+  void encode(const Request& request) {
     if (!config_.proto) {
-      append_otlp_json_lines(buffer_, batch);
+      append_otlp_json(buffer_, request);
+      buffer_ += '\n';
       return;
     }
-    for (const RequestPtr& request : batch.requests) {
-      // The received bytes are the record: no decoding, no re-encoding.
-      const std::string_view wire = request->wire();
-      const std::size_t size = wire.empty() ? request->message().ByteSizeLong() : wire.size();
-      const unsigned char prefix[4] = {static_cast<unsigned char>(size >> 24),
-                                       static_cast<unsigned char>(size >> 16),
-                                       static_cast<unsigned char>(size >> 8),
-                                       static_cast<unsigned char>(size)};
-      buffer_.append(reinterpret_cast<const char*>(prefix), 4);
-      if (!wire.empty()) {
-        buffer_.append(wire);
-        continue;
-      }
-      const std::size_t at = buffer_.size();
-      buffer_.resize(at + size);
-      request->message().SerializeWithCachedSizesToArray(
-          reinterpret_cast<std::uint8_t*>(buffer_.data() + at));
+    // The received bytes are the record: no decoding, no re-encoding.
+    const std::string_view wire = request.wire();
+    const std::size_t size = wire.empty() ? request.message().ByteSizeLong() : wire.size();
+    const unsigned char prefix[4] = {static_cast<unsigned char>(size >> 24), static_cast<unsigned char>(size >> 16),
+                                     static_cast<unsigned char>(size >> 8), static_cast<unsigned char>(size)};
+    buffer_.append(reinterpret_cast<const char*>(prefix), 4);
+    if (!wire.empty()) {
+      buffer_.append(wire);
+      return;
     }
+    const std::size_t at = buffer_.size();
+    buffer_.resize(at + size);
+    request.message().SerializeWithCachedSizesToArray(reinterpret_cast<std::uint8_t*>(buffer_.data() + at));
   }
 
-  // Writes the buffer with one write(); if that fails (disk full), writes it batch by batch
-  // so that every batch that still fits is kept. A batch is in the file whole or not at all.
+  // Writes the buffer with one write(); if that fails (disk full), writes it request by
+  // request so that every record that still fits is kept. A record is in the file whole or
+  // not at all.
   // On failure says how much telemetry was lost.
   bool write_pending(std::string* error) {
     if (buffer_.empty()) return true;
@@ -121,7 +124,7 @@ class FileSender final : public BatchSender {
   }
 
   struct Chunk {
-    std::size_t end;  // offset in buffer_ just past this batch's records
+    std::size_t end;  // offset in buffer_ just past one request's record
     std::array<std::size_t, 3> items;
   };
 
