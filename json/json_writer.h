@@ -1,7 +1,9 @@
 #pragma once
 
+#include <charconv>
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -32,8 +34,8 @@ class JsonWriter {
   void string(std::string_view value) { value_prefix(); quote(value); }
   void boolean(bool value) { value_prefix(); out_ += value ? "true" : "false"; }
   void null() { value_prefix(); out_ += "null"; }
-  void number(std::int64_t value) { value_prefix(); fmt::format_to(std::back_inserter(out_), "{}", value); }
-  void number(std::uint64_t value) { value_prefix(); fmt::format_to(std::back_inserter(out_), "{}", value); }
+  void number(std::int64_t value) { value_prefix(); decimal(value); }
+  void number(std::uint64_t value) { value_prefix(); decimal(value); }
   void number(std::uint32_t value) { number(static_cast<std::uint64_t>(value)); }
   void number(std::int32_t value) { number(static_cast<std::int64_t>(value)); }
   // Non-finite doubles are written as the strings "NaN", "Infinity", "-Infinity" (proto3 JSON);
@@ -46,19 +48,32 @@ class JsonWriter {
     else fmt::format_to(std::back_inserter(out_), "{}", value);
   }
   // 64-bit integers as decimal strings, as OTLP/JSON requires.
-  void int64_string(std::int64_t value) { value_prefix(); fmt::format_to(std::back_inserter(out_), "\"{}\"", value); }
-  void uint64_string(std::uint64_t value) { value_prefix(); fmt::format_to(std::back_inserter(out_), "\"{}\"", value); }
+  void int64_string(std::int64_t value) {
+    value_prefix();
+    out_ += '"';
+    decimal(value);
+    out_ += '"';
+  }
+  void uint64_string(std::uint64_t value) {
+    value_prefix();
+    out_ += '"';
+    decimal(value);
+    out_ += '"';
+  }
   // Already-encoded JSON (must be a single value).
   void raw(std::string_view json) { value_prefix(); out_ += json; }
 
   static void escape(std::string& out, std::string_view text) {
-    // Copy runs of characters that need no escaping in one go.
+    // Copy runs of characters that need no escaping in one go, finding the next one that does
+    // eight bytes at a time.
     std::size_t run = 0;
-    for (std::size_t i = 0; i < text.size(); ++i) {
+    std::size_t i = 0;
+    for (;;) {
+      i = next_to_escape(text, i);
+      if (i == text.size()) break;
       const auto c = static_cast<unsigned char>(text[i]);
-      if (c >= 0x20 && c != '"' && c != '\\') continue;
       out.append(text.data() + run, i - run);
-      run = i + 1;
+      run = ++i;
       switch (c) {
         case '"': out += "\\\""; break;
         case '\\': out += "\\\\"; break;
@@ -73,7 +88,34 @@ class JsonWriter {
     out.append(text.data() + run, text.size() - run);
   }
 
+  // The index of the first character at or after `from` that JSON strings must escape (a
+  // control character, '"' or '\\'), or text.size().
+  static std::size_t next_to_escape(std::string_view text, std::size_t from) {
+    constexpr std::uint64_t kOnes = 0x0101010101010101ULL, kHighs = 0x8080808080808080ULL;
+    std::size_t i = from;
+    for (; i + 8 <= text.size(); i += 8) {
+      std::uint64_t w;
+      std::memcpy(&w, text.data() + i, 8);
+      // A byte below 0x20, or equal to '"' or '\\' (exact: no false positives for bytes >= 0x80).
+      const std::uint64_t below = (w - kOnes * 0x20) & ~w;
+      const std::uint64_t quote = w ^ (kOnes * '"'), backslash = w ^ (kOnes * '\\');
+      const std::uint64_t hit = (below | ((quote - kOnes) & ~quote) | ((backslash - kOnes) & ~backslash)) & kHighs;
+      if (hit) break;
+    }
+    for (; i < text.size(); ++i) {
+      const auto c = static_cast<unsigned char>(text[i]);
+      if (c < 0x20 || c == '"' || c == '\\') return i;
+    }
+    return i;
+  }
+
  private:
+  template <typename Integer>
+  void decimal(Integer value) {
+    char digits[24];
+    const auto [end, ec] = std::to_chars(digits, digits + sizeof digits, value);
+    out_.append(digits, static_cast<std::size_t>(end - digits));
+  }
   void quote(std::string_view text) {
     out_ += '"';
     escape(out_, text);

@@ -101,10 +101,13 @@ void append_otlp_json_lines(std::string& out, const Batch& batch) {
 
 void append_hex(std::string& out, std::string_view bytes) {
   static constexpr char kDigits[] = "0123456789abcdef";
+  const std::size_t at = out.size();
+  out.resize(at + 2 * bytes.size());
+  char* p = out.data() + at;
   for (char ch : bytes) {
     const auto c = static_cast<unsigned char>(ch);
-    out += kDigits[c >> 4];
-    out += kDigits[c & 0xf];
+    *p++ = kDigits[c >> 4];
+    *p++ = kDigits[c & 0xf];
   }
 }
 

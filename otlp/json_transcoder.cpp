@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "json/json_writer.h"
+#include "opentelemetry/proto/common/v1/common.pb.h"
 #include "otlp/json_encoder.h"
 #include "otlp/request.h"
 #include "otlp/schema.h"
@@ -36,6 +37,7 @@ class Transcoder {
   explicit Transcoder(std::string& out) : out_(out) {}
 
   bool message(const std::uint8_t* p, const std::uint8_t* end, const schema::Message& table) {
+    if (&table == &key_value_ && key_value(p, end)) return true;
     // Collect the occurrences, then print them grouped by field number in ascending order
     // (what reflection's ListFields does); a stable sort keeps repeated values in order.
     const std::size_t base = stack_.size();
@@ -81,6 +83,60 @@ class Transcoder {
   }
 
  private:
+  // The usual attribute, {"key":"k","value":{"stringValue":"v"}} (or a bool or int value),
+  // printed without the general path's bookkeeping. Whatever else the bytes hold (an empty
+  // key, other value types, repeated or unknown fields) is left to that path: false, with
+  // nothing written.
+  bool key_value(const std::uint8_t* p, const std::uint8_t* end) {
+    // The bytes are read directly (one-byte tags, as every encoder writes fields 1-15): going
+    // through WireReader here cost more than the printing (store-forwarding stalls).
+    std::string_view key, any;
+    if (!length_delimited(p, end, 0x0a, &key) || key.empty() || !length_delimited(p, end, 0x12, &any) || p != end) {
+      return false;
+    }
+    const auto* v = reinterpret_cast<const std::uint8_t*>(any.data());
+    const auto* v_end = v + any.size();
+    if (v == v_end) return false;
+    const std::uint8_t tag = *v;
+    std::string_view text;
+    std::uint64_t scalar = 0;
+    if (tag == 0x0a) {  // string_value
+      if (!length_delimited(v, v_end, 0x0a, &text)) return false;
+    } else if (tag == 0x10 || tag == 0x18) {  // bool_value, int_value
+      ++v;
+      if (!read_varint(v, v_end, &scalar)) return false;
+    } else {
+      return false;
+    }
+    if (v != v_end) return false;
+    out_ += '{';
+    out_ += key_value_.fields[1].json_key;
+    out_ += '"';
+    JsonWriter::escape(out_, key);
+    out_ += "\",";
+    out_ += key_value_.fields[2].json_key;
+    out_ += '{';
+    out_ += any_value_.fields[tag >> 3].json_key;
+    JsonWriter w(out_);
+    if (tag == 0x0a) w.string(text);
+    else if (tag == 0x10) w.boolean(scalar != 0);
+    else w.int64_string(static_cast<std::int64_t>(scalar));
+    out_ += "}}";
+    return true;
+  }
+
+  // A length-delimited field with this one-byte tag at p: its payload, p moved past it.
+  static bool length_delimited(const std::uint8_t*& p, const std::uint8_t* end, std::uint8_t tag,
+                               std::string_view* payload) {
+    if (p == end || *p != tag) return false;
+    const std::uint8_t* q = p + 1;
+    std::uint64_t size = 0;
+    if (!read_length(q, end, &size) || size > static_cast<std::uint64_t>(end - q)) return false;
+    *payload = {reinterpret_cast<const char*>(q), static_cast<std::size_t>(size)};
+    p = q + size;
+    return true;
+  }
+
   void key(const Field& f, bool* any) {
     if (*any) out_ += ',';
     *any = true;
@@ -220,6 +276,8 @@ class Transcoder {
 
   std::string& out_;
   std::vector<Occurrence> stack_;
+  const schema::Message& key_value_ = *schema::message(opentelemetry::proto::common::v1::KeyValue::descriptor());
+  const schema::Message& any_value_ = *schema::message(opentelemetry::proto::common::v1::AnyValue::descriptor());
 };
 
 }  // namespace

@@ -101,6 +101,43 @@ TEST(JsonWriterTest, NonFiniteDoublesAndControlCharacters) {
   EXPECT_EQ(out, R"(["NaN","-Infinity","a\u0001z",-0.0,0])");
 }
 
+// The escaping scans eight bytes at a time: every byte value at every offset of a word, next
+// to every other kind of byte, is escaped as a byte-at-a-time reference escapes it.
+TEST(JsonWriterTest, EscapesEveryByteAtEveryOffsetLikeAByteAtATimeReference) {
+  const auto reference = [](std::string_view text) {
+    std::string out;
+    for (const char ch : text) {
+      const auto c = static_cast<unsigned char>(ch);
+      if (c == '"') out += "\\\"";
+      else if (c == '\\') out += "\\\\";
+      else if (c == '\n') out += "\\n";
+      else if (c == '\r') out += "\\r";
+      else if (c == '\t') out += "\\t";
+      else if (c == '\b') out += "\\b";
+      else if (c == '\f') out += "\\f";
+      else if (c < 0x20) out += fmt::format("\\u{:04x}", c);
+      else out += ch;
+    }
+    return out;
+  };
+  std::size_t checked = 0;
+  for (const unsigned char filler : {'a', '\x1f', '\x20', '"', '\x7f', '\x80', '\xff', '\\'}) {
+    for (int value = 0; value < 256; ++value) {
+      for (std::size_t length = 1; length <= 19; ++length) {
+        for (std::size_t at = 0; at < length; ++at) {
+          std::string text(length, static_cast<char>(filler));
+          text[at] = static_cast<char>(value);
+          std::string out = "prefix";
+          JsonWriter::escape(out, text);
+          ASSERT_EQ(out, "prefix" + reference(text)) << "byte " << value << " at " << at << " of " << length;
+          ++checked;
+        }
+      }
+    }
+  }
+  EXPECT_EQ(checked, 8u * 256u * 190u);
+}
+
 TEST(JsonWriterTest, IndentsLikePythonJsonDumps) {
   std::string out;
   JsonWriter w(out, 4);
