@@ -427,12 +427,25 @@ int main(int argc, char** argv) {
   app.add_option("--pid", o.pid, "the collector's pid: report its CPU time and RSS");
   app.add_option("--json", o.json_path, "also write the results as JSON to this file");
   app.add_option("--label", o.label, "a name for this run in the JSON");
+  std::string write_batch;
+  int batch_requests = 82;
+  app.add_option("--write-batch", write_batch,
+                 "write the payload as the batch processor exports it (--batch-requests requests in one, as "
+                 "protobuf) to this file and exit: for measuring compression ratios");
+  app.add_option("--batch-requests", batch_requests, "requests in that batch (82: 8200 spans at 100 per request)")
+      ->check(CLI::Range(1, 100000));
   CLI11_PARSE(app, argc, argv);
 
   double bytes_per_span = 0;
   const bool logs = o.signal == "logs";
   const std::vector<std::string> serialized =
       logs ? build_log_requests(o, &bytes_per_span) : build_trace_requests(o, &bytes_per_span);
+  if (!write_batch.empty()) {
+    // Concatenated requests are one request holding all their resources (a repeated field).
+    std::ofstream file(write_batch, std::ios::binary | std::ios::trunc);
+    for (int i = 0; i < batch_requests; ++i) file << serialized[static_cast<std::size_t>(i) % serialized.size()];
+    return file.good() ? 0 : 1;
+  }
   std::vector<grpc::ByteBuffer> requests;
   std::vector<std::string> bodies;
   if (o.protocol == "grpc") {
