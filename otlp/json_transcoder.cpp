@@ -36,7 +36,9 @@ class Transcoder {
  public:
   explicit Transcoder(std::string& out) : out_(out) {}
 
-  bool message(const std::uint8_t* p, const std::uint8_t* end, const schema::Message& table) {
+  // flatten: every call in it inlined (std::string's appends, the JSON writer), 15 % faster
+  // (BM_TranscodeOtlpJson 60 -> 51 us per 100 spans); nested messages still recurse.
+  [[gnu::flatten]] bool message(const std::uint8_t* p, const std::uint8_t* end, const schema::Message& table) {
     if (&table == &key_value_ && key_value(p, end)) return true;
     // Collect the occurrences, then print them grouped by field number in ascending order
     // (what reflection's ListFields does); a stable sort keeps repeated values in order.
