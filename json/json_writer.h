@@ -48,18 +48,8 @@ class JsonWriter {
     else fmt::format_to(std::back_inserter(out_), "{}", value);
   }
   // 64-bit integers as decimal strings, as OTLP/JSON requires.
-  void int64_string(std::int64_t value) {
-    value_prefix();
-    out_ += '"';
-    decimal(value);
-    out_ += '"';
-  }
-  void uint64_string(std::uint64_t value) {
-    value_prefix();
-    out_ += '"';
-    decimal(value);
-    out_ += '"';
-  }
+  void int64_string(std::int64_t value) { value_prefix(); quoted_decimal(value); }
+  void uint64_string(std::uint64_t value) { value_prefix(); quoted_decimal(value); }
   // Already-encoded JSON (must be a single value).
   void raw(std::string_view json) { value_prefix(); out_ += json; }
 
@@ -115,6 +105,12 @@ class JsonWriter {
     char digits[24];
     const auto [end, ec] = std::to_chars(digits, digits + sizeof digits, value);
     out_.append(digits, static_cast<std::size_t>(end - digits));
+  }
+  template <typename Integer>
+  void quoted_decimal(Integer value) {
+    out_ += '"';
+    decimal(value);
+    out_ += '"';
   }
   void quote(std::string_view text) {
     out_ += '"';

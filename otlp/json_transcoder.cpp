@@ -278,8 +278,17 @@ class Transcoder {
 
   std::string& out_;
   std::vector<Occurrence> stack_;
-  const schema::Message& key_value_ = *schema::message(opentelemetry::proto::common::v1::KeyValue::descriptor());
-  const schema::Message& any_value_ = *schema::message(opentelemetry::proto::common::v1::AnyValue::descriptor());
+  // The schema's tables of the attribute messages, looked up once, on first use.
+  const schema::Message& key_value_ = key_value_table();
+  const schema::Message& any_value_ = any_value_table();
+  static const schema::Message& key_value_table() {
+    static const schema::Message& table = *schema::message(opentelemetry::proto::common::v1::KeyValue::descriptor());
+    return table;
+  }
+  static const schema::Message& any_value_table() {
+    static const schema::Message& table = *schema::message(opentelemetry::proto::common::v1::AnyValue::descriptor());
+    return table;
+  }
 };
 
 }  // namespace
