@@ -1,7 +1,6 @@
 // otlpd: a lightweight OpenTelemetry collector. This file holds the CLI, the explicit list
 // of component factories and the signal loop; everything else lives in its own folder.
 #include <CLI/CLI.hpp>
-#include <absl/synchronization/mutex.h>
 #include <fmt/format.h>
 #include <spdlog/pattern_formatter.h>
 #include <spdlog/sinks/stdout_sinks.h>
@@ -179,9 +178,6 @@ int main(int argc, char** argv) {
   // exporter): both become write errors that are reported and counted.
   std::signal(SIGPIPE, SIG_IGN);
   std::signal(SIGXFSZ, SIG_IGN);
-  // Debian builds Abseil without NDEBUG, which leaves absl::Mutex's deadlock detection on: every
-  // lock gRPC takes updated a global lock graph (GraphCycles, a few % of the testbed's CPU).
-  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
 
   auto sink = make_log_sink();
   spdlog::set_default_logger(std::make_shared<spdlog::logger>("otlpd", sink));

@@ -1,14 +1,13 @@
-// libFuzzer target: the OTLP/gRPC receive path without the socket, as OtlpGrpcServer's handler
-// runs it. A message whose compressed flag is set goes through decompress_grpc_message() (the
-// grpc-encoding gRPC's core read, or none: then zstd, snappy and lz4 are told by their magic
-// numbers), in pieces as gRPC's slices, then through ingest() for a signal; a message without the
-// flag goes to ingest() as it is.
-// Input: byte 0 = bits 0-1 the algorithm (NONE, DEFLATE, GZIP; 3: not compressed), bits 2-3 the
-// signal, bits 4-5 what the pipeline answers, bits 6-7 the size limit; byte 1 = how many of
-// the following bytes are piece lengths; the rest is the message, cut into those pieces.
+// libFuzzer target: the OTLP/gRPC receive path without the socket, as OtlpGrpcServer runs it on
+// a message the gRPC server hands over. A message whose compressed flag is set goes through
+// decompress_grpc_message() with the grpc-encoding of its call, then through ingest() for a
+// signal; a message without the flag goes to ingest() as it is.
+// Input: byte 0 = bits 0-2 the grpc-encoding ("", gzip, deflate, zstd, snappy, lz4, br; 7: not
+// compressed), bits 3-4 the signal, bits 5-6 what the pipeline answers; byte 1 = bits 0-1 the
+// size limit; the rest is the message.
 // Checked: the status is one the server may send, and says why when it is not OK; the output
-// stays within the limit; every piece given to the decoder is released once; ingest's answer matches what the
-// pipeline said; a request handed on has valid ids and the item count of what it decodes to.
+// stays within the limit; ingest's answer matches what the pipeline said; a request handed on
+// has valid ids and the item count of what it decodes to.
 #include <spdlog/sinks/null_sink.h>
 #include <spdlog/spdlog.h>
 
@@ -79,49 +78,32 @@ WireBytes exact_copy(std::string_view bytes) {
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   static Fixture fixture;
+  static constexpr std::string_view kEncodings[] = {"", "gzip", "deflate", "zstd", "snappy", "lz4", "br"};
   if (size < 2) return 0;
-  const int mode = data[0] & 3;
-  const auto signal = static_cast<Signal>(((data[0] >> 2) & 3) % 3);
-  fixture.sink.answer = static_cast<Answer>(((data[0] >> 4) & 3) % 3);
+  const int mode = data[0] & 7;
+  const auto signal = static_cast<Signal>(((data[0] >> 3) & 3) % 3);
+  fixture.sink.answer = static_cast<Answer>(((data[0] >> 5) & 3) % 3);
   fixture.sink.consumed = 0;
-  const std::size_t limit = kLimits[data[0] >> 6];
-  const std::size_t cuts = std::min<std::size_t>(data[1] & 15, size - 2);
-  std::string_view rest(reinterpret_cast<const char*>(data + 2 + cuts), size - 2 - cuts);
+  const std::size_t limit = kLimits[data[1] & 3];
+  const std::string_view rest(reinterpret_cast<const char*>(data + 2), size - 2);
 
   WireBytes bytes;
-  if (mode == 3) {
+  if (mode == 7) {
     bytes = exact_copy(rest);  // not compressed: the message as it is
   } else {
-    // gRPC's slices: blocks of their own, let go as the decoder releases them.
-    std::vector<std::unique_ptr<char[]>> blocks;
-    std::vector<std::string_view> pieces;
-    for (std::size_t i = 0; i <= cuts; ++i) {
-      const std::size_t n = i < cuts ? std::min<std::size_t>(data[2 + i], rest.size()) : rest.size();
-      blocks.push_back(std::make_unique<char[]>(std::max<std::size_t>(n, 1)));
-      if (n > 0) std::memcpy(blocks.back().get(), rest.data(), n);
-      pieces.emplace_back(blocks.back().get(), n);
-      rest.remove_prefix(n);
-    }
-    std::vector<int> released(pieces.size(), 0);
-    const auto algorithm = static_cast<grpc_compression_algorithm>(mode);  // NONE, DEFLATE, GZIP
+    // The compressed message in a heap block of exactly its size.
+    const WireBytes compressed = exact_copy(rest);
     std::string plain;
-    const grpc::Status status = decompress_grpc_message(algorithm, pieces, limit, &plain, [&](std::size_t i) {
-      if (i >= blocks.size() || released[i]++ != 0) std::abort();  // an unknown piece, or twice
-      blocks[i].reset();
-    });
-    // Released once each by the decoder; an encoding otlpd cannot tell never reaches it.
-    const int expected = status.error_code() == grpc::StatusCode::UNIMPLEMENTED ? 0 : 1;
-    for (int r : released) {
-      if (r != expected) std::abort();
-    }
+    const GrpcStatus status = decompress_grpc_message(
+        kEncodings[mode], {reinterpret_cast<const char*>(compressed.data), compressed.size}, limit, &plain);
     if (plain.size() > limit) std::abort();
     if (!status.ok()) {
-      const grpc::StatusCode code = status.error_code();
-      if (code != grpc::StatusCode::UNIMPLEMENTED && code != grpc::StatusCode::INVALID_ARGUMENT &&
-          code != grpc::StatusCode::RESOURCE_EXHAUSTED) {
+      if (status.code != GrpcCode::unimplemented && status.code != GrpcCode::invalid_argument &&
+          status.code != GrpcCode::resource_exhausted) {
         std::abort();
       }
-      if (status.error_message().empty()) std::abort();
+      if ((mode == 0 || mode == 6) != (status.code == GrpcCode::unimplemented)) std::abort();
+      if (status.message.empty()) std::abort();
       return 0;
     }
     bytes = exact_copy(plain);

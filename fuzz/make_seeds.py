@@ -174,20 +174,20 @@ def crc32c(data):
 
 
 def grpc_seeds():
-    # Byte 0: mode (0 NONE, 1 DEFLATE, 2 GZIP, 3 not compressed) | signal << 2 | answer << 4 | limit << 6
-    # (limit 3: 4 MiB, 0: 64 bytes). Byte 1: number of piece lengths that follow.
-    modes = {"none-zstd": (0, ENCODERS["zstd"][1]), "none-x-snappy-framed": (0, snappy_framed),
-             "none-lz4": (0, ENCODERS["lz4"][1]), "deflate": (1, zlib.compress),
-             "gzip": (2, ENCODERS["gzip"][1]), "uncompressed": (3, lambda d: d)}
+    # Byte 0: the grpc-encoding (0 "", 1 gzip, 2 deflate, 3 zstd, 4 snappy, 5 lz4, 6 br; 7 not
+    # compressed) | signal << 3 | answer << 5. Byte 1: the limit (3: 4 MiB, 0: 64 bytes).
+    modes = {"zstd": (3, ENCODERS["zstd"][1]), "snappy": (4, snappy_framed), "lz4": (5, ENCODERS["lz4"][1]),
+             "deflate": (2, zlib.compress), "gzip": (1, ENCODERS["gzip"][1]), "uncompressed": (7, lambda d: d)}
     for s, (signal, request) in enumerate(REQUESTS.items()):
         for name, (mode, encode) in modes.items():
-            write("grpc", f"{signal}-{name}", bytes([mode | s << 2 | 3 << 6, 3, 5, 0, 30]) + encode(request))
+            write("grpc", f"{signal}-{name}", bytes([mode | s << 3, 3]) + encode(request))
     traces = REQUESTS["traces"]
-    write("grpc", "traces-gzip-over-limit", bytes([2 | 0 << 6, 0]) + gzip.compress(traces, mtime=0))
-    write("grpc", "traces-gzip-admit-refused", bytes([2 | 1 << 4 | 3 << 6, 0]) + gzip.compress(traces, mtime=0))
-    write("grpc", "traces-consume-refused", bytes([3 | 2 << 4 | 3 << 6, 0]) + traces)
-    write("grpc", "traces-none-unknown-encoding", bytes([0 | 3 << 6, 0]) + traces)
-    write("grpc", "traces-uncompressed-bad-id", bytes([3 | 3 << 6, 0]) + bad_id())
+    write("grpc", "traces-gzip-over-limit", bytes([1, 0]) + gzip.compress(traces, mtime=0))
+    write("grpc", "traces-gzip-admit-refused", bytes([1 | 1 << 5, 3]) + gzip.compress(traces, mtime=0))
+    write("grpc", "traces-consume-refused", bytes([7 | 2 << 5, 3]) + traces)
+    write("grpc", "traces-unknown-encoding", bytes([6, 3]) + gzip.compress(traces, mtime=0))
+    write("grpc", "traces-no-encoding", bytes([0, 3]) + traces)
+    write("grpc", "traces-uncompressed-bad-id", bytes([7, 3]) + bad_id())
 
 
 def bad_id():

@@ -212,24 +212,8 @@ class HttpServer::Impl {
   };
 
   bool setup_tls(std::string* error) {
-    const ServerTlsConfig& tls = *config_.tls;
-    asio::error_code ec;
-    tls_.emplace(asio::ssl::context::tls_server);  // only for TLS servers: OpenSSL set-up costs
-    tls_->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
-                         asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 | asio::ssl::context::no_tlsv1_1 |
-                         (tls.min_version == "1.3" ? asio::ssl::context::no_tlsv1_2 : 0),
-                     ec);
-    const auto fail = [&](std::string_view what, const std::string& file) {
-      *error = fmt::format("{} TLS: cannot use {} '{}': {}", config_.name, what, file, ec.message());
-      return false;
-    };
-    if (tls_->use_certificate_chain_file(tls.cert_file, ec); ec) return fail("cert_file", tls.cert_file);
-    if (tls_->use_private_key_file(tls.key_file, asio::ssl::context::pem, ec); ec) return fail("key_file", tls.key_file);
-    if (!tls.client_ca_file.empty()) {
-      if (tls_->load_verify_file(tls.client_ca_file, ec); ec) return fail("client_ca_file", tls.client_ca_file);
-      tls_->set_verify_mode(asio::ssl::verify_peer | asio::ssl::verify_fail_if_no_peer_cert, ec);
-    }
-    return true;
+    tls_ = make_server_tls_context(*config_.tls, config_.name, false, error);
+    return tls_.has_value();
   }
 
   // One listening socket: a host name such as localhost may stand for several addresses

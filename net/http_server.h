@@ -11,16 +11,9 @@
 #include <spdlog/logger.h>
 
 #include "net/http_request_reader.h"
+#include "net/server_tls.h"
 
 namespace otlpd {
-
-// tls: of a server (otelcol's configtls server settings). PEM files, read at start.
-struct ServerTlsConfig {
-  std::string cert_file;
-  std::string key_file;
-  std::string client_ca_file;  // set: every client must present a certificate signed by it
-  std::string min_version = "1.2";  // "1.2" or "1.3"
-};
 
 // "host:port" split; ":4317" means every interface. Returns false if malformed.
 bool split_endpoint(const std::string& endpoint, std::string* host, int* port);

@@ -10,7 +10,7 @@ APT_PACKAGES=(
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libasio-dev libyaml-cpp-dev libfmt-dev libspdlog-dev libcli11-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  libconcurrentqueue-dev libsimdjson-dev libhttp-parser-dev zlib1g-dev libzstd-dev libsnappy-dev liblz4-dev libcurl4-openssl-dev
+  libconcurrentqueue-dev libsimdjson-dev libhttp-parser-dev libnghttp2-dev zlib1g-dev libzstd-dev libsnappy-dev liblz4-dev libcurl4-openssl-dev
   libdeflate-dev
   libthrift-dev libboost-dev thrift-compiler zstd libssl-dev openssl
   liblmdb-dev libsqlite3-dev

@@ -1,8 +1,6 @@
 #include "exporters/otlp/otlp_grpc_exporter.h"
 
 #include <fmt/format.h>
-#include <grpcpp/generic/generic_stub.h>
-#include <grpcpp/grpcpp.h>
 
 #include <cctype>
 #include <cstring>
@@ -14,6 +12,7 @@
 #include <sstream>
 
 #include "exporters/common/network_options.h"
+#include "exporters/otlp/grpc_client.h"
 #include "exporters/otlp/otlp_response.h"
 #include "google/rpc/status.pb.h"
 
@@ -26,6 +25,12 @@ constexpr const char* kMethods[3] = {
     "/opentelemetry.proto.collector.logs.v1.LogsService/Export",
 };
 
+// gRPC status codes, as grpc::StatusCode numbers them.
+enum Code : int {
+  kCancelled = 1, kDeadlineExceeded = 4, kPermissionDenied = 7, kResourceExhausted = 8, kAborted = 10,
+  kOutOfRange = 11, kUnimplemented = 12, kUnavailable = 14, kDataLoss = 15, kUnauthenticated = 16,
+};
+
 std::optional<std::string> read_text_file(const std::string& path) {
   std::ifstream in(path);
   if (!in) return std::nullopt;
@@ -35,10 +40,10 @@ std::optional<std::string> read_text_file(const std::string& path) {
 }
 
 // The delay a server asked for in a google.rpc.RetryInfo detail, if any.
-std::optional<std::chrono::milliseconds> retry_delay_of(const grpc::Status& status) {
-  if (status.error_details().empty()) return std::nullopt;
+std::optional<std::chrono::milliseconds> retry_delay_of(const std::string& error_details) {
+  if (error_details.empty()) return std::nullopt;
   google::rpc::Status details;
-  if (!details.ParseFromString(status.error_details())) return std::nullopt;
+  if (!details.ParseFromString(error_details)) return std::nullopt;
   for (const auto& any : details.details()) {
     google::rpc::RetryInfo info;
     if (any.UnpackTo(&info)) {
@@ -48,60 +53,16 @@ std::optional<std::chrono::milliseconds> retry_delay_of(const grpc::Status& stat
   return std::nullopt;
 }
 
-std::string hint_for(grpc::StatusCode code) {
+std::string hint_for(int code) {
   switch (code) {
-    case grpc::StatusCode::UNAUTHENTICATED:
+    case kUnauthenticated:
       return " (the backend did not accept the credentials: check exporters::<id>::headers, e.g. "
              "Authorization: \"Bearer ${env:TOKEN}\")";
-    case grpc::StatusCode::PERMISSION_DENIED: return " (the credentials lack permission to write)";
-    case grpc::StatusCode::UNIMPLEMENTED: return " (the endpoint does not accept this signal over OTLP/gRPC)";
+    case kPermissionDenied: return " (the credentials lack permission to write)";
+    case kUnimplemented: return " (the endpoint does not accept this signal over OTLP/gRPC)";
     default: return "";
   }
 }
-
-// gRPC's core compresses a message with zlib at a fixed level (6), unless the message says it
-// is already compressed: the write flag GRPC_WRITE_INTERNAL_COMPRESS (src/core/lib/transport/
-// transport.h in gRPC 1.51), which the core accepts from callers and which makes its
-// compression filter let the message through and the transport set its compressed flag. The
-// C++ API has no setter for it, so the options are written as the core reads them: a uint32
-// of flags first. otlpd compresses with libdeflate (2x faster than zlib at the same level and
-// ratio, BM_Compress); the channel still announces gzip (grpc-encoding). The e2e and interop
-// tests (an otlpd, Python's grpcio and otelcol as receivers) catch a gRPC whose layout differs.
-constexpr std::uint32_t kWriteAlreadyCompressed = 0x80000000u;
-static_assert(sizeof(grpc::WriteOptions) == 8, "grpc::WriteOptions is not {uint32_t flags; bool last}: check the gzip path");
-
-grpc::WriteOptions already_compressed() {
-  grpc::WriteOptions options;
-  std::memcpy(static_cast<void*>(&options), &kWriteAlreadyCompressed, sizeof kWriteAlreadyCompressed);
-  return options;
-}
-
-// One Export call: the request as one message, then the response and the status. (A unary
-// method on the wire; the streaming API is the one whose writes take options.)
-class ExportCall final : public grpc::ClientBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer> {
- public:
-  ExportCall(grpc::GenericStub& stub, const char* method, grpc::ClientContext& context, const grpc::ByteBuffer& request,
-             const grpc::WriteOptions& options) {
-    stub.PrepareBidiStreamingCall(&context, method, grpc::StubOptions(), this);
-    StartWriteLast(&request, options);
-    StartRead(&response_);
-    StartCall();
-  }
-  void OnReadDone(bool ok) override { got_response_ = ok; }
-  void OnDone(const grpc::Status& status) override { done_.set_value(status); }
-
-  // Waits for the call's end; the response, if the server sent one, is in *response.
-  grpc::Status wait(grpc::ByteBuffer* response) {
-    grpc::Status status = done_.get_future().get();
-    if (got_response_) response->Swap(&response_);
-    return status;
-  }
-
- private:
-  grpc::ByteBuffer response_;
-  bool got_response_ = false;
-  std::promise<grpc::Status> done_;
-};
 
 class OtlpGrpcSender final : public BatchSender {
  public:
@@ -114,15 +75,20 @@ class OtlpGrpcSender final : public BatchSender {
             {"server.port", colon == std::string::npos ? "" : config_.target.substr(colon + 1)}};
   }
 
+  ~OtlpGrpcSender() override {
+    if (channel_) grpc_->destroy_channel(channel_);
+  }
+
   bool start(std::string* error) override {
-    std::shared_ptr<grpc::ChannelCredentials> credentials;
-    if (config_.insecure) {
-      credentials = grpc::InsecureChannelCredentials();
-    } else {
-      grpc::SslCredentialsOptions tls;
-      for (auto [path, target] : {std::pair{&config_.ca_file, &tls.pem_root_certs},
-                                  std::pair{&config_.cert_file, &tls.pem_cert_chain},
-                                  std::pair{&config_.key_file, &tls.pem_private_key}}) {
+    grpc_ = load_grpc_client(error);
+    if (grpc_ == nullptr) return false;
+    GrpcChannelConfig channel;
+    channel.target = config_.target;
+    channel.insecure = config_.insecure;
+    if (!config_.insecure) {
+      for (auto [path, target] : {std::pair{&config_.ca_file, &channel.ca_pem},
+                                  std::pair{&config_.cert_file, &channel.cert_pem},
+                                  std::pair{&config_.key_file, &channel.key_pem}}) {
         if (path->empty()) continue;
         auto text = read_text_file(*path);
         if (!text) {
@@ -131,21 +97,11 @@ class OtlpGrpcSender final : public BatchSender {
         }
         *target = *text;
       }
-      credentials = grpc::SslCredentials(tls);
     }
-    grpc::ChannelArguments args;
-    args.SetMaxSendMessageSize(-1);
-    // gRPC's reconnect backoff grows to 120 s: after a long outage the backlog would wait up
-    // to two minutes after the backend is back (measured: 127 s after a 5-minute outage).
-    // Probe a down backend at most every 5 s instead.
-    args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 5000);
-    if (!config_.server_name_override.empty()) {
-      args.SetSslTargetNameOverride(config_.server_name_override);
-    }
-    // Announces gzip (grpc-encoding); the messages are compressed by otlpd (already_compressed).
-    if (config_.net.compression.enabled()) args.SetCompressionAlgorithm(GRPC_COMPRESS_GZIP);
-    channel_ = grpc::CreateCustomChannel(config_.target, credentials, args);
-    stub_ = std::make_unique<grpc::GenericStub>(channel_);
+    channel.server_name_override = config_.server_name_override;
+    channel.gzip = config_.net.compression.enabled();
+    channel_ = grpc_->create_channel(channel, error);
+    if (channel_ == nullptr) return false;
     settings_.logger->info("exporting OTLP/gRPC to {} ({}{})", config_.target,
                            config_.insecure ? "insecure" : "TLS",
                            config_.net.compression.enabled()
@@ -156,49 +112,42 @@ class OtlpGrpcSender final : public BatchSender {
 
   ConsumeResult send(const Batch& batch) noexcept override {
     // The body: every request's bytes, appended (protobuf merges them into one request).
-    std::vector<grpc::Slice> slices;
+    std::vector<std::string_view> pieces;
     std::vector<std::string> encoded;  // for requests built in memory (no received bytes)
     encoded.reserve(batch.requests.size());
     for (const RequestPtr& request : batch.requests) {
       std::string_view wire = request->wire();
       if (wire.empty()) wire = encoded.emplace_back(request->message().SerializeAsString());
-      slices.emplace_back(wire.data(), wire.size(), grpc::Slice::STATIC_SLICE);
+      pieces.push_back(wire);
     }
-    grpc::ByteBuffer body;
     std::string compressed;
     if (config_.net.compression.enabled()) {
       // One buffer for the compressor (a copy, cheap beside the compression).
       std::string whole;
-      for (const grpc::Slice& slice : slices) whole.append(reinterpret_cast<const char*>(slice.begin()), slice.size());
+      for (std::string_view piece : pieces) whole.append(piece);
       if (!thread_compressor(config_.net.compression).compress(whole, &compressed)) {
         return ConsumeResult::permanent("gzip compression failed");
       }
-      grpc::Slice slice(compressed.data(), compressed.size(), grpc::Slice::STATIC_SLICE);
-      body = grpc::ByteBuffer(&slice, 1);
-    } else {
-      body = grpc::ByteBuffer(slices.data(), slices.size());
+      pieces.assign(1, compressed);
     }
 
     return retrier_.run([&]() -> ConsumeResult {
-      grpc::ByteBuffer response;
-      const grpc::Status status = call(batch.signal, body, &response);
-      if (status.ok()) {
-        std::string bytes;
-        if (std::vector<grpc::Slice> parts; response.Dump(&parts).ok()) {
-          for (const auto& part : parts) bytes.append(reinterpret_cast<const char*>(part.begin()), part.size());
-        }
-        if (auto [rejected, message] = partial_success(batch.signal, bytes); rejected > 0 || !message.empty()) {
+      const GrpcCallOutcome outcome = grpc_->call(channel_, kMethods[static_cast<std::size_t>(batch.signal)], pieces,
+                                                  config_.net.headers, config_.net.timeout);
+      if (outcome.code == 0) {
+        if (auto [rejected, message] = partial_success(batch.signal, outcome.response);
+            rejected > 0 || !message.empty()) {
           settings_.logger->warn("{} rejected {} of {} {} (partial success, not retried): {}", config_.target,
                                  rejected, batch.item_count(), item_name(batch.signal), message);
         }
         return ConsumeResult::ok();
       }
-      const auto retry_info = retry_delay_of(status);
-      std::string what = fmt::format("export to {} failed: {}: {}", config_.target, code_name(status.error_code()),
-                                     status.error_message());
-      std::string type = go_code_name(status.error_code());
-      if (!otlp_retryable(status.error_code(), retry_info.has_value())) {
-        return ConsumeResult::permanent(what + hint_for(status.error_code())).typed(std::move(type));
+      const auto retry_info = retry_delay_of(outcome.error_details);
+      std::string what =
+          fmt::format("export to {} failed: {}: {}", config_.target, code_name(outcome.code), outcome.message);
+      std::string type = go_code_name(outcome.code);
+      if (!otlp_retryable(outcome.code, retry_info.has_value())) {
+        return ConsumeResult::permanent(what + hint_for(outcome.code)).typed(std::move(type));
       }
       return ConsumeResult::retryable(std::move(what), retry_info).typed(std::move(type));
     });
@@ -209,7 +158,7 @@ class OtlpGrpcSender final : public BatchSender {
 
  private:
   // The status code as Go's gRPC names it: otelcol's error.type for gRPC exporters.
-  static std::string go_code_name(grpc::StatusCode code) {
+  static std::string go_code_name(int code) {
     static constexpr const char* kNames[] = {
         "OK", "Canceled", "Unknown", "InvalidArgument", "DeadlineExceeded", "NotFound", "AlreadyExists",
         "PermissionDenied", "ResourceExhausted", "FailedPrecondition", "Aborted", "OutOfRange",
@@ -218,7 +167,7 @@ class OtlpGrpcSender final : public BatchSender {
     return i < std::size(kNames) ? kNames[i] : std::to_string(i);
   }
 
-  static std::string code_name(grpc::StatusCode code) {
+  static std::string code_name(int code) {
     static constexpr const char* kNames[] = {
         "OK", "CANCELLED", "UNKNOWN", "INVALID_ARGUMENT", "DEADLINE_EXCEEDED", "NOT_FOUND", "ALREADY_EXISTS",
         "PERMISSION_DENIED", "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION", "ABORTED", "OUT_OF_RANGE",
@@ -227,34 +176,25 @@ class OtlpGrpcSender final : public BatchSender {
     return i < std::size(kNames) ? kNames[i] : std::to_string(i);
   }
 
-  grpc::Status call(Signal signal, const grpc::ByteBuffer& body, grpc::ByteBuffer* response) {
-    grpc::ClientContext context;
-    context.set_deadline(std::chrono::system_clock::now() + config_.net.timeout);
-    for (const auto& [key, value] : config_.net.headers) context.AddMetadata(key, value);
-    ExportCall call(*stub_, kMethods[static_cast<std::size_t>(signal)], context, body,
-                    config_.net.compression.enabled() ? already_compressed() : grpc::WriteOptions());
-    return call.wait(response);
-  }
-
   OtlpGrpcExporterConfig config_;
   CreateSettings settings_;
-  std::shared_ptr<grpc::Channel> channel_;
-  std::unique_ptr<grpc::GenericStub> stub_;
+  const GrpcClientModule* grpc_ = nullptr;  // loaded by start()
+  void* channel_ = nullptr;
   Retrier retrier_;
 };
 
 }  // namespace
 
 bool otlp_retryable(int grpc_code, bool has_retry_info) {
-  switch (static_cast<grpc::StatusCode>(grpc_code)) {
-    case grpc::StatusCode::CANCELLED:
-    case grpc::StatusCode::DEADLINE_EXCEEDED:
-    case grpc::StatusCode::ABORTED:
-    case grpc::StatusCode::OUT_OF_RANGE:
-    case grpc::StatusCode::UNAVAILABLE:
-    case grpc::StatusCode::DATA_LOSS:
+  switch (grpc_code) {
+    case kCancelled:
+    case kDeadlineExceeded:
+    case kAborted:
+    case kOutOfRange:
+    case kUnavailable:
+    case kDataLoss:
       return true;
-    case grpc::StatusCode::RESOURCE_EXHAUSTED:
+    case kResourceExhausted:
       return has_retry_info;
     default:
       return false;
@@ -305,6 +245,7 @@ ConfigProblems OtlpGrpcExporterConfig::validate() const {
   }
   if (cert_file.empty() != key_file.empty()) problems.push_back({"tls::cert_file", "cert_file and key_file go together"});
   add_nested(problems, "", net.validate());
+  add_nested(problems, "", grpc_client_missing());
   // zstd is refused when parsed (gzip or none): gRPC 1.51's core cannot announce it.
   return problems;
 }

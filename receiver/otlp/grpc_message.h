@@ -1,24 +1,19 @@
 #pragma once
-// A compressed OTLP/gRPC message, decompressed by otlpd rather than by gRPC (whose own
-// decompression inflates a whole message before checking its size). Apart from the server so
-// that a fuzz target can reach it.
-#include <grpc/compression.h>
-#include <grpcpp/support/status.h>
-
+// A compressed OTLP/gRPC message, decompressed as it is handed to the receiver, bounded by the
+// receiver's size limit. Apart from the server so that a fuzz target can reach it.
 #include <cstddef>
-#include <functional>
-#include <span>
 #include <string>
 #include <string_view>
 
+#include "net/grpc_server.h"
+
 namespace otlpd {
 
-// Decompresses a message whose compressed flag is set, given in pieces (gRPC's slices) and
-// the algorithm gRPC's core read from grpc-encoding (GRPC_COMPRESS_NONE for a name it does
-// not know). OK, or the answer: UNIMPLEMENTED for an encoding otlpd cannot tell,
-// INVALID_ARGUMENT for data that is not of its encoding, RESOURCE_EXHAUSTED past `limit`.
-grpc::Status decompress_grpc_message(grpc_compression_algorithm algorithm, std::span<const std::string_view> pieces,
-                                     std::size_t limit, std::string* out,
-                                     const std::function<void(std::size_t)>& release = nullptr);
+// Decompresses a message whose compressed flag is set, by the encoding its call's grpc-encoding
+// names. OK, or the answer: UNIMPLEMENTED for an encoding that is missing, identity or unknown
+// (naming those accepted), INVALID_ARGUMENT for data that is not of its encoding,
+// RESOURCE_EXHAUSTED past `limit`.
+GrpcStatus decompress_grpc_message(std::string_view encoding, std::string_view message, std::size_t limit,
+                                   std::string* out);
 
 }  // namespace otlpd

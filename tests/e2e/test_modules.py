@@ -1,5 +1,6 @@
-"""The loadable modules (modules/loadable_module.h): libcurl and libthrift are mapped into otlpd
-only when an exporter needs them, and a missing module is a configuration error."""
+"""The loadable modules (modules/loadable_module.h): libcurl, libthrift and gRPC's libraries are
+mapped into otlpd only when an exporter needs them, and a missing module is a configuration
+error. (otlpd receives OTLP/gRPC without gRPC's library: net/GrpcServer.)"""
 import re
 import shutil
 import subprocess
@@ -31,8 +32,23 @@ service:
     traces: {receivers: [otlp], exporters: [jaeger]}
 """
 
+GRPC_CONFIG = """
+receivers:
+  otlp:
+    protocols:
+      grpc: {endpoint: "127.0.0.1:0"}
+exporters:
+  otlp: {endpoint: "127.0.0.1:1", tls: {insecure: true}}
+service:
+  pipelines:
+    traces: {receivers: [otlp], exporters: [otlp]}
+"""
+
 # The libraries (and modules) that only some exporters need, by the start of the file name.
-OPTIONAL_LIBRARY = re.compile(r"/(libcurl|libthrift|libgnutls|libkrb5|http_curl|jaeger_thrift_encoder)[-.][^/]*$")
+OPTIONAL_LIBRARY = re.compile(
+    r"/(libcurl|libthrift|libgnutls|libkrb5|libgrpc|libgrpc\+\+|libabsl_[a-z_]+|http_curl|jaeger_thrift_encoder|grpc_client)"
+    r"[-.][^/]*$")
+GRPC_LIBRARIES = {"libgrpc", "libgrpc++", "grpc_client"}
 
 
 def mapped_optional_libraries(pid):
@@ -40,11 +56,18 @@ def mapped_optional_libraries(pid):
         return {m.group(1) for m in map(OPTIONAL_LIBRARY.search, maps.read().splitlines()) if m}
 
 
-def test_libcurl_and_libthrift_are_loaded_only_by_the_exporters_that_need_them(start_otlpd):
+def test_libcurl_libthrift_and_grpc_are_loaded_only_by_the_exporters_that_need_them(start_otlpd):
+    from test_otlp_http_exporter import send
     nop = start_otlpd(NOP_CONFIG)
-    nop.grpc_port()
+    send(nop, batches=2, spans=3)  # served over gRPC (by grpcio), without gRPC's library
     assert mapped_optional_libraries(nop.proc.pid) == set()
     assert nop.stop() == 0
+
+    grpc = start_otlpd(GRPC_CONFIG)
+    grpc.wait_for_log(r"otlpd .* started")
+    assert GRPC_LIBRARIES <= mapped_optional_libraries(grpc.proc.pid)
+    assert not {"libcurl", "http_curl"} & mapped_optional_libraries(grpc.proc.pid)
+    assert grpc.stop() == 0
 
     http = start_otlpd(http_exporter_config("http://127.0.0.1:1"))
     http.wait_for_log(r"otlpd .* started")
@@ -63,7 +86,8 @@ def test_a_missing_module_is_a_configuration_error(tmp_path):
     (tmp_path / "bin").mkdir()
     lonely = tmp_path / "bin" / "otlpd"
     shutil.copy(otlpd_binary(), lonely)
-    configs = {"nop": NOP_CONFIG, "http": http_exporter_config("http://127.0.0.1:1"), "thrift": THRIFT_CONFIG}
+    configs = {"nop": NOP_CONFIG, "http": http_exporter_config("http://127.0.0.1:1"), "thrift": THRIFT_CONFIG,
+               "grpc": GRPC_CONFIG}
     results = {}
     for name, text in configs.items():
         path = tmp_path / f"{name}.yaml"
@@ -80,6 +104,9 @@ def test_a_missing_module_is_a_configuration_error(tmp_path):
     assert f"exporters::jaeger: an HTTP exporter needs the module {modules}/http_curl.so" in results["thrift"].stderr
     assert (f"exporters::jaeger: protocol thrift_http needs the module {modules}/jaeger_thrift_encoder.so"
             in results["thrift"].stderr)
+    assert results["grpc"].returncode == 1
+    assert (f"exporters::otlp: a gRPC exporter needs the module {modules}/grpc_client.so, which is not installed"
+            in results["grpc"].stderr)
     # Running is refused the same way, before anything starts.
     run = subprocess.run([str(lonely), "--config", str(tmp_path / "http.yaml")], capture_output=True, text=True,
                          timeout=60)

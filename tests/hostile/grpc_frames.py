@@ -30,11 +30,13 @@ def grpc_frame(payload: bytes, compressed: bool = False, length: int = None) -> 
 
 
 def call(port: int, body: bytes, encoding: str = None, path: str = TRACES, extra_headers=(),
-         end_stream: bool = True, timeout: float = 60.0, max_frame: int = 16384) -> Answer:
+         end_stream: bool = True, timeout: float = 60.0, max_frame: int = 16384,
+         wait_for_settings: bool = False) -> Answer:
     """Sends one unary call whose DATA is `body` (already framed) and reads the answer.
 
     With end_stream=False the request is left open (a truncated message): the answer is what
-    the server says while the client waits, up to `timeout`."""
+    the server says while the client waits, up to `timeout`. With wait_for_settings, the
+    headers go once the server's SETTINGS have arrived (so in frames of its size)."""
     started = time.monotonic()
     sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -42,6 +44,9 @@ def call(port: int, body: bytes, encoding: str = None, path: str = TRACES, extra
     conn.initiate_connection()
     conn.update_settings({h2.settings.SettingCodes.MAX_HEADER_LIST_SIZE: 1 << 20})
     sock.sendall(conn.data_to_send())
+    while wait_for_settings and not any(isinstance(e, h2.events.RemoteSettingsChanged)
+                                        for e in conn.receive_data(sock.recv(1 << 16))):
+        pass
     headers = [(":method", "POST"), (":scheme", "http"), (":path", path), (":authority", f"127.0.0.1:{port}"),
                ("content-type", "application/grpc"), ("te", "trailers")]
     if encoding is not None:

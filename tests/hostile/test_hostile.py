@@ -14,7 +14,10 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from google.rpc import status_pb2
-from grpc_frames import call, grpc_frame
+import h2.config
+import h2.connection
+import h2.events
+from grpc_frames import TRACES, call, grpc_frame
 from hostile_support import (GRPC_LIMIT, HTTP_LIMIT, MEMORY_LIMIT_MIB, MIB, GoodClient, bomb,
                              check_nothing_acknowledged_was_lost, peak_rss_mib, report, rss_mib, sanitized,
                              start, zstd_raw_block_frame)
@@ -126,20 +129,56 @@ def test_unknown_encodings_are_refused_naming_what_is_accepted(hostile):
 
 def test_a_4_gib_length_prefix(hostile):
     otlpd = hostile
-    # The stream ends long before the 4 GiB it announced: gRPC's own answer, at once.
+    too_large = f"received message larger than max (4294967295 vs. {GRPC_LIMIT})"
+    # Refused as the prefix arrives, whether the stream then ends...
     answer = call(otlpd.grpc_port(), grpc_frame(b"\0" * 100, length=0xFFFFFFFF))
-    assert answer.grpc_status == INTERNAL and answer.grpc_message == "Unable to parse request", answer
+    assert answer.grpc_status == RESOURCE_EXHAUSTED and answer.grpc_message == too_large, answer
     report("grpc length prefix 4 GiB, stream ends", status=answer.grpc_status, seconds=round(answer.seconds, 3))
-    # The peer goes on sending (300 MiB here): gRPC buffers an incomplete message whole, up to
-    # the receiver's memory quota (128 MiB by default); there the connection is reset.
+    # ... or the peer would go on sending (300 MiB here): it is answered at once and told to
+    # stop (RST_STREAM), and nothing of the message is kept.
     before = peak_rss_mib(otlpd)
     answer = call(otlpd.grpc_port(), grpc_frame(b"\0" * (300 * MIB), length=0xFFFFFFFF), end_stream=False)
-    assert answer.reset and answer.grpc_status is None, answer
+    assert answer.grpc_status == RESOURCE_EXHAUSTED and answer.grpc_message == too_large, answer
     growth = peak_rss_mib(otlpd) - before
-    report("grpc length prefix 4 GiB, 300 MiB sent", reset=answer.reset, seconds=round(answer.seconds, 3),
+    report("grpc length prefix 4 GiB, 300 MiB offered", status=answer.grpc_status, seconds=round(answer.seconds, 3),
            peak_rss_growth_mib=round(growth, 1))
     if not sanitized(otlpd):
-        assert growth < GRPC_TRANSPORT_QUOTA / MIB + 16
+        assert growth < 16
+
+
+def test_messages_that_never_end_are_bounded_by_the_quota(hostile):
+    otlpd = hostile
+    # Streams that announce a message of the largest size and never send it whole: each holds
+    # its size of the receiver's quota (128 MiB: 32 of them); past it, calls are answered
+    # UNAVAILABLE (retry later) as their prefixes arrive. Once those connections go, the quota is
+    # free again.
+    sock = socket.create_connection(("127.0.0.1", otlpd.grpc_port()), timeout=60)
+    conn = h2.connection.H2Connection(config=h2.config.H2Configuration(client_side=True, header_encoding="utf-8"))
+    conn.initiate_connection()
+    sock.sendall(conn.data_to_send())
+    headers = [(":method", "POST"), (":scheme", "http"), (":path", TRACES), (":authority", "x"),
+               ("content-type", "application/grpc"), ("te", "trailers")]
+    streams = []
+    for _ in range(GRPC_TRANSPORT_QUOTA // GRPC_LIMIT + 4):
+        stream = conn.get_next_available_stream_id()
+        conn.send_headers(stream, headers)
+        conn.send_data(stream, grpc_frame(b"\0" * 100, length=GRPC_LIMIT))
+        streams.append(stream)
+    sock.sendall(conn.data_to_send())
+    refused = {}
+    while len(refused) < 4:
+        for event in conn.receive_data(sock.recv(1 << 16)):
+            if isinstance(event, h2.events.ResponseReceived):
+                refused[event.stream_id] = dict(event.headers)
+        sock.sendall(conn.data_to_send())
+    # The last four (the good client may hold a little of the quota too, so at most a few more).
+    assert set(streams[-4:]) <= set(refused), refused
+    assert all(h["grpc-status"] == "14" for h in refused.values()), refused
+    report("grpc messages that never end", open_streams=len(streams), refused_unavailable=len(refused))
+    sock.close()
+    deadline = time.monotonic() + 30  # the server sees the connection go, then releases
+    while call(otlpd.grpc_port(), grpc_frame(request_with_spans(1).SerializeToString())).grpc_status != OK:
+        assert time.monotonic() < deadline
     with socket.create_connection(("127.0.0.1", otlpd.http_port()), timeout=60) as s:
         s.sendall(b"POST /v1/traces HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-protobuf\r\n"
                   b"Content-Length: 4294967296\r\n\r\n" + b"\0" * 100)
@@ -152,8 +191,16 @@ def test_ten_thousand_headers(hostile):
     otlpd = hostile
     headers = [(f"x-h{i}", "v" * 8) for i in range(10_000)]
     answer = call(otlpd.grpc_port(), grpc_frame(request_with_spans(1).SerializeToString()), extra_headers=headers)
-    # gRPC 1.51 drops metadata past its size limit and serves the call (grpc-go, as otelcol
-    # uses it, accepts header lists up to 16 MiB): answered, with a status.
+    # 150 KB of headers, sent in 16 KiB frames before the client has seen otlpd's SETTINGS: a
+    # HEADERS frame and 9 CONTINUATION frames. nghttp2 (Debian's, with the fix for
+    # CVE-2024-28182) takes at most 8 CONTINUATION frames per header block, and closes such a
+    # connection (GOAWAY); otlpd serves on.
+    assert answer.reset and answer.grpc_status is None, answer
+    assert call(otlpd.grpc_port(), grpc_frame(request_with_spans(1).SerializeToString())).grpc_status == OK
+    # The same headers in one frame (as a client sends them once it knows otlpd's frame size of
+    # 1 MiB): served, with a status.
+    answer = call(otlpd.grpc_port(), grpc_frame(request_with_spans(1).SerializeToString()), extra_headers=headers,
+                  wait_for_settings=True)
     assert not answer.reset and answer.grpc_status == OK, answer
     report("grpc 10,000 headers", status=answer.grpc_status, reset=answer.reset, seconds=round(answer.seconds, 3))
     with socket.create_connection(("127.0.0.1", otlpd.http_port()), timeout=60) as s:

@@ -219,7 +219,7 @@ TEST(OtlpReceiverLifecycle, PortInUseIsAClearError) {
   config.grpc->endpoint = fmt::format("127.0.0.1:{}", first.grpc_port());
   OtlpReceiver second(settings, config, SignalConsumers{&probe, nullptr, nullptr});
   EXPECT_FALSE(second.start(&error));
-  EXPECT_THAT(error, HasSubstr("cannot listen for OTLP/gRPC on 127.0.0.1:"));
+  EXPECT_THAT(error, HasSubstr("cannot listen for OTLP/gRPC receiver on 127.0.0.1:"));
   EXPECT_THAT(error, HasSubstr("Address already in use"));
 }
 
