@@ -141,9 +141,10 @@ class GrpcServer::Impl::Connection : public std::enable_shared_from_this<Connect
     nghttp2_session_callbacks_set_on_frame_send_callback(callbacks, &on_frame_send);
     nghttp2_option* option;
     nghttp2_option_new(&option);
-    // Headers are not limited by nghttp2's default of 64 KiB: as grpc-go, which otelcol uses,
-    // a client may send up to 16 MiB of them (HPACK's table stays 4 KiB).
-    nghttp2_option_set_max_send_header_block_length(option, 1 << 20);
+    // nghttp2 keeps closed streams for HTTP/2 priorities, as many as SETTINGS_MAX_CONCURRENT_STREAMS
+    // allows: without a limit (gRPC's default), every call's stream stayed (measured: 5 MiB a
+    // second at 20 000 calls a second). Priorities mean nothing for unary calls.
+    nghttp2_option_set_no_closed_streams(option, 1);
     nghttp2_session_server_new2(&session_, callbacks, this, option);
     nghttp2_option_del(option);
     nghttp2_session_callbacks_del(callbacks);

@@ -108,6 +108,32 @@ def test_sdk_exporters_send_over_tls(start_otlpd, tmp_path, monkeypatch):
     assert span_names(out) == ["after-bad-clients", "over-grpc-tls", "over-https"]
 
 
+def test_min_version_1_3_is_kept_on_both_receivers(start_otlpd, tmp_path):
+    cert, key = make_cert(tmp_path, "server")
+    config = tls_config(tmp_path / "out.jsonl", cert, key).replace(
+        f"key_file: {key}", f"key_file: {key}\n          min_version: \"1.3\"")
+    otlpd = start_otlpd(config)
+    for port in (otlpd.grpc_port(), otlpd.http_port()):
+        # A client that speaks at most TLS 1.2 is refused.
+        context = ssl.create_default_context(cafile=str(cert))
+        context.maximum_version = ssl.TLSVersion.TLSv1_2
+        with pytest.raises(ssl.SSLError):
+            context.wrap_socket(socket.create_connection(("127.0.0.1", port), timeout=30), server_hostname="localhost")
+        # TLS 1.3 is served (over gRPC with ALPN h2, as gRPC clients ask).
+        context = ssl.create_default_context(cafile=str(cert))
+        context.set_alpn_protocols(["h2"] if port == otlpd.grpc_port() else ["http/1.1"])
+        with context.wrap_socket(socket.create_connection(("127.0.0.1", port), timeout=30),
+                                 server_hostname="localhost") as tls:
+            assert tls.version() == "TLSv1.3"
+            if port == otlpd.grpc_port():
+                assert tls.selected_alpn_protocol() == "h2"
+    credentials = grpc.ssl_channel_credentials(root_certificates=cert.read_bytes())
+    send_span(GrpcSpanExporter(endpoint=f"localhost:{otlpd.grpc_port()}", insecure=False,
+                               credentials=credentials), "over-grpc-tls-1.3")
+    assert otlpd.stop() == 0
+    assert span_names(tmp_path / "out.jsonl") == ["over-grpc-tls-1.3"]
+
+
 def test_client_certificates_are_required_with_client_ca_file(start_otlpd, tmp_path):
     ca = make_cert(tmp_path, "ca")
     server = make_cert(tmp_path, "server", issuer=ca)
