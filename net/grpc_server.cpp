@@ -181,9 +181,17 @@ class GrpcServer::Impl::Connection : public std::enable_shared_from_this<Connect
     const ssize_t used = nghttp2_session_mem_recv(session_, data, n);
     in_recv_ = false;
     if (used < 0) {
-      server_.logger_->debug("{}: HTTP/2 error from the client: {}", server_.options_.name,
-                             nghttp2_strerror(static_cast<int>(used)));
-      flush();  // a GOAWAY, when nghttp2 queued one
+      const int code = static_cast<int>(used);
+      server_.logger_->debug("{}: HTTP/2 error from the client: {}", server_.options_.name, nghttp2_strerror(code));
+      if (code != NGHTTP2_ERR_BAD_CLIENT_MAGIC) {
+        // The client is told why, in a GOAWAY (not HTTP/2 at all: just closed).
+        const std::string why = nghttp2_strerror(code);
+        nghttp2_submit_goaway(session_, NGHTTP2_FLAG_NONE, nghttp2_session_get_last_proc_stream_id(session_),
+                              code == NGHTTP2_ERR_TOO_MANY_CONTINUATIONS ? NGHTTP2_ENHANCE_YOUR_CALM
+                                                                         : NGHTTP2_PROTOCOL_ERROR,
+                              reinterpret_cast<const std::uint8_t*>(why.data()), why.size());
+      }
+      flush();
       if (!writing_) return close();
       close_after_write_ = true;
       return;

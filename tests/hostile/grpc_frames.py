@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 import h2.config
 import h2.connection
+import h2.errors
 import h2.events
 import h2.exceptions
 
@@ -20,6 +21,7 @@ class Answer:
     grpc_status: int = None       # None: the stream ended without a grpc-status
     grpc_message: str = ""
     reset: bool = False           # the stream or the connection was reset / closed
+    goaway: str = None            # the connection was closed with GOAWAY: its error code's name
     seconds: float = 0.0
     headers: dict = field(default_factory=dict)
 
@@ -77,6 +79,8 @@ def call(port: int, body: bytes, encoding: str = None, path: str = TRACES, extra
                 elif isinstance(event, (h2.events.StreamReset, h2.events.ConnectionTerminated)):
                     answer.reset = True
                     done = True
+                    if isinstance(event, h2.events.ConnectionTerminated):
+                        answer.goaway = _error_name(event.error_code)
                 elif isinstance(event, h2.events.StreamEnded):
                     done = True
             out = conn.data_to_send()
@@ -125,6 +129,13 @@ def _send_body(sock, conn, stream, body, end_stream, max_frame, answer):
         conn.end_stream(stream)
         sock.sendall(conn.data_to_send())
     return False
+
+
+def _error_name(code):
+    try:
+        return h2.errors.ErrorCodes(code).name
+    except ValueError:
+        return str(code)
 
 
 def _read_grpc_status(answer, headers):

@@ -84,7 +84,8 @@ service:
 # Answers
 
 def answer(transport, status, message="", seconds=0.0, kind="status"):
-    """kind: "status" (a gRPC status or HTTP status line came), "reset" (the connection ended
+    """kind: "status" (a gRPC status or HTTP status line came), "goaway" (HTTP/2 closed the
+    connection with an error code, in `status`), "reset" (the connection ended
     without one), "timeout" (nothing within the probe's timeout)."""
     return {"transport": transport, "kind": kind, "status": status, "message": message,
             "seconds": round(seconds, 3)}
@@ -125,6 +126,8 @@ def call(*args, **kwargs):
 
 def grpc_probe(port, body, encoding=None, extra_headers=()):
     a = call(port, body, encoding, extra_headers=extra_headers, timeout=PROBE_TIMEOUT)
+    if a.grpc_status is None and a.goaway:
+        return answer("grpc", f"GOAWAY {a.goaway}", "", a.seconds, "goaway")
     if a.grpc_status is None:
         kind = "reset" if a.reset or a.seconds < PROBE_TIMEOUT else "timeout"
         return answer("grpc", f"HTTP {a.http_status}" if a.http_status else None, "", a.seconds, kind)
@@ -376,6 +379,8 @@ def run(otelcol_bin, otlpd_bin, workdir):
 def cell(a, width=200):
     if a["kind"] == "timeout":
         return f"no answer (waited {a['seconds']:.1f} s)"
+    if a["kind"] == "goaway":
+        return f"connection closed with {a['status']}, {a['seconds']:.2f} s"
     if a["kind"] == "reset":
         status = f" after {a['status']}" if a["status"] else ""
         return f"connection reset{status} without a status, {a['seconds']:.2f} s"
