@@ -552,10 +552,14 @@ void GrpcServer::Impl::accepted(int fd) {
       ::close(fd);
       return;
     }
-    if (tls_) {
-      std::make_shared<StreamConnection<TlsStream>>(*this, worker, std::move(socket), *tls_)->start();
-    } else {
-      std::make_shared<StreamConnection<tcp::socket>>(*this, worker, std::move(socket))->start();
+    try {
+      if (tls_) {
+        std::make_shared<StreamConnection<TlsStream>>(*this, worker, std::move(socket), *tls_)->start();
+      } else {
+        std::make_shared<StreamConnection<tcp::socket>>(*this, worker, std::move(socket))->start();
+      }
+    } catch (const std::exception& e) {  // out of memory (TLS state): this connection only
+      logger_->warn("{}: cannot serve a connection: {}", options_.name, e.what());
     }
   });
 }
@@ -588,6 +592,9 @@ bool GrpcServer::start(std::string* error) {
   }
   for (unsigned i = 0; i < std::max(1u, impl.options_.threads); ++i) {
     Impl::Worker& worker = impl.workers_.emplace_back();
+    // Asio makes an io_context's epoll and eventfd descriptors with its first socket: made
+    // now, so that a connection accepted while descriptors are exhausted cannot need them.
+    tcp::socket reactor_now(worker.io);
     worker.thread = std::thread([&worker] { worker.io.run(); });
   }
   impl.listener_ = std::move(listener);

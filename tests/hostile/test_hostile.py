@@ -264,6 +264,8 @@ def test_idle_and_slowloris_connections(hostile):
 def test_many_calls_on_one_connection_hold_no_memory(hostile):
     import grpc
     otlpd = hostile
+    if sanitized(otlpd):  # ASan's quarantine grows RSS: the memory_limiter would refuse calls
+        pytest.skip("RSS is meaningless under ASan")
     channel = grpc.insecure_channel(f"127.0.0.1:{otlpd.grpc_port()}")
     export = channel.unary_unary("/opentelemetry.proto.collector.trace.v1.TraceService/Export")
     body = request_with_spans(1).SerializeToString()
@@ -278,5 +280,4 @@ def test_many_calls_on_one_connection_hold_no_memory(hostile):
     report("40,000 calls on one connection", rss_growth_mib=round(growth, 1))
     # nghttp2 kept every closed stream (about 260 bytes a call: 10 MiB here) until otlpd told it
     # not to (nghttp2_option_set_no_closed_streams).
-    if not sanitized(otlpd):
-        assert growth < 4, growth
+    assert growth < 4, growth
