@@ -48,6 +48,20 @@ class BoundedQueue {
     return enqueue(std::move(item));
   }
 
+  // An item if one is there; never waits.
+  std::optional<T> try_pop() {
+    if (!items_.tryWait()) return std::nullopt;
+    T item;
+    while (!queue_.try_dequeue(item)) {
+      if (closed_.load(std::memory_order_acquire) && size_.load(std::memory_order_acquire) == 0) {
+        return std::nullopt;  // a count from close()
+      }
+    }
+    size_.fetch_sub(1, std::memory_order_acq_rel);
+    slots_.signal();
+    return item;
+  }
+
   std::optional<T> pop_for(std::chrono::milliseconds timeout) {
     const auto micros = std::chrono::duration_cast<std::chrono::microseconds>(timeout).count();
     T item;

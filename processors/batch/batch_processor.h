@@ -62,6 +62,11 @@ class BatchProcessor final : public Processor {
   std::atomic<std::uint64_t> pending_items_{0};
   std::atomic<bool> accepting_{false};
   std::atomic<bool> stopping_{false};
+  // The worker holding a batch until its timeout sleeps on wake_ (sleeping_ set), not on the
+  // queue: requests arriving meanwhile wait in the queue without waking it, and the one that
+  // would fill the batch wakes it.
+  moodycamel::LightweightSemaphore wake_;
+  std::atomic<bool> sleeping_{false};
   std::thread worker_;
   bool stopped_ = false;
   // Self-telemetry (otelcol's names): items per batch sent, and what triggered each send.

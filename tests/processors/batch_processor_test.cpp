@@ -4,6 +4,7 @@
 
 #include <condition_variable>
 #include <mutex>
+#include <thread>
 
 #include "otlp/split.h"
 #include "processors/batch/batch_processor.h"
@@ -98,6 +99,32 @@ TEST(BatchProcessor, GroupsRequestsWithoutCopyingThem) {
   EXPECT_EQ(batches[0].item_count(), 120u);
   ASSERT_EQ(batches[0].requests.size(), 3u);
   for (int i = 0; i < 3; ++i) EXPECT_EQ(batches[0].requests[static_cast<std::size_t>(i)].get(), sent[static_cast<std::size_t>(i)]);
+  batch.shutdown();
+}
+
+// The worker holding a batch sleeps until its timeout (1 h here) and is woken only by the
+// request that fills it: a lost wake-up would leave wait_for() empty-handed.
+TEST(BatchProcessor, TheRequestThatFillsABatchWakesTheSleepingWorker) {
+  Downstream next;
+  BatchProcessor batch(settings(), config(100, 0, 1h, 100000), next);
+  std::string error;
+  ASSERT_TRUE(batch.start(&error));
+  for (int i = 0; i < 50; ++i) {  // pauses between requests: the worker goes back to sleep
+    ASSERT_TRUE(batch.consume(Batch::of(spans(i * 10, 10))).is_ok());
+    std::this_thread::sleep_for(1ms);
+  }
+  EXPECT_EQ(next.wait_for(5).size(), 5u);
+  // Four producers at once, 2,000 requests of one span each: 20 more batches, nothing waits.
+  std::vector<std::thread> producers;
+  for (int t = 0; t < 4; ++t) {
+    producers.emplace_back([&batch, t] {
+      for (int i = 0; i < 500; ++i) {
+        while (!batch.consume(Batch::of(spans(1000 + t * 500 + i, 1))).is_ok()) std::this_thread::yield();
+      }
+    });
+  }
+  for (auto& producer : producers) producer.join();
+  EXPECT_EQ(next.wait_for(25).size(), 25u);
   batch.shutdown();
 }
 
