@@ -4,11 +4,7 @@
 
 #include <cctype>
 #include <cstring>
-#include <condition_variable>
 #include <fstream>
-#include <future>
-#include <mutex>
-#include <random>
 #include <sstream>
 
 #include "exporters/common/network_options.h"
