@@ -27,7 +27,7 @@ std::optional<ServerTlsConfig> read_tls(ConfigNode& protocol) {
 
 // Keys relative to the tls mapping. The files must be readable now, so that a mistake is
 // reported with the configuration rather than when the server starts.
-ConfigProblems validate_tls(const ServerTlsConfig& tls, bool grpc) {
+ConfigProblems validate_tls(const ServerTlsConfig& tls) {
   ConfigProblems problems;
   for (auto [key, file] : {std::pair{"cert_file", &tls.cert_file}, std::pair{"key_file", &tls.key_file},
                            std::pair{"client_ca_file", &tls.client_ca_file}}) {
@@ -43,8 +43,6 @@ ConfigProblems validate_tls(const ServerTlsConfig& tls, bool grpc) {
   if (tls.min_version != "1.2" && tls.min_version != "1.3") {
     problems.push_back(
         {"min_version", fmt::format("'{}' is not a TLS version otlpd serves (1.2, 1.3)", tls.min_version)});
-  } else if (grpc && tls.min_version != "1.2") {
-    problems.push_back({"min_version", "gRPC negotiates TLS 1.2 or 1.3 itself; only \"1.2\" is accepted here"});
   }
   return problems;
 }
@@ -111,7 +109,7 @@ ConfigProblems OtlpGrpcConfig::validate() const {
   }
   if (max_concurrent_streams < 0) problems.push_back({"max_concurrent_streams", "must be >= 0"});
   if (num_threads < 1 || num_threads > 64) problems.push_back({"num_threads", "must be between 1 and 64"});
-  if (tls) add_nested(problems, "tls", validate_tls(*tls, /*grpc=*/true));
+  if (tls) add_nested(problems, "tls", validate_tls(*tls));
   return problems;
 }
 
@@ -130,7 +128,7 @@ ConfigProblems OtlpHttpConfig::validate() const {
   ConfigProblems problems;
   validate_endpoint(endpoint, problems);
   if (max_request_body_size <= 0) problems.push_back({"max_request_body_size", "must be > 0 (bytes)"});
-  if (tls) add_nested(problems, "tls", validate_tls(*tls, /*grpc=*/false));
+  if (tls) add_nested(problems, "tls", validate_tls(*tls));
   if (read_timeout.count() <= 0) problems.push_back({"read_timeout", "must be > 0 (a request must end some time)"});
   if (idle_timeout.count() <= 0) problems.push_back({"idle_timeout", "must be > 0"});
   if (handler_threads < 0 || handler_threads > 64) problems.push_back({"handler_threads", "must be 0 to 64"});
