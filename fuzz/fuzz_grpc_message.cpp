@@ -16,10 +16,8 @@
 #include <cstdlib>
 #include <cstring>
 #include <memory>
-#include <span>
 #include <string>
 #include <string_view>
-#include <vector>
 
 #include "fuzz/id_oracle.h"
 #include "receiver/otlp/grpc_message.h"

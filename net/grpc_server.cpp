@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <nghttp2/nghttp2.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <asio.hpp>
 #include <asio/ssl.hpp>
@@ -10,7 +11,6 @@
 #include <condition_variable>
 #include <deque>
 #include <future>
-#include <unistd.h>
 #include <mutex>
 #include <set>
 #include <thread>
@@ -241,17 +241,21 @@ class GrpcServer::Impl::Connection : public std::enable_shared_from_this<Connect
     return it == calls_.end() ? nullptr : it->second.get();
   }
 
-  void forget(Call& call) {
+  // Gives back the quota the call's message held.
+  void release_quota(Call& call) {
     if (call.charged) server_.release(call.charged);
     call.charged = 0;
+  }
+
+  // The call holds nothing of the server's any more: no quota, not counted as open.
+  void forget(Call& call) {
+    release_quota(call);
     if (call.counted) server_.call_closed();
     call.counted = false;
   }
 
   // Answers with a status only (a "trailers-only" response), or OK with the empty message.
   void answer(Call& call, const GrpcStatus& status) {
-    if (call.charged) server_.release(call.charged);
-    call.charged = 0;
     if (status.ok()) {
       nghttp2_nv headers[] = {header(":status", "200"), header("content-type", "application/grpc")};
       nghttp2_data_provider body;
@@ -265,8 +269,7 @@ class GrpcServer::Impl::Connection : public std::enable_shared_from_this<Connect
                               header("grpc-status", code), header("grpc-message", message)};
       nghttp2_submit_response(session_, call.id, headers, status.message.empty() ? 3 : 4, nullptr);
     }
-    if (call.counted) server_.call_closed();
-    call.counted = false;
+    forget(call);
   }
 
   void refuse(Call& call, GrpcCode code, std::string message) {
@@ -278,8 +281,7 @@ class GrpcServer::Impl::Connection : public std::enable_shared_from_this<Connect
   // The whole message is here: the handler takes it.
   void dispatch(Call& call) {
     call.answered = true;
-    if (call.charged) server_.release(call.charged);
-    call.charged = 0;
+    release_quota(call);  // the message is the handler's from here
     GrpcMessage message;
     message.method = static_cast<std::size_t>(call.method);
     message.compressed = call.prefix[0] & 1;

@@ -6,9 +6,9 @@
 
 namespace otlpd {
 
-GrpcStatus decompress_grpc_message(std::string_view encoding_name, std::string_view message, std::size_t limit,
+GrpcStatus decompress_grpc_message(std::string_view name, std::string_view message, std::size_t limit,
                                    std::string* out) {
-  const std::optional<Encoding> encoding = parse_encoding(encoding_name);
+  const std::optional<Encoding> encoding = parse_encoding(name);
   if (!encoding || *encoding == Encoding::identity) {
     return {GrpcCode::unimplemented,
             fmt::format("the message is compressed, but its grpc-encoding is missing, identity, or one otlpd "
@@ -19,7 +19,7 @@ GrpcStatus decompress_grpc_message(std::string_view encoding_name, std::string_v
     case Decompressed::Code::ok: return {};
     case Decompressed::Code::invalid:
       return {GrpcCode::invalid_argument,
-              fmt::format("the message is not valid {} data: {}", otlpd::encoding_name(*encoding), d.error)};
+              fmt::format("the message is not valid {} data: {}", encoding_name(*encoding), d.error)};
     case Decompressed::Code::too_large: break;
   }
   return {GrpcCode::resource_exhausted,

@@ -9,11 +9,11 @@
 
 namespace otlpd {
 
-// Decompresses a message whose compressed flag is set, by the encoding its call's grpc-encoding
-// names. OK, or the answer: UNIMPLEMENTED for an encoding that is missing, identity or unknown
-// (naming those accepted), INVALID_ARGUMENT for data that is not of its encoding,
-// RESOURCE_EXHAUSTED past `limit`.
-GrpcStatus decompress_grpc_message(std::string_view encoding, std::string_view message, std::size_t limit,
+// Decompresses a message whose compressed flag is set, by the encoding `name` (its call's
+// grpc-encoding) names. OK, or the answer: UNIMPLEMENTED for an encoding that is missing,
+// identity or unknown (naming those accepted), INVALID_ARGUMENT for data that is not of its
+// encoding, RESOURCE_EXHAUSTED past `limit`.
+GrpcStatus decompress_grpc_message(std::string_view name, std::string_view message, std::size_t limit,
                                    std::string* out);
 
 }  // namespace otlpd
