@@ -1,10 +1,12 @@
 #include "otlp/wire_scan.h"
 
 #include <fmt/format.h>
-#include <google/protobuf/stubs/common.h>
+#include <simdjson.h>
 
 #include <array>
 #include <cstddef>
+#include <cstdint>
+#include <cstring>
 #include <type_traits>
 
 #include "otlp/schema.h"
@@ -19,8 +21,21 @@ using Problem = WireReader::Problem;
 
 constexpr int kMaxDepth = 100;  // protobuf's default recursion limit
 
+// OTLP's strings are short and nearly always ASCII: that is checked eight bytes at a time
+// inline, and only the rest of a string with a non-ASCII byte goes to simdjson's validator
+// (protobuf's IsStructurallyValidUTF8 was 5 % of the file exporter's CPU, mostly per call).
 bool valid_utf8(std::string_view s) {
-  return google::protobuf::internal::IsStructurallyValidUTF8(s.data(), static_cast<int>(s.size()));
+  const char* p = s.data();
+  std::size_t n = s.size();
+  for (; n >= 8; p += 8, n -= 8) {
+    std::uint64_t word;
+    std::memcpy(&word, p, 8);
+    if (word & 0x8080808080808080u) return simdjson::validate_utf8(p, n);
+  }
+  for (; n > 0; ++p, --n) {
+    if (static_cast<unsigned char>(*p) & 0x80u) return simdjson::validate_utf8(p, n);
+  }
+  return true;
 }
 
 std::string describe(const WireReader& r) {

@@ -119,6 +119,45 @@ TEST(WireScan, VarintsAndLengthsAreReadAsProtobufReadsThem) {
   }
 }
 
+// The UTF-8 check takes ASCII eight bytes at a time and hands the rest of a string from the
+// first word with a non-ASCII byte to simdjson: valid and invalid sequences at every offset
+// across those words (and in the tail), each verdict the same as protobuf's when it parses.
+TEST(WireScan, ChecksUtf8AtEveryOffsetAsProtobufDoes) {
+  const std::vector<std::string> sequences = {
+      "\xc3\xa9", "\xe2\x82\xac", "\xf0\x9f\x98\x80", "\xf4\x8f\xbf\xbf",  // valid: 2, 3, 4 bytes, U+10FFFF
+      "\xff", "\x80", "\xc3", "\xe2\x82", "\xc0\x80",                          // stray, lone continuation, truncated, overlong
+      "\xed\xa0\x80", "\xf4\x90\x80\x80", "\xe0\x80\xaf"};                  // surrogate, above U+10FFFF, overlong
+  int accepted = 0, refused = 0;
+  for (const std::string& sequence : sequences) {
+    for (std::size_t before = 0; before <= 19; ++before) {
+      for (std::size_t after : {0, 1, 7, 8, 13}) {
+        const std::string name = std::string(before, 'a') + sequence + std::string(after, 'b');
+        otlp::TracesRequest request;
+        request.add_resource_spans()->add_scope_spans()->add_spans()->set_name("x");
+        std::string bytes = request.SerializeAsString();
+        const std::size_t at = bytes.rfind('x');
+        ASSERT_EQ(bytes.size() - at, 1u);
+        // Rewrite the name's bytes and every enclosing length (each one byte: all short).
+        bytes.replace(at, 1, name);
+        const std::size_t grow = name.size() - 1;
+        for (std::size_t length_at : {1u, 3u, 5u, 7u}) bytes[length_at] = static_cast<char>(bytes[length_at] + grow);
+        const auto* data = reinterpret_cast<const std::uint8_t*>(bytes.data());
+        std::string error;
+        const bool protobuf_accepts = Request::decode(Signal::traces, bytes.data(), bytes.size(), &error) != nullptr;
+        const WireScan scan = scan_request(Signal::traces, data, bytes.size());
+        const WireScan slow = explain_request(Signal::traces, data, bytes.size());
+        const std::string where = "sequence of " + std::to_string(sequence.size()) + " bytes after " +
+                                  std::to_string(before) + ", " + std::to_string(after) + " after it";
+        EXPECT_EQ(scan.verdict == WireScan::Verdict::valid, protobuf_accepts) << where << ": " << error;
+        EXPECT_EQ(slow.verdict == WireScan::Verdict::valid, protobuf_accepts) << where;
+        (protobuf_accepts ? accepted : refused) += 1;
+      }
+    }
+  }
+  EXPECT_EQ(accepted, 4 * 20 * 5);  // the four valid sequences, and nothing else
+  EXPECT_EQ(refused, 8 * 20 * 5);
+}
+
 TEST(WireScan, TheSlowPathNamesTheFieldWhatAndWhere) {
   std::string trace_id_of_3(1, '\x0a');  // resource_spans { scope_spans { spans { trace_id: 3 bytes } } }
   trace_id_of_3 = std::string("\x0a\x09\x12\x07\x12\x05\x0a\x03\x01\x02\x03", 11);

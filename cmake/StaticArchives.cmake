@@ -1,10 +1,16 @@
-# OTLPD_STATIC_GRPC: link gRPC, protobuf, Abseil, re2, c-ares and upb from Debian's static
-# archives (lib*.a beside each lib*.so) instead of their shared libraries; OpenSSL, zlib and the
-# C and C++ runtimes stay shared (security updates of OpenSSL keep applying). Measured in
-# README.md (Benchmarks): RSS idle 18.3 -> 15.3 MiB, testbed 20.6 -> 17.0 MiB, since the
-# process no longer maps some 40 shared objects (their relocated data, symbol tables and the
-# text pages around what runs). Off by default: a package built so carries its own copy of
-# gRPC and protobuf, which Debian's security updates of those libraries would not reach.
+# Linking some of Debian's libraries from their static archives (lib*.a beside each lib*.so).
+#
+# OTLPD_STATIC_PROTOBUF (on by default): protobuf. Measured at the testbed (bench/, 10k spans/s,
+# README.md, Benchmarks): RSS 12.5 -> 11.5 MiB. A shared libprotobuf costs otlpd its whole symbol
+# table and relocations (0.8 MiB resident) and the text pages around what runs, for the few
+# parts otlpd uses (messages, the descriptors otlp/schema reads at start). The price: a package
+# carries its own copy of protobuf, so a Debian security update of libprotobuf reaches otlpd only
+# when otlpd is rebuilt (otlpd checks every request's wire format itself, otlp/wire_scan, before
+# protobuf parses it). The gRPC client module has its own copy too, hidden (--exclude-libs).
+#
+# OTLPD_STATIC_GRPC (off): gRPC, protobuf, Abseil, re2, c-ares and upb; OpenSSL, zlib and the C
+# and C++ runtimes stay shared. Since gRPC moved into the grpc_client module this applies to
+# that module; its link against the static archives is not tested.
 #
 # otlpd_use_static_archives(TARGET...): for each imported target reachable from TARGET through
 # INTERFACE_LINK_LIBRARIES, whose library is a shared object with a static archive beside it,
