@@ -28,6 +28,7 @@ struct TraceStore::Held {
 namespace {
 
 constexpr std::size_t kTraceOverhead = sizeof(StoredTrace) + 64;  // hash node and order entry
+constexpr std::size_t kChunk = 1024;  // spans add() reads before storing them
 
 // service.name of a Resource message.
 std::string service_of(std::string_view resource) {
@@ -102,6 +103,42 @@ std::shared_ptr<const jt::Process> jaeger_process(const StoredProcess& p) {
   return std::make_shared<const jt::Process>(jaeger::to_process(resource));
 }
 
+// What the store indexes of one Span message (its fields 1-8), and its trace.
+TraceStore::Indexed index_span(std::string_view wire, const StoredProcess* process, const void* owner) {
+  TraceStore::Indexed out;
+  StoredSpan& span = out.span;
+  span.wire = wire;
+  span.process = process;
+  span.owner = owner;
+  std::string_view trace_id;
+  std::uint64_t start = 0, end = 0;
+  // Encoders write fields in number order, so once all of fields 1-8 were seen the rest of the
+  // span (attributes, events, links: most of its bytes) need not be touched; otherwise (a field
+  // may be absent, or come later) it is read on.
+  constexpr std::uint32_t kIndexed = 1u << 1 | 1u << 2 | 1u << 4 | 1u << 5 | 1u << 6 | 1u << 7 | 1u << 8;
+  std::uint32_t seen = 0;
+  WireReader f(wire);
+  while (f.next()) {
+    if (f.number < 32) seen |= 1u << f.number;
+    if (f.number > 8 && (seen & kIndexed) == kIndexed) break;
+    switch (f.number) {
+      case 1: trace_id = f.bytes; break;
+      case 2: span.span_id = jaeger::big_endian_i64(f.bytes); break;
+      case 4: span.parent_id = f.bytes.empty() ? 0 : jaeger::big_endian_i64(f.bytes); break;
+      case 5: span.name = f.bytes; break;
+      case 6: span.kind = static_cast<std::uint8_t>(f.value); break;
+      case 7: start = f.value; break;
+      case 8: end = f.value; break;
+      default: break;
+    }
+  }
+  span.start_us = static_cast<std::int64_t>(start / 1000);
+  span.duration_us = static_cast<std::int64_t>((end > start ? end - start : 0) / 1000);
+  out.trace = {trace_id.size() == 16 ? jaeger::big_endian_i64(trace_id.substr(0, 8)) : 0,
+               trace_id.size() == 16 ? jaeger::big_endian_i64(trace_id.substr(8, 8)) : 0};
+  return out;
+}
+
 }  // namespace
 
 std::string to_hex(const TraceKey& key) {
@@ -152,98 +189,50 @@ void TraceStore::add(const RequestPtr& request) {
   }
   const void* owner = held.get();
   std::unique_lock lock(mutex_);
-  StoredTrace* last_trace = nullptr;  // element pointers survive rehashing; eviction comes after
   WireReader top(bytes);
   while (top.next()) {
     if (top.number != 1 || top.type != WireType::len) continue;  // resource_spans
     std::string_view resource;
-    // Two passes over the ResourceSpans (and below, each ScopeSpans): the resource (scope) may
-    // come after the spans in the bytes; the first pass only hops from field to field.
+    // Two passes over the ResourceSpans: the resource may come after the scope_spans in the
+    // bytes. The first pass hops over a few fields.
     WireReader rs(top.bytes);
     while (rs.next()) {
       if (rs.number == 1 && rs.type == WireType::len) resource = rs.bytes;
     }
     held->processes.push_back(std::make_unique<StoredProcess>(StoredProcess{service_of(resource), resource}));
     const StoredProcess* process = held->processes.back().get();
-    std::string_view last_name;  // the operation last recorded for this service
     auto service_ops = operations_.find(std::string_view(process->service));
     if (service_ops == operations_.end()) service_ops = operations_.emplace(process->service, OperationKinds{}).first;
 
     WireReader rs2(top.bytes);
     while (rs2.next()) {
       if (rs2.number != 2 || rs2.type != WireType::len) continue;  // scope_spans
+      // One pass over the spans: their bytes are cold here (the receiver read them on another
+      // thread, a batch ago), and a first pass that only hopped from span to span to find the
+      // scope cost a cache miss per span. Each span is read into scratch_, the next one
+      // prefetched, and stored a chunk at a time with the scope (field 1, which encoders write
+      // once, before the spans) as read so far; a scope written after the spans holds the
+      // chunks back until the end.
+      scratch_.clear();
       std::string_view scope;
+      bool scope_read = false;
       WireReader ss(rs2.bytes);
       while (ss.next()) {
-        if (ss.number == 1 && ss.type == WireType::len) scope = ss.bytes;
+        if (ss.number == 1 && ss.type == WireType::len) {
+          scope = ss.bytes;
+          scope_read = true;
+        }
+        if (ss.number != 2 || ss.type != WireType::len) continue;  // spans
+        const char* next = ss.bytes.data() + ss.bytes.size();
+        __builtin_prefetch(next);
+        __builtin_prefetch(next + 64);
+        scratch_.push_back(index_span(ss.bytes, process, owner));
+        if (scratch_.size() == kChunk && scope_read) store_scratch_locked(scope, service_ops->second, *held);
       }
-      WireReader ss2(rs2.bytes);
-      while (ss2.next()) {
-        if (ss2.number != 2 || ss2.type != WireType::len) continue;  // spans
-        StoredSpan span;
-        span.wire = ss2.bytes;
-        span.scope = scope;
-        span.process = process;
-        span.owner = owner;
-        std::string_view trace_id;
-        std::uint64_t start = 0, end = 0;
-        // Only fields 1-8 are indexed. Encoders write fields in number order, so once all of
-        // them were seen the rest of the span (attributes, events, links: most of its bytes)
-        // need not be touched; otherwise (a field may be absent, or come later) it is read on.
-        constexpr std::uint32_t kIndexed = 1u << 1 | 1u << 2 | 1u << 4 | 1u << 5 | 1u << 6 | 1u << 7 | 1u << 8;
-        std::uint32_t seen = 0;
-        WireReader f(ss2.bytes);
-        while (f.next()) {
-          if (f.number < 32) seen |= 1u << f.number;
-          if (f.number > 8 && (seen & kIndexed) == kIndexed) break;
-          switch (f.number) {
-            case 1: trace_id = f.bytes; break;
-            case 2: span.span_id = jaeger::big_endian_i64(f.bytes); break;
-            case 4: span.parent_id = f.bytes.empty() ? 0 : jaeger::big_endian_i64(f.bytes); break;
-            case 5: span.name = f.bytes; break;
-            case 6: span.kind = static_cast<std::uint8_t>(f.value); break;
-            case 7: start = f.value; break;
-            case 8: end = f.value; break;
-            default: break;
-          }
-        }
-        span.start_us = static_cast<std::int64_t>(start / 1000);
-        span.duration_us = static_cast<std::int64_t>((end > start ? end - start : 0) / 1000);
-        const TraceKey key{trace_id.size() == 16 ? jaeger::big_endian_i64(trace_id.substr(0, 8)) : 0,
-                           trace_id.size() == 16 ? jaeger::big_endian_i64(trace_id.substr(8, 8)) : 0};
-        // Spans of one trace usually arrive together: look the trace up once per run.
-        bool inserted = false;
-        if (!last_trace || !(last_trace->key == key)) {
-          auto [it, fresh] = traces_.try_emplace(key);
-          last_trace = &it->second;
-          inserted = fresh;
-        }
-        StoredTrace& trace = *last_trace;
-        const std::int64_t end_us = span.start_us + span.duration_us;
-        if (inserted) {
-          trace.key = key;
-          trace.start_us = span.start_us;
-          trace.end_us = end_us;
-          order_.push_back(key);
-          bytes_ += kTraceOverhead;
-        } else {
-          trace.start_us = std::min(trace.start_us, span.start_us);
-          trace.end_us = std::max(trace.end_us, end_us);
-        }
-        if (span.name != last_name) {
-          if (auto op = service_ops->second.find(span.name); op == service_ops->second.end()) {
-            service_ops->second.emplace(std::string(span.name), span.kind);
-          }
-          last_name = span.name;
-        }
-        const std::size_t capacity = trace.spans.capacity();
-        trace.spans.push_back(span);
-        bytes_ += (trace.spans.capacity() - capacity) * sizeof(StoredSpan);  // what the vector holds
-        ++spans_;
-        ++held->live_spans;
-      }
+      store_scratch_locked(scope, service_ops->second, *held);
     }
   }
+  if (scratch_.capacity() > kChunk) scratch_ = {};  // (spans before a late scope)
   if (held->live_spans > 0) {
     held->bytes = std::max(bytes.size(), request->memory_bytes()) + held->own_bytes.capacity() +
                   held->processes.size() * (sizeof(StoredProcess) + 32);
@@ -252,6 +241,45 @@ void TraceStore::add(const RequestPtr& request) {
     held_.emplace(owner, std::move(held));
   }
   evict_locked();
+}
+
+// Appends scratch_'s spans to their traces. Runs of spans of one trace (a trace's spans
+// usually arrive together) take one lookup, and a new trace one allocation for its spans.
+void TraceStore::store_scratch_locked(std::string_view scope, OperationKinds& operations, Held& held) {
+  std::string_view last_name;  // the operation last recorded
+  for (std::size_t i = 0; i < scratch_.size();) {
+    const TraceKey key = scratch_[i].trace;
+    std::size_t j = i + 1;
+    while (j < scratch_.size() && scratch_[j].trace == key) ++j;
+    auto [it, inserted] = traces_.try_emplace(key);
+    StoredTrace& trace = it->second;
+    if (inserted) {
+      trace.key = key;
+      trace.start_us = scratch_[i].span.start_us;
+      trace.end_us = trace.start_us;
+      order_.push_back(key);
+      bytes_ += kTraceOverhead;
+    }
+    const std::size_t capacity = trace.spans.capacity();
+    if (trace.spans.size() + (j - i) > capacity) {
+      trace.spans.reserve(std::max(trace.spans.size() + (j - i), 2 * capacity));
+      bytes_ += (trace.spans.capacity() - capacity) * sizeof(StoredSpan);  // what the vector holds
+    }
+    for (; i < j; ++i) {
+      StoredSpan& span = scratch_[i].span;
+      span.scope = scope;
+      trace.start_us = std::min(trace.start_us, span.start_us);
+      trace.end_us = std::max(trace.end_us, span.start_us + span.duration_us);
+      if (span.name != last_name) {
+        if (operations.find(span.name) == operations.end()) operations.emplace(std::string(span.name), span.kind);
+        last_name = span.name;
+      }
+      trace.spans.push_back(span);
+    }
+  }
+  spans_ += scratch_.size();
+  held.live_spans += scratch_.size();
+  scratch_.clear();
 }
 
 void TraceStore::evict_locked() {

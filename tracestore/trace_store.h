@@ -128,6 +128,12 @@ class TraceStore {
 
   static bool matches(const StoredTrace& trace, const TraceQuery& query);
 
+  // One span read from a request, before it joins its trace.
+  struct Indexed {
+    TraceKey trace;
+    StoredSpan span;
+  };
+
  private:
   struct Held;
   struct StringHash {
@@ -137,6 +143,7 @@ class TraceStore {
   using OperationKinds = std::unordered_map<std::string, std::uint8_t, StringHash, std::equal_to<>>;
 
   void evict_locked();
+  void store_scratch_locked(std::string_view scope, OperationKinds& operations, Held& held);
 
   const std::size_t max_traces_, max_bytes_;
   mutable std::shared_mutex mutex_;
@@ -145,6 +152,7 @@ class TraceStore {
   std::unordered_map<const void*, std::unique_ptr<Held>> held_;  // requests with spans stored
   // service -> operation -> span kind, for the search form (kept after eviction, as Jaeger)
   std::unordered_map<std::string, OperationKinds, StringHash, std::equal_to<>> operations_;
+  std::vector<Indexed> scratch_;  // add()'s spans of one ScopeSpans (under the write lock)
   std::size_t bytes_ = 0, spans_ = 0;
   std::uint64_t evicted_traces_ = 0, evicted_spans_ = 0;
 };

@@ -120,5 +120,92 @@ TEST(TraceStoreIndex, AFieldGivenTwiceKeepsTheLastValue) {
   EXPECT_EQ(renamed.name, "second");
 }
 
+// A span of trace `trace` (its id's last byte) named `name`, starting at `start_s` seconds.
+std::string small_span(char trace, const std::string& name, std::uint64_t start_s) {
+  return len_field(1, id(16, trace)) + len_field(2, id(8, 9)) + len_field(5, name) +
+         fixed64_field(7, start_s * 1'000'000'000) + fixed64_field(8, start_s * 1'000'000'000 + 1'000'000);
+}
+RequestPtr traces_request(const std::string& resource_spans_body) {
+  auto bytes = std::make_shared<std::string>(len_field(1, resource_spans_body));
+  std::string error;
+  RequestPtr request = Request::receive(
+      Signal::traces, WireBytes{reinterpret_cast<const std::uint8_t*>(bytes->data()), bytes->size(), bytes}, &error);
+  EXPECT_TRUE(request) << error;
+  return request;
+}
+std::vector<std::string> names_of(const TraceStore& store, char trace, std::vector<std::string>* scopes = nullptr) {
+  std::vector<std::string> names;
+  store.get(TraceKey{0, trace}, [&](const StoredTrace& t) {
+    for (const StoredSpan& s : t.spans) {
+      names.emplace_back(s.name);
+      if (scopes) scopes->emplace_back(s.scope);
+    }
+  });
+  return names;
+}
+
+// Spans of several traces interleaved, in two ScopeSpans and two requests: each trace holds
+// its spans in arrival order with their own scope, and its time range spans them all.
+TEST(TraceStoreIndex, InterleavedTracesKeepTheirSpansInOrderWithTheirScopes) {
+  TraceStore store(100, 1 << 20);
+  const std::string scope_a = len_field(1, "lib-a"), scope_b = len_field(1, "lib-b");
+  store.add(traces_request(
+      len_field(2, len_field(1, scope_a) + len_field(2, small_span(1, "a1", 10)) + len_field(2, small_span(1, "a2", 11)) +
+                       len_field(2, small_span(2, "b1", 5)) + len_field(2, small_span(1, "a3", 12))) +
+      len_field(2, len_field(1, scope_b) + len_field(2, small_span(3, "c1", 20)) + len_field(2, small_span(2, "b2", 30)))));
+  store.add(traces_request(len_field(2, len_field(1, scope_a) + len_field(2, small_span(2, "b3", 1)) +
+                                            len_field(2, small_span(1, "a4", 13)))));
+  std::vector<std::string> scopes;
+  EXPECT_EQ(names_of(store, 1, &scopes), (std::vector<std::string>{"a1", "a2", "a3", "a4"}));
+  EXPECT_EQ(scopes, std::vector<std::string>(4, scope_a));
+  scopes.clear();
+  EXPECT_EQ(names_of(store, 2, &scopes), (std::vector<std::string>{"b1", "b2", "b3"}));
+  EXPECT_EQ(scopes, (std::vector<std::string>{scope_a, scope_b, scope_a}));
+  EXPECT_EQ(names_of(store, 3), (std::vector<std::string>{"c1"}));
+  store.get(TraceKey{0, 2}, [](const StoredTrace& t) {
+    EXPECT_EQ(t.start_us, 1'000'000);
+    EXPECT_EQ(t.end_us, 30'001'000);
+  });
+  const TraceStore::Stats stats = store.stats();
+  EXPECT_EQ(stats.traces, 3u);
+  EXPECT_EQ(stats.spans, 8u);
+}
+
+// A scope written after its spans (protobuf allows any order) still belongs to every span,
+// also past the chunk of spans the store reads before storing them.
+TEST(TraceStoreIndex, AScopeAfterItsSpansBelongsToAllOfThem) {
+  TraceStore store(100, 64 << 20);
+  std::string spans;
+  for (int i = 0; i < 2500; ++i) spans += len_field(2, small_span(static_cast<char>(1 + i / 1000), "s", 1));
+  const std::string scope = len_field(1, "late");
+  store.add(traces_request(len_field(2, spans + len_field(1, scope))));
+  for (char trace : {1, 2, 3}) {
+    std::vector<std::string> scopes;
+    EXPECT_EQ(names_of(store, trace, &scopes).size(), trace == 3 ? 500u : 1000u);
+    EXPECT_EQ(scopes, std::vector<std::string>(trace == 3 ? 500 : 1000, scope));
+  }
+  EXPECT_EQ(store.stats().spans, 2500u);
+}
+
+// Whatever was stored, evicting it all gives every byte back.
+TEST(TraceStoreIndex, EvictionReturnsTheCountedBytes) {
+  TraceStore store(2, 1 << 20);
+  for (char round = 1; round <= 40; ++round) {
+    std::string body;
+    for (int i = 0; i < 3 + round % 5; ++i) body += len_field(2, small_span(static_cast<char>(round % 4 + 1), "s", 1));
+    store.add(traces_request(len_field(2, body)));
+  }
+  TraceStore::Stats stats = store.stats();
+  EXPECT_EQ(stats.traces, 2u);
+  EXPECT_GT(stats.evicted_traces, 30u);
+  // One more request with a single span of a new trace evicts all but two traces.
+  TraceStore lone(1, 1 << 20);
+  lone.add(traces_request(len_field(2, len_field(2, small_span(1, "x", 1)))));
+  const std::size_t one_trace = lone.stats().bytes;
+  lone.add(traces_request(len_field(2, len_field(2, small_span(2, "y", 1)))));
+  EXPECT_EQ(lone.stats().bytes, one_trace);
+  EXPECT_EQ(lone.stats().evicted_spans, 1u);
+}
+
 }  // namespace
 }  // namespace otlpd
