@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
-"""Writes the seed corpora of otlpd_fuzz_decompress, otlpd_fuzz_grpc, otlpd_fuzz_wire_scan and
-otlpd_fuzz_segment, and the compressed requests of otlpd_fuzz_http, into fuzz/corpus/. Run with the repository's
-virtual environment (cramjam, opentelemetry-proto):  .venv/bin/python fuzz/make_seeds.py
+"""Writes the seed corpora of otlpd_fuzz_decompress, otlpd_fuzz_grpc, otlpd_fuzz_grpc_connection,
+otlpd_fuzz_wire_scan and otlpd_fuzz_segment, and the compressed requests of otlpd_fuzz_http, into
+fuzz/corpus/. Run with the repository's virtual environment (cramjam, h2, opentelemetry-proto):
+.venv/bin/python fuzz/make_seeds.py
 The output is deterministic (gzip without a timestamp), so the committed files do not churn."""
 import gzip
 import pathlib
@@ -190,6 +191,88 @@ def grpc_seeds():
     write("grpc", "traces-uncompressed-bad-id", bytes([7, 3]) + bad_id())
 
 
+def grpc_connection_seeds():
+    """fuzz_grpc_connection.cpp: what an HTTP/2 client sends after the connection preface. The
+    fuzz server takes messages of up to 4096 bytes, 16384 being received at once, and answers
+    by a message's first byte: % 4 == 0 OK, 1 INVALID_ARGUMENT, 2 UNAVAILABLE, 3 later."""
+    import h2.config
+    import h2.connection
+    import h2.errors
+    import h2.settings
+    traces_path = "/opentelemetry.proto.collector.trace.v1.TraceService/Export"
+
+    def client():
+        conn = h2.connection.H2Connection(config=h2.config.H2Configuration(client_side=True))
+        conn.initiate_connection()
+        return conn
+
+    def headers(path=traces_path, encoding=None, method="POST", content_type="application/grpc"):
+        out = [(":method", method), (":scheme", "http"), (":path", path), (":authority", "127.0.0.1"),
+               ("content-type", content_type), ("te", "trailers")]
+        return out + ([("grpc-encoding", encoding)] if encoding else [])
+
+    def frame(payload, compressed=False, length=None):
+        return struct.pack(">BI", 1 if compressed else 0, len(payload) if length is None else length) + payload
+
+    def seed(name, conn):
+        data = conn.data_to_send()
+        preface = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
+        assert data.startswith(preface)
+        write("grpc_connection", name, data[len(preface):])
+
+    def one_call(name, body, **kw):
+        conn = client()
+        stream = conn.get_next_available_stream_id()
+        conn.send_headers(stream, headers(**kw))
+        conn.send_data(stream, body, end_stream=True)
+        seed(name, conn)
+
+    traces = REQUESTS["traces"]
+    one_call("traces", frame(traces))
+    one_call("ok-deferred-invalid", frame(b"\x00ok"))
+    one_call("deferred", frame(b"\x03later"))
+    one_call("invalid", frame(b"\x01bad"))
+    one_call("empty-message", frame(b""))
+    one_call("gzip", frame(gzip.compress(b"\x00" * 100, mtime=0), compressed=True), encoding="gzip")
+    one_call("over-limit", frame(b"\x00" * 10, length=5000))
+    one_call("unknown-method", frame(b"\x00"), path="/no.Such/Method")
+    one_call("not-grpc", frame(b"\x00"), content_type="application/json")
+    one_call("get", b"", method="GET")
+    one_call("two-messages", frame(b"\x00a") + frame(b"\x03b"))
+    one_call("short-message", frame(b"\x00abc", length=9))
+    # A prefix and a message split over several DATA frames, and calls interleaved.
+    conn = client()
+    a, b = conn.get_next_available_stream_id(), None
+    conn.send_headers(a, headers())
+    body = frame(b"\x03" + b"x" * 300)
+    conn.send_data(a, body[:2])
+    b = conn.get_next_available_stream_id()
+    conn.send_headers(b, headers(path="/opentelemetry.proto.collector.metrics.v1.MetricsService/Export"))
+    conn.send_data(a, body[2:100])
+    conn.send_data(b, frame(b"\x00m"), end_stream=True)
+    conn.send_data(a, body[100:], end_stream=True)
+    conn.ping(b"12345678")
+    conn.increment_flow_control_window(1 << 20)
+    conn.update_settings({h2.settings.SettingCodes.MAX_CONCURRENT_STREAMS: 10})
+    seed("split-and-interleaved", conn)
+    # The memory quota: five open messages of 4000 bytes, partly sent, then one reset.
+    conn = client()
+    streams = []
+    for _ in range(5):
+        stream = conn.get_next_available_stream_id()
+        conn.send_headers(stream, headers())
+        conn.send_data(stream, frame(b"\x00" * 3000, length=4000))
+        streams.append(stream)
+    conn.reset_stream(streams[0], error_code=h2.errors.ErrorCodes.CANCEL)
+    seed("quota", conn)
+    # A call that ends without its message, then the connection's end.
+    conn = client()
+    stream = conn.get_next_available_stream_id()
+    conn.send_headers(stream, headers(), end_stream=True)
+    conn.close_connection()
+    seed("no-message-then-goaway", conn)
+
+
 def bad_id():
     req = traces()
     req.resource_spans[0].scope_spans[0].spans[0].trace_id = b"short"
@@ -320,6 +403,7 @@ def file_tail_seeds():
 if __name__ == "__main__":
     decompress_seeds()
     grpc_seeds()
+    grpc_connection_seeds()
     wire_scan_seeds()
     http_seeds()
     segment_seeds()

@@ -21,28 +21,11 @@
 #include <string_view>
 #include <vector>
 
+#include "net/grpc_status.h"
 #include "net/server_tls.h"
 #include "net/tcp_listener.h"
 
 namespace otlpd {
-
-// gRPC status codes (as grpc::StatusCode numbers them).
-enum class GrpcCode : int {
-  ok = 0,
-  cancelled = 1,
-  unknown = 2,
-  invalid_argument = 3,
-  resource_exhausted = 8,
-  unimplemented = 12,
-  internal = 13,
-  unavailable = 14,
-};
-
-struct GrpcStatus {
-  GrpcCode code = GrpcCode::ok;
-  std::string message;
-  bool ok() const { return code == GrpcCode::ok; }
-};
 
 // One request message as it arrived.
 struct GrpcMessage {

@@ -11,6 +11,7 @@
 #include "exporters/otlp/grpc_client.h"
 #include "exporters/otlp/otlp_response.h"
 #include "google/rpc/status.pb.h"
+#include "net/grpc_status.h"
 
 namespace otlpd {
 namespace {
@@ -19,12 +20,6 @@ constexpr const char* kMethods[3] = {
     "/opentelemetry.proto.collector.trace.v1.TraceService/Export",
     "/opentelemetry.proto.collector.metrics.v1.MetricsService/Export",
     "/opentelemetry.proto.collector.logs.v1.LogsService/Export",
-};
-
-// gRPC status codes, as grpc::StatusCode numbers them.
-enum Code : int {
-  kCancelled = 1, kDeadlineExceeded = 4, kPermissionDenied = 7, kResourceExhausted = 8, kAborted = 10,
-  kOutOfRange = 11, kUnimplemented = 12, kUnavailable = 14, kDataLoss = 15, kUnauthenticated = 16,
 };
 
 std::optional<std::string> read_text_file(const std::string& path) {
@@ -50,12 +45,12 @@ std::optional<std::chrono::milliseconds> retry_delay_of(const std::string& error
 }
 
 std::string hint_for(int code) {
-  switch (code) {
-    case kUnauthenticated:
+  switch (static_cast<GrpcCode>(code)) {
+    case GrpcCode::unauthenticated:
       return " (the backend did not accept the credentials: check exporters::<id>::headers, e.g. "
              "Authorization: \"Bearer ${env:TOKEN}\")";
-    case kPermissionDenied: return " (the credentials lack permission to write)";
-    case kUnimplemented: return " (the endpoint does not accept this signal over OTLP/gRPC)";
+    case GrpcCode::permission_denied: return " (the credentials lack permission to write)";
+    case GrpcCode::unimplemented: return " (the endpoint does not accept this signal over OTLP/gRPC)";
     default: return "";
   }
 }
@@ -140,8 +135,8 @@ class OtlpGrpcSender final : public BatchSender {
       }
       const auto retry_info = retry_delay_of(outcome.error_details);
       std::string what =
-          fmt::format("export to {} failed: {}: {}", config_.target, code_name(outcome.code), outcome.message);
-      std::string type = go_code_name(outcome.code);
+          fmt::format("export to {} failed: {}: {}", config_.target, grpc_code_name(outcome.code), outcome.message);
+      std::string type = grpc_go_code_name(outcome.code);
       if (!otlp_retryable(outcome.code, retry_info.has_value())) {
         return ConsumeResult::permanent(what + hint_for(outcome.code)).typed(std::move(type));
       }
@@ -153,25 +148,6 @@ class OtlpGrpcSender final : public BatchSender {
   void interrupt_retries() noexcept override { retrier_.stop(); }
 
  private:
-  // The status code as Go's gRPC names it: otelcol's error.type for gRPC exporters.
-  static std::string go_code_name(int code) {
-    static constexpr const char* kNames[] = {
-        "OK", "Canceled", "Unknown", "InvalidArgument", "DeadlineExceeded", "NotFound", "AlreadyExists",
-        "PermissionDenied", "ResourceExhausted", "FailedPrecondition", "Aborted", "OutOfRange",
-        "Unimplemented", "Internal", "Unavailable", "DataLoss", "Unauthenticated"};
-    const auto i = static_cast<std::size_t>(code);
-    return i < std::size(kNames) ? kNames[i] : std::to_string(i);
-  }
-
-  static std::string code_name(int code) {
-    static constexpr const char* kNames[] = {
-        "OK", "CANCELLED", "UNKNOWN", "INVALID_ARGUMENT", "DEADLINE_EXCEEDED", "NOT_FOUND", "ALREADY_EXISTS",
-        "PERMISSION_DENIED", "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION", "ABORTED", "OUT_OF_RANGE",
-        "UNIMPLEMENTED", "INTERNAL", "UNAVAILABLE", "DATA_LOSS", "UNAUTHENTICATED"};
-    const auto i = static_cast<std::size_t>(code);
-    return i < std::size(kNames) ? kNames[i] : std::to_string(i);
-  }
-
   OtlpGrpcExporterConfig config_;
   CreateSettings settings_;
   const GrpcClientModule* grpc_ = nullptr;  // loaded by start()
@@ -182,15 +158,15 @@ class OtlpGrpcSender final : public BatchSender {
 }  // namespace
 
 bool otlp_retryable(int grpc_code, bool has_retry_info) {
-  switch (grpc_code) {
-    case kCancelled:
-    case kDeadlineExceeded:
-    case kAborted:
-    case kOutOfRange:
-    case kUnavailable:
-    case kDataLoss:
+  switch (static_cast<GrpcCode>(grpc_code)) {
+    case GrpcCode::cancelled:
+    case GrpcCode::deadline_exceeded:
+    case GrpcCode::aborted:
+    case GrpcCode::out_of_range:
+    case GrpcCode::unavailable:
+    case GrpcCode::data_loss:
       return true;
-    case kResourceExhausted:
+    case GrpcCode::resource_exhausted:
       return has_retry_info;
     default:
       return false;
