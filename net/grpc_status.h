@@ -34,24 +34,30 @@ struct GrpcStatus {
   bool ok() const { return code == GrpcCode::ok; }
 };
 
-// "UNAVAILABLE" (gRPC's own spelling); a number outside the table as its digits.
+namespace grpc_status_detail {
+struct CodeNames {
+  const char* grpc;  // gRPC's own spelling
+  const char* go;    // Go's gRPC's (otelcol's error.type for its gRPC exporters)
+};
+inline constexpr CodeNames kCodeNames[] = {
+    {"OK", "OK"}, {"CANCELLED", "Canceled"}, {"UNKNOWN", "Unknown"}, {"INVALID_ARGUMENT", "InvalidArgument"},
+    {"DEADLINE_EXCEEDED", "DeadlineExceeded"}, {"NOT_FOUND", "NotFound"}, {"ALREADY_EXISTS", "AlreadyExists"},
+    {"PERMISSION_DENIED", "PermissionDenied"}, {"RESOURCE_EXHAUSTED", "ResourceExhausted"},
+    {"FAILED_PRECONDITION", "FailedPrecondition"}, {"ABORTED", "Aborted"}, {"OUT_OF_RANGE", "OutOfRange"},
+    {"UNIMPLEMENTED", "Unimplemented"}, {"INTERNAL", "Internal"}, {"UNAVAILABLE", "Unavailable"},
+    {"DATA_LOSS", "DataLoss"}, {"UNAUTHENTICATED", "Unauthenticated"}};
+}  // namespace grpc_status_detail
+
+// "UNAVAILABLE"; a number outside the table as its digits.
 inline std::string grpc_code_name(int code) {
-  static constexpr const char* kNames[] = {
-      "OK", "CANCELLED", "UNKNOWN", "INVALID_ARGUMENT", "DEADLINE_EXCEEDED", "NOT_FOUND", "ALREADY_EXISTS",
-      "PERMISSION_DENIED", "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION", "ABORTED", "OUT_OF_RANGE",
-      "UNIMPLEMENTED", "INTERNAL", "UNAVAILABLE", "DATA_LOSS", "UNAUTHENTICATED"};
   const auto i = static_cast<std::size_t>(code);
-  return i < std::size(kNames) ? kNames[i] : std::to_string(code);
+  return i < std::size(grpc_status_detail::kCodeNames) ? grpc_status_detail::kCodeNames[i].grpc : std::to_string(code);
 }
 
-// "Unavailable", as Go's gRPC names it (otelcol's error.type for its gRPC exporters).
+// "Unavailable", as Go's gRPC names it.
 inline std::string grpc_go_code_name(int code) {
-  static constexpr const char* kNames[] = {
-      "OK", "Canceled", "Unknown", "InvalidArgument", "DeadlineExceeded", "NotFound", "AlreadyExists",
-      "PermissionDenied", "ResourceExhausted", "FailedPrecondition", "Aborted", "OutOfRange",
-      "Unimplemented", "Internal", "Unavailable", "DataLoss", "Unauthenticated"};
   const auto i = static_cast<std::size_t>(code);
-  return i < std::size(kNames) ? kNames[i] : std::to_string(code);
+  return i < std::size(grpc_status_detail::kCodeNames) ? grpc_status_detail::kCodeNames[i].go : std::to_string(code);
 }
 
 }  // namespace otlpd
