@@ -8,9 +8,9 @@
 # when otlpd is rebuilt (otlpd checks every request's wire format itself, otlp/wire_scan, before
 # protobuf parses it). The gRPC client module has its own copy too, hidden (--exclude-libs).
 #
-# OTLPD_STATIC_GRPC (off): gRPC, protobuf, Abseil, re2, c-ares and upb; OpenSSL, zlib and the C
-# and C++ runtimes stay shared. Since gRPC moved into the grpc_client module this applies to
-# that module; its link against the static archives is not tested.
+# (OTLPD_STATIC_GRPC, which linked gRPC, Abseil, re2, c-ares and upb statically too, is gone:
+# gRPC lives in the grpc_client module now, a shared object, and Debian's libre2.a cannot be
+# linked into one: its thread-local variables use the executable-only TLS model.)
 #
 # otlpd_use_static_archives(TARGET...): for each imported target reachable from TARGET through
 # INTERFACE_LINK_LIBRARIES, whose library is a shared object with a static archive beside it,
@@ -37,11 +37,6 @@ function(otlpd_use_static_archives)
     endif()
     get_target_property(type ${target} TYPE)
     if(type STREQUAL "INTERFACE_LIBRARY")
-      # re2::re2 is an INTERFACE target carrying -lre2 from pkg-config: name the archive instead.
-      if(deps)
-        list(TRANSFORM deps REPLACE "^-l(re2)$" "${CMAKE_LIBRARY_ARCHITECTURE_DIR}/lib\\1.a")
-        set_target_properties(${target} PROPERTIES INTERFACE_LINK_LIBRARIES "${deps}")
-      endif()
       continue()
     endif()
     get_target_property(configs ${target} IMPORTED_CONFIGURATIONS)
