@@ -3,6 +3,7 @@ opentelemetry-instrument; headless Chromium (Debian's, driven by playwright-core
 page, adds a task and deletes it; Ctrl+C stops both. Then: what did otlpd receive?"""
 import json
 import os
+import random
 import re
 import signal
 import socket
@@ -19,9 +20,25 @@ SCREENSHOTS = HERE / "screenshots"
 
 
 def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A port free now, below the kernel's ephemeral range: the tests running beside this one
+    bind port 0, which the kernel answers from that range, so none of them can take this port
+    before the process it is meant for binds it (a port picked by binding port 0 could be)."""
+    low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    for _ in range(1000):
+        port = random.randrange(max(1024, low - 20000), low)
+        if port in _PICKED:
+            continue
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _PICKED.add(port)
+        return port
+    raise RuntimeError("no free port below the ephemeral range")
+
+
+_PICKED = set()  # handed out by free_port() in this process: never twice
 
 
 class Demo:

@@ -1,7 +1,9 @@
 """Starts and stops a real otlpd process for the end-to-end tests."""
 import os
+import random
 import re
 import signal
+import socket
 import subprocess
 import threading
 import time
@@ -127,3 +129,25 @@ service:
   pipelines:
 {pipelines}
 """
+
+
+def free_port():
+    """A port free now, below the kernel's ephemeral range: the tests running beside this one
+    bind port 0, which the kernel answers from that range, so none of them can take this port
+    before the process it is meant for binds it (a port picked by binding port 0 could be)."""
+    low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    for _ in range(1000):
+        port = random.randrange(max(1024, low - 20000), low)
+        if port in _PICKED:
+            continue
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _PICKED.add(port)
+        return port
+    raise RuntimeError("no free port below the ephemeral range")
+
+
+_PICKED = set()  # handed out by free_port() in this process: never twice

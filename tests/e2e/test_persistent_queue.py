@@ -11,12 +11,7 @@ import grpc
 import pytest
 from otlp_requests import raw_export, request_with_spans
 from otlp_sink import TraceSink
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from otlpd_process import free_port
 
 
 def persistent_config(directory, backend, exporter="otlp", queue_extra="", storage_extra=""):
