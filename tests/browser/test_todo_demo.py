@@ -3,11 +3,11 @@ opentelemetry-instrument; headless Chromium (Debian's, driven by playwright-core
 page, adds a task and deletes it; Ctrl+C stops both. Then: what did otlpd receive?"""
 import json
 import os
-import random
 import re
 import signal
 import socket
 import subprocess
+import sys
 import time
 import urllib.request
 from pathlib import Path
@@ -17,28 +17,8 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
 SCREENSHOTS = HERE / "screenshots"
-
-
-def free_port():
-    """A port free now, below the kernel's ephemeral range: the tests running beside this one
-    bind port 0, which the kernel answers from that range, so none of them can take this port
-    before the process it is meant for binds it (a port picked by binding port 0 could be)."""
-    low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
-    for _ in range(1000):
-        port = random.randrange(max(1024, low - 20000), low)
-        if port in _PICKED:
-            continue
-        with socket.socket() as s:
-            try:
-                s.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-        _PICKED.add(port)
-        return port
-    raise RuntimeError("no free port below the ephemeral range")
-
-
-_PICKED = set()  # handed out by free_port() in this process: never twice
+sys.path.insert(0, str(ROOT / "tests" / "e2e"))
+from otlpd_process import free_port  # noqa: E402 (the e2e tests' port picker)
 
 
 class Demo:
