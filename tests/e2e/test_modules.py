@@ -61,24 +61,24 @@ def test_libcurl_libthrift_and_grpc_are_loaded_only_by_the_exporters_that_need_t
     nop = start_otlpd(NOP_CONFIG)
     send(nop, batches=2, spans=3)  # served over gRPC (by grpcio), without gRPC's library
     assert mapped_optional_libraries(nop.proc.pid) == set()
-    assert nop.stop() == 0
+    assert nop.stop() == 0, nop.log()
 
     grpc = start_otlpd(GRPC_CONFIG)
     grpc.wait_for_log(r"otlpd .* started")
     assert GRPC_LIBRARIES <= mapped_optional_libraries(grpc.proc.pid)
     assert not {"libcurl", "http_curl"} & mapped_optional_libraries(grpc.proc.pid)
-    assert grpc.stop() == 0
+    assert grpc.stop() == 0, grpc.log()
 
     http = start_otlpd(http_exporter_config("http://127.0.0.1:1"))
     http.wait_for_log(r"otlpd .* started")
     assert {"libcurl", "http_curl"} <= mapped_optional_libraries(http.proc.pid)
     assert not {"libthrift", "jaeger_thrift_encoder"} & mapped_optional_libraries(http.proc.pid)
-    assert http.stop() == 0
+    assert http.stop() == 0, http.log()
 
     thrift = start_otlpd(THRIFT_CONFIG)
     thrift.wait_for_log(r"otlpd .* started")
     assert {"libcurl", "http_curl", "libthrift", "jaeger_thrift_encoder"} <= mapped_optional_libraries(thrift.proc.pid)
-    assert thrift.stop() == 0
+    assert thrift.stop() == 0, thrift.log()
 
 
 def test_a_missing_module_is_a_configuration_error(tmp_path):
@@ -121,7 +121,7 @@ def test_thrift_http_posts_jaeger_batches_through_both_modules(start_otlpd):
     try:
         otlpd = start_otlpd(THRIFT_CONFIG.replace("http://127.0.0.1:1/api/traces", backend.url + "/api/traces"))
         send(otlpd, batches=2, spans=5)
-        assert otlpd.stop() == 0
+        assert otlpd.stop() == 0, otlpd.log()
     finally:
         backend.stop()
     assert backend.posts
