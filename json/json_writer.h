@@ -83,7 +83,7 @@ class JsonWriter {
   static std::size_t next_to_escape(std::string_view text, std::size_t from) {
     constexpr std::uint64_t kOnes = 0x0101010101010101ULL, kHighs = 0x8080808080808080ULL;
     std::size_t i = from;
-    for (; i + 8 <= text.size(); i += 8) {
+    for (; text.size() - i >= 8; i += 8) {  // (i <= size; "i + 8 <= size" misled GCC 12's -Warray-bounds at -O3)
       std::uint64_t w;
       std::memcpy(&w, text.data() + i, 8);
       // A byte below 0x20, or equal to '"' or '\\' (exact: no false positives for bytes >= 0x80).
