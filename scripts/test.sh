@@ -12,12 +12,6 @@ echo "=== ASan + UBSan build ==="
 cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DOTLPD_SANITIZE=ON -DOTLPD_BUILD_BENCH=OFF >/dev/null
 ninja -C build-asan
 export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1:strict_string_checks=1"
-# use_tls=0: LeakSanitizer does not take thread-local storage as roots. Debian 12's libasan
-# (GCC 12) guesses where a dlopen()ed library's TLS block starts from a header that glibc no
-# longer writes; when glibc's block lands 16 bytes into a page, the leak check's tracer reads
-# a made-up range and crashes (seen at exit after the gRPC client module's TLS was used on the
-# main thread, a third of runs). Fewer roots can only add leak reports, never hide one.
-export LSAN_OPTIONS="use_tls=0"
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
 (cd build-asan && ctest --output-on-failure -j"$JOBS")
 
