@@ -29,6 +29,7 @@ namespace {
 
 constexpr std::size_t kTraceOverhead = sizeof(StoredTrace) + 64;  // hash node and order entry
 constexpr std::size_t kChunk = 1024;  // spans add() reads before storing them
+constexpr std::ptrdiff_t kPrefetchAhead = 4096;  // bytes of spans add() asks the memory for ahead of use
 
 // service.name of a Resource message.
 std::string service_of(std::string_view resource) {
@@ -209,7 +210,7 @@ void TraceStore::add(const RequestPtr& request) {
       if (rs2.number != 2 || rs2.type != WireType::len) continue;  // scope_spans
       // One pass over the spans: their bytes are cold here (the receiver read them on another
       // thread, a batch ago), and a first pass that only hopped from span to span to find the
-      // scope cost a cache miss per span. Each span is read into scratch_, the next one
+      // scope cost a cache miss per span. Each span is read into scratch_, the bytes ahead
       // prefetched, and stored a chunk at a time with the scope (field 1, which encoders write
       // once, before the spans) as read so far; a scope written after the spans holds the
       // chunks back until the end.
@@ -217,15 +218,20 @@ void TraceStore::add(const RequestPtr& request) {
       std::string_view scope;
       bool scope_read = false;
       WireReader ss(rs2.bytes);
+      const char* const scope_spans_end = rs2.bytes.data() + rs2.bytes.size();
+      const char* prefetched = rs2.bytes.data();
       while (ss.next()) {
         if (ss.number == 1 && ss.type == WireType::len) {
           scope = ss.bytes;
           scope_read = true;
         }
         if (ss.number != 2 || ss.type != WireType::len) continue;  // spans
-        const char* next = ss.bytes.data() + ss.bytes.size();
-        __builtin_prefetch(next);
-        __builtin_prefetch(next + 64);
+        // Where the next spans start is known only once a span's length is read, so
+        // prefetching span by span leaves one cache miss after another; instead every line
+        // up to kPrefetchAhead bytes past this span is asked for, a stream the memory system
+        // serves in parallel.
+        const char* const ahead = std::min(ss.bytes.data() + ss.bytes.size() + kPrefetchAhead, scope_spans_end);
+        for (; prefetched < ahead; prefetched += 64) __builtin_prefetch(prefetched);
         scratch_.push_back(index_span(ss.bytes, process, owner));
         if (scratch_.size() == kChunk && scope_read) store_scratch_locked(scope, service_ops->second, *held);
       }
