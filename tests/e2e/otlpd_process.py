@@ -23,10 +23,16 @@ class Otlpd:
     Endpoints in test configs use port 0; the bound ports are read from the log lines.
     """
 
-    def __init__(self, workdir: Path, config_text: str = None, args=(), env=None, preexec_fn=None):
+    def __init__(self, workdir: Path, config_text: str = None, args=(), env=None, limits=None):
+        """limits: resource limits to start under, e.g. {"fsize": (soft, hard), "nofile": (soft, hard)},
+        set by util-linux's prlimit, which then executes otlpd (same pid). Not a preexec_fn: a
+        fork that runs Python code calls grpcio's fork handlers, which can wait forever on the
+        test's own gRPC threads (CI hung in Popen)."""
         self.workdir = Path(workdir)
         self.stdout_path = self.workdir / "otlpd.stdout"
         cmd = [otlpd_binary()]
+        if limits:
+            cmd = ["prlimit", *(f"--{name}={soft}:{hard}" for name, (soft, hard) in limits.items()), "--", *cmd]
         if config_text is not None:
             self.config_path = self.workdir / "otlpd.yaml"
             self.config_path.write_text(config_text)
@@ -41,7 +47,7 @@ class Otlpd:
         self.lines = []
         self._cond = threading.Condition()
         self.proc = subprocess.Popen(cmd, stdout=self._stdout, stderr=subprocess.PIPE, cwd=self.workdir,
-                                     env={**os.environ, **(env or {})}, preexec_fn=preexec_fn)
+                                     env={**os.environ, **(env or {})})
         self._reader = threading.Thread(target=self._read_stderr, daemon=True)
         self._reader.start()
 

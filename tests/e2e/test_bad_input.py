@@ -123,16 +123,11 @@ def test_full_disk_keeps_whole_lines_and_keeps_serving(start_otlpd, tmp_path):
     """With the file size limit of the process at 200 KiB (write() then fails like on a full
     disk), the file keeps every whole batch that fits and no partial line, the error is logged
     with what was lost, and otlpd keeps accepting data."""
-    import resource
-
-    def limit_file_size():
-        resource.setrlimit(resource.RLIMIT_FSIZE, (200 * 1024, 200 * 1024))
-
     out = tmp_path / "out.jsonl"
     console_out = tmp_path / "console.jsonl"
     config = file_pipeline_config(out, signals=("traces",), extra_exporter="file/second").replace(
         "  debug:\n", f"  file/second:\n    path: {console_out}\n  debug:\n")
-    otlpd = start_otlpd(config, preexec_fn=limit_file_size)
+    otlpd = start_otlpd(config, limits={"fsize": (200 * 1024, 200 * 1024)})
     channel = grpc.insecure_channel(otlpd.endpoint)
     for batch in range(40):
         code, details = raw_export(channel, request_with_spans(50, name_size=200, trace_byte=batch + 1).SerializeToString())

@@ -4,7 +4,6 @@ health_check names the receiver that cannot accept; once the connections are clo
 OTLP receivers and the self-telemetry endpoint serve again. And at start otlpd raises its
 soft limit to the hard one, as Go's runtime does for otelcol."""
 import os
-import resource
 import socket
 import time
 
@@ -16,13 +15,9 @@ from selfmetrics import http_status
 HTTP = "      http:\n        endpoint: 127.0.0.1:0"
 
 
-def limit_open_files(soft, hard):
-    return lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
-
-
 def test_soft_limit_is_raised_to_the_hard_limit(start_otlpd, tmp_path):
     otlpd = start_otlpd(file_pipeline_config(tmp_path / "out.jsonl", signals=("traces",)),
-                        preexec_fn=limit_open_files(256, 4096))
+                        limits={"nofile": (256, 4096)})
     otlpd.wait_for_log("raised the soft limit from 256 to the hard limit 4096")
     limits = open(f"/proc/{otlpd.proc.pid}/limits").read()
     assert [line.split()[3:5] for line in limits.splitlines() if line.startswith("Max open files")] == [["4096", "4096"]]
@@ -59,7 +54,7 @@ def test_receivers_accept_again_after_descriptor_exhaustion(start_otlpd, tmp_pat
     out = tmp_path / "out.jsonl"
     config = file_pipeline_config(out, signals=("traces",), grpc_extra=HTTP).replace(
         "service:", "extensions: {health_check: {endpoint: '127.0.0.1:0'}}\nservice:\n  extensions: [health_check]")
-    otlpd = start_otlpd(config, preexec_fn=limit_open_files(64, 64))
+    otlpd = start_otlpd(config, limits={"nofile": (64, 64)})
     http_port, grpc_port, metrics_port = otlpd.http_port(), otlpd.grpc_port(), otlpd.metrics_port()
     health_port = int(otlpd.wait_for_log(r"extension health_check listening on [^\s]+:(\d+)").group(1))
     pid = otlpd.proc.pid

@@ -2,7 +2,6 @@
 (grpcio): what otlpd acknowledged survives restarts, a full disk, damaged files and a
 removed exporter; two processes cannot share a queue."""
 import os
-import resource
 import signal
 import socket
 from pathlib import Path
@@ -125,12 +124,9 @@ def test_a_full_disk_answers_unavailable_and_keeps_what_was_acknowledged(start_o
     store = tmp_path / "store"
     limit = 200_000  # RLIMIT_FSIZE: no file of otlpd's may grow beyond this (EFBIG, as a full disk)
 
-    def small_disk():
-        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
-
     # Segments of 4 MiB (max_size_mib 32 / 8) would outgrow the limit: the disk "fills up".
     config = persistent_config(store, backend.endpoint, queue_extra=", max_size_mib: 32")
-    o = start_otlpd(config, preexec_fn=small_disk)
+    o = start_otlpd(config, limits={"fsize": (limit, limit)})
     acked, refused = send_batches(o.endpoint, 40, spans=200)
     assert acked and refused
     for code, details in refused:
