@@ -16,20 +16,33 @@
 
 namespace otlpd {
 
+namespace {
+constexpr std::size_t kTraceOverhead = sizeof(StoredTrace) + 64;  // hash node and order entry
+constexpr std::size_t kChunk = 1024;  // spans add() reads before storing them
+constexpr std::ptrdiff_t kPrefetchAhead = 4096;  // bytes of spans add() asks the memory for ahead of use
+}  // namespace
+
 // A request some stored spans point into, and the processes of its resources.
 struct TraceStore::Held {
   RequestPtr request;
   std::string own_bytes;  // the protobuf bytes of a request built in memory (it has no wire)
   std::vector<std::unique_ptr<StoredProcess>> processes;
+  // Its spans as indexed, written once, in order, where they stay: traces point into these
+  // arrays. The first one is sized by the request's item count; another is added only if it
+  // held more spans than it counted. (Each is reserved and never grows, so pointers hold.)
+  std::vector<std::vector<StoredSpan>> spans;
+  StoredSpan& next_span() {
+    if (spans.empty() || spans.back().size() == spans.back().capacity()) {
+      const std::size_t size = spans.empty() ? std::max<std::size_t>(request->item_count(), 1) : kChunk;
+      spans.emplace_back().reserve(size);
+    }
+    return spans.back().emplace_back();
+  }
   std::size_t live_spans = 0;
   std::size_t bytes = 0;
 };
 
 namespace {
-
-constexpr std::size_t kTraceOverhead = sizeof(StoredTrace) + 64;  // hash node and order entry
-constexpr std::size_t kChunk = 1024;  // spans add() reads before storing them
-constexpr std::ptrdiff_t kPrefetchAhead = 4096;  // bytes of spans add() asks the memory for ahead of use
 
 // service.name of a Resource message.
 std::string service_of(std::string_view resource) {
@@ -104,10 +117,8 @@ std::shared_ptr<const jt::Process> jaeger_process(const StoredProcess& p) {
   return std::make_shared<const jt::Process>(jaeger::to_process(resource));
 }
 
-// What the store indexes of one Span message (its fields 1-8), and its trace.
-TraceStore::Indexed index_span(std::string_view wire, const StoredProcess* process, const void* owner) {
-  TraceStore::Indexed out;
-  StoredSpan& span = out.span;
+// What the store indexes of one Span message (its fields 1-8), into `span`; returns its trace.
+TraceKey index_span(std::string_view wire, const StoredProcess* process, const void* owner, StoredSpan& span) {
   span.wire = wire;
   span.process = process;
   span.owner = owner;
@@ -135,9 +146,8 @@ TraceStore::Indexed index_span(std::string_view wire, const StoredProcess* proce
   }
   span.start_us = static_cast<std::int64_t>(start / 1000);
   span.duration_us = static_cast<std::int64_t>((end > start ? end - start : 0) / 1000);
-  out.trace = {trace_id.size() == 16 ? jaeger::big_endian_i64(trace_id.substr(0, 8)) : 0,
-               trace_id.size() == 16 ? jaeger::big_endian_i64(trace_id.substr(8, 8)) : 0};
-  return out;
+  return {trace_id.size() == 16 ? jaeger::big_endian_i64(trace_id.substr(0, 8)) : 0,
+          trace_id.size() == 16 ? jaeger::big_endian_i64(trace_id.substr(8, 8)) : 0};
 }
 
 }  // namespace
@@ -169,10 +179,10 @@ std::vector<JaegerSpan> to_jaeger(const StoredTrace& trace) {
   std::vector<JaegerSpan> out;
   out.reserve(trace.spans.size());
   std::vector<std::pair<const StoredProcess*, std::shared_ptr<const jt::Process>>> processes;
-  for (const StoredSpan& s : trace.spans) {
-    auto it = std::find_if(processes.begin(), processes.end(), [&](const auto& p) { return p.first == s.process; });
-    if (it == processes.end()) it = processes.insert(processes.end(), {s.process, jaeger_process(*s.process)});
-    out.push_back({jaeger_span(s), it->second});
+  for (const StoredSpan* s : trace.spans) {
+    auto it = std::find_if(processes.begin(), processes.end(), [&](const auto& p) { return p.first == s->process; });
+    if (it == processes.end()) it = processes.insert(processes.end(), {s->process, jaeger_process(*s->process)});
+    out.push_back({jaeger_span(*s), it->second});
   }
   return out;
 }
@@ -232,7 +242,8 @@ void TraceStore::add(const RequestPtr& request) {
         // serves in parallel.
         const char* const ahead = std::min(ss.bytes.data() + ss.bytes.size() + kPrefetchAhead, scope_spans_end);
         for (; prefetched < ahead; prefetched += 64) __builtin_prefetch(prefetched);
-        scratch_.push_back(index_span(ss.bytes, process, owner));
+        StoredSpan& span = held->next_span();
+        scratch_.push_back({index_span(ss.bytes, process, owner, span), &span});
         if (scratch_.size() == kChunk && scope_read) store_scratch_locked(scope, service_ops->second, *held);
       }
       store_scratch_locked(scope, service_ops->second, *held);
@@ -242,6 +253,7 @@ void TraceStore::add(const RequestPtr& request) {
   if (held->live_spans > 0) {
     held->bytes = std::max(bytes.size(), request->memory_bytes()) + held->own_bytes.capacity() +
                   held->processes.size() * (sizeof(StoredProcess) + 32);
+    for (const auto& spans : held->spans) held->bytes += spans.capacity() * sizeof(StoredSpan);
     for (const auto& p : held->processes) held->bytes += p->service.capacity();
     bytes_ += held->bytes;
     held_.emplace(owner, std::move(held));
@@ -261,7 +273,7 @@ void TraceStore::store_scratch_locked(std::string_view scope, OperationKinds& op
     StoredTrace& trace = it->second;
     if (inserted) {
       trace.key = key;
-      trace.start_us = scratch_[i].span.start_us;
+      trace.start_us = scratch_[i].span->start_us;
       trace.end_us = trace.start_us;
       order_.push_back(key);
       bytes_ += kTraceOverhead;
@@ -269,10 +281,10 @@ void TraceStore::store_scratch_locked(std::string_view scope, OperationKinds& op
     const std::size_t capacity = trace.spans.capacity();
     if (trace.spans.size() + (j - i) > capacity) {
       trace.spans.reserve(std::max(trace.spans.size() + (j - i), 2 * capacity));
-      bytes_ += (trace.spans.capacity() - capacity) * sizeof(StoredSpan);  // what the vector holds
+      bytes_ += (trace.spans.capacity() - capacity) * sizeof(const StoredSpan*);  // what the vector holds
     }
     for (; i < j; ++i) {
-      StoredSpan& span = scratch_[i].span;
+      StoredSpan& span = *scratch_[i].span;
       span.scope = scope;
       trace.start_us = std::min(trace.start_us, span.start_us);
       trace.end_us = std::max(trace.end_us, span.start_us + span.duration_us);
@@ -280,7 +292,7 @@ void TraceStore::store_scratch_locked(std::string_view scope, OperationKinds& op
         if (operations.find(span.name) == operations.end()) operations.emplace(std::string(span.name), span.kind);
         last_name = span.name;
       }
-      trace.spans.push_back(span);
+      trace.spans.push_back(&span);
     }
   }
   spans_ += scratch_.size();
@@ -297,15 +309,15 @@ void TraceStore::evict_locked() {
     const auto& spans = it->second.spans;
     for (std::size_t i = 0; i < spans.size();) {
       std::size_t j = i + 1;
-      while (j < spans.size() && spans[j].owner == spans[i].owner) ++j;
-      const auto h = held_.find(spans[i].owner);
+      while (j < spans.size() && spans[j]->owner == spans[i]->owner) ++j;
+      const auto h = held_.find(spans[i]->owner);
       if (h != held_.end() && (h->second->live_spans -= j - i) == 0) {
         bytes_ -= h->second->bytes;
         held_.erase(h);
       }
       i = j;
     }
-    bytes_ -= kTraceOverhead + it->second.spans.capacity() * sizeof(StoredSpan);
+    bytes_ -= kTraceOverhead + it->second.spans.capacity() * sizeof(const StoredSpan*);
     spans_ -= it->second.spans.size();
     evicted_spans_ += it->second.spans.size();
     ++evicted_traces_;
@@ -336,7 +348,8 @@ bool TraceStore::matches(const StoredTrace& trace, const TraceQuery& q) {
   if (q.start_us && trace.end_us < q.start_us) return false;
   const StoredProcess* mapped = nullptr;
   std::shared_ptr<const jt::Process> process;
-  for (const StoredSpan& s : trace.spans) {
+  for (const StoredSpan* stored : trace.spans) {
+    const StoredSpan& s = *stored;
     if (!q.service.empty() && s.process->service != q.service) continue;
     if (!q.operation.empty() && s.name != q.operation) continue;
     if (q.start_us && s.start_us < q.start_us) continue;
@@ -376,12 +389,12 @@ std::vector<Dependency> TraceStore::dependencies(std::int64_t start_us, std::int
   for (const auto& [key, trace] : traces_) {
     if ((end_us && trace.start_us > end_us) || (start_us && trace.end_us < start_us)) continue;
     by_id.clear();
-    for (const StoredSpan& s : trace.spans) by_id[s.span_id] = &s;
-    for (const StoredSpan& s : trace.spans) {
-      if (!s.parent_id) continue;
-      const auto parent = by_id.find(s.parent_id);
-      if (parent == by_id.end() || parent->second->process->service == s.process->service) continue;
-      ++edges[{parent->second->process->service, s.process->service}];
+    for (const StoredSpan* s : trace.spans) by_id[s->span_id] = s;
+    for (const StoredSpan* s : trace.spans) {
+      if (!s->parent_id) continue;
+      const auto parent = by_id.find(s->parent_id);
+      if (parent == by_id.end() || parent->second->process->service == s->process->service) continue;
+      ++edges[{parent->second->process->service, s->process->service}];
     }
   }
   std::vector<Dependency> out;

@@ -55,7 +55,7 @@ struct StoredSpan {
 
 struct StoredTrace {
   TraceKey key;
-  std::vector<StoredSpan> spans;
+  std::vector<const StoredSpan*> spans;  // in arrival order; they live in their requests' Held
   std::int64_t start_us = 0, end_us = 0;  // of all its spans
 };
 
@@ -128,10 +128,11 @@ class TraceStore {
 
   static bool matches(const StoredTrace& trace, const TraceQuery& query);
 
-  // One span read from a request, before it joins its trace.
+  // One span read from a request, before it joins its trace (the span is already in its
+  // request's array).
   struct Indexed {
     TraceKey trace;
-    StoredSpan span;
+    StoredSpan* span;
   };
 
  private:

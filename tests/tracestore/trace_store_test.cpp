@@ -59,7 +59,7 @@ StoredSpan store_one(TraceStore& store, const std::string& span) {
   StoredSpan found;
   EXPECT_TRUE(store.get(TraceKey{0, 1}, [&](const StoredTrace& trace) {
     ASSERT_EQ(trace.spans.size(), 1u);
-    found = trace.spans[0];
+    found = *trace.spans[0];
   }));
   return found;
 }
@@ -136,9 +136,9 @@ RequestPtr traces_request(const std::string& resource_spans_body) {
 std::vector<std::string> names_of(const TraceStore& store, char trace, std::vector<std::string>* scopes = nullptr) {
   std::vector<std::string> names;
   store.get(TraceKey{0, trace}, [&](const StoredTrace& t) {
-    for (const StoredSpan& s : t.spans) {
-      names.emplace_back(s.name);
-      if (scopes) scopes->emplace_back(s.scope);
+    for (const StoredSpan* s : t.spans) {
+      names.emplace_back(s->name);
+      if (scopes) scopes->emplace_back(s->scope);
     }
   });
   return names;
