@@ -220,10 +220,10 @@ void TraceStore::add(const RequestPtr& request) {
       if (rs2.number != 2 || rs2.type != WireType::len) continue;  // scope_spans
       // One pass over the spans: their bytes are cold here (the receiver read them on another
       // thread, a batch ago), and a first pass that only hopped from span to span to find the
-      // scope cost a cache miss per span. Each span is read into scratch_, the bytes ahead
-      // prefetched, and stored a chunk at a time with the scope (field 1, which encoders write
-      // once, before the spans) as read so far; a scope written after the spans holds the
-      // chunks back until the end.
+      // scope cost a cache miss per span. Each span is read into its request's array (scratch_
+      // notes its trace and place), the bytes ahead prefetched, and joins its trace a chunk at
+      // a time with the scope (field 1, which encoders write once, before the spans) as read so
+      // far; a scope written after the spans holds the chunks back until the end.
       scratch_.clear();
       std::string_view scope;
       bool scope_read = false;

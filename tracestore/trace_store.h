@@ -55,7 +55,7 @@ struct StoredSpan {
 
 struct StoredTrace {
   TraceKey key;
-  std::vector<const StoredSpan*> spans;  // in arrival order; they live in their requests' Held
+  std::vector<const StoredSpan*> spans;  // in arrival order, in the arrays of the requests they came from
   std::int64_t start_us = 0, end_us = 0;  // of all its spans
 };
 
