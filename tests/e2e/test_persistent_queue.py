@@ -3,7 +3,6 @@
 removed exporter; two processes cannot share a queue."""
 import os
 import signal
-import socket
 from pathlib import Path
 
 import grpc
