@@ -101,19 +101,9 @@ std::unique_ptr<Service> load_service(const ConfigSources& sources, const Factor
   return Service::create(std::move(*graph), sink, telemetry, previous);
 }
 
-// The signals run() takes synchronously.
-sigset_t stop_and_reload_signals() {
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  sigaddset(&signals, SIGHUP);
-  return signals;
-}
-
+// `signals` (SIGINT, SIGTERM, SIGHUP) are blocked in every thread; run() takes them with sigwait.
 int run(const ConfigSources& sources, const Factories& factories,
-        const std::shared_ptr<spdlog::sinks::sink>& sink) {
-  sigset_t signals = stop_and_reload_signals();
+        const std::shared_ptr<spdlog::sinks::sink>& sink, const sigset_t& signals) {
   raise_open_files_limit();
   // Self-telemetry lives as long as the process: counters keep counting across reloads.
   auto telemetry = std::make_shared<SelfTelemetry>();
@@ -224,13 +214,17 @@ int main(int argc, char** argv) {
   }
   // Signals are taken synchronously by run(); they are blocked before any thread starts, so
   // that every thread inherits the mask.
-  const sigset_t signals = stop_and_reload_signals();
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   // The service runs on a thread of its own, so that the main thread, which runs the exit
   // handlers, never touched a loaded module's thread-local storage: Debian 12's
   // LeakSanitizer (GCC 12) misreads a dlopen()ed library's TLS block that lies 16 bytes into
   // a page and crashed at exit (a third of the runs that used the gRPC client module).
   int code = 1;
-  std::thread([&] { code = run(sources, factories, sink); }).join();
+  std::thread([&] { code = run(sources, factories, sink, signals); }).join();
   return code;
 }
