@@ -27,7 +27,7 @@ struct TraceStore::Held {
   RequestPtr request;
   std::string own_bytes;  // the protobuf bytes of a request built in memory (it has no wire)
   std::vector<std::unique_ptr<StoredProcess>> processes;
-  // Its spans as indexed, written once, in order, where they stay: traces point into these
+  // Its spans as indexed, written once, in order, where they stay: traces link through these
   // arrays. The first one is sized by the request's item count; another is added only if it
   // held more spans than it counted. (Each is reserved and never grows, so pointers hold.)
   std::vector<std::vector<StoredSpan>> spans;
@@ -40,6 +40,7 @@ struct TraceStore::Held {
   }
   std::size_t live_spans = 0;
   std::size_t bytes = 0;
+  std::list<Held>::iterator place;  // in held_, to be erased when its last span is evicted
 };
 
 namespace {
@@ -177,9 +178,9 @@ std::optional<TraceKey> parse_trace_id(std::string_view hex) {
 
 std::vector<JaegerSpan> to_jaeger(const StoredTrace& trace) {
   std::vector<JaegerSpan> out;
-  out.reserve(trace.spans.size());
   std::vector<std::pair<const StoredProcess*, std::shared_ptr<const jt::Process>>> processes;
-  for (const StoredSpan* s : trace.spans) {
+  out.reserve(trace.span_count);
+  for (const StoredSpan* s : trace.spans()) {
     auto it = std::find_if(processes.begin(), processes.end(), [&](const auto& p) { return p.first == s->process; });
     if (it == processes.end()) it = processes.insert(processes.end(), {s->process, jaeger_process(*s->process)});
     out.push_back({jaeger_span(*s), it->second});
@@ -191,14 +192,15 @@ TraceStore::TraceStore(std::size_t max_traces, std::size_t max_bytes) : max_trac
 TraceStore::~TraceStore() = default;
 
 void TraceStore::add(const RequestPtr& request) {
-  auto held = std::make_unique<Held>();
+  std::list<Held> node(1);  // joins held_ (under the lock, without copying) if a span is kept
+  Held* const held = &node.front();
   held->request = request;
   std::string_view bytes = request->wire();
   if (bytes.empty() && request->item_count() > 0) {  // built in memory: serialize it once
     held->own_bytes = request->message().SerializeAsString();
     bytes = held->own_bytes;
   }
-  const void* owner = held.get();
+  const void* owner = held;
   std::unique_lock lock(mutex_);
   WireReader top(bytes);
   while (top.next()) {
@@ -256,7 +258,8 @@ void TraceStore::add(const RequestPtr& request) {
     for (const auto& spans : held->spans) held->bytes += spans.capacity() * sizeof(StoredSpan);
     for (const auto& p : held->processes) held->bytes += p->service.capacity();
     bytes_ += held->bytes;
-    held_.emplace(owner, std::move(held));
+    held->place = node.begin();
+    held_.splice(held_.end(), node);
   }
   evict_locked();
 }
@@ -275,14 +278,12 @@ void TraceStore::store_scratch_locked(std::string_view scope, OperationKinds& op
       trace.key = key;
       trace.start_us = scratch_[i].span->start_us;
       trace.end_us = trace.start_us;
+      trace.owner = &held;
       order_.push_back(key);
       bytes_ += kTraceOverhead;
     }
-    const std::size_t capacity = trace.spans.capacity();
-    if (trace.spans.size() + (j - i) > capacity) {
-      trace.spans.reserve(std::max(trace.spans.size() + (j - i), 2 * capacity));
-      bytes_ += (trace.spans.capacity() - capacity) * sizeof(const StoredSpan*);  // what the vector holds
-    }
+    if (trace.owner != &held) trace.owner = nullptr;  // spans from more than one request
+    trace.span_count += j - i;
     for (; i < j; ++i) {
       StoredSpan& span = *scratch_[i].span;
       span.scope = scope;
@@ -292,7 +293,8 @@ void TraceStore::store_scratch_locked(std::string_view scope, OperationKinds& op
         if (operations.find(span.name) == operations.end()) operations.emplace(std::string(span.name), span.kind);
         last_name = span.name;
       }
-      trace.spans.push_back(&span);
+      (trace.last ? trace.last->next : trace.first) = &span;
+      trace.last = &span;
     }
   }
   spans_ += scratch_.size();
@@ -305,21 +307,27 @@ void TraceStore::evict_locked() {
     const auto it = traces_.find(order_.front());
     order_.pop_front();
     if (it == traces_.end()) continue;
-    // The spans of a trace mostly come from the same request: count them per run of owner.
-    const auto& spans = it->second.spans;
-    for (std::size_t i = 0; i < spans.size();) {
-      std::size_t j = i + 1;
-      while (j < spans.size() && spans[j]->owner == spans[i]->owner) ++j;
-      const auto h = held_.find(spans[i]->owner);
-      if (h != held_.end() && (h->second->live_spans -= j - i) == 0) {
-        bytes_ -= h->second->bytes;
-        held_.erase(h);
+    // A trace's spans mostly came in one request; otherwise they are counted per run of owner.
+    const auto release = [&](const void* owner, std::size_t spans) {
+      Held& held = *static_cast<Held*>(const_cast<void*>(owner));
+      if ((held.live_spans -= spans) == 0) {
+        bytes_ -= held.bytes;
+        held_.erase(held.place);
       }
-      i = j;
+    };
+    if (it->second.owner) {
+      release(it->second.owner, it->second.span_count);
+    } else {
+      for (const StoredSpan* s = it->second.first; s;) {
+        const void* const owner = s->owner;
+        std::size_t run = 0;
+        for (; s && s->owner == owner; s = s->next) ++run;
+        release(owner, run);
+      }
     }
-    bytes_ -= kTraceOverhead + it->second.spans.capacity() * sizeof(const StoredSpan*);
-    spans_ -= it->second.spans.size();
-    evicted_spans_ += it->second.spans.size();
+    bytes_ -= kTraceOverhead;
+    spans_ -= it->second.span_count;
+    evicted_spans_ += it->second.span_count;
     ++evicted_traces_;
     traces_.erase(it);
   }
@@ -348,7 +356,7 @@ bool TraceStore::matches(const StoredTrace& trace, const TraceQuery& q) {
   if (q.start_us && trace.end_us < q.start_us) return false;
   const StoredProcess* mapped = nullptr;
   std::shared_ptr<const jt::Process> process;
-  for (const StoredSpan* stored : trace.spans) {
+  for (const StoredSpan* stored : trace.spans()) {
     const StoredSpan& s = *stored;
     if (!q.service.empty() && s.process->service != q.service) continue;
     if (!q.operation.empty() && s.name != q.operation) continue;
@@ -389,8 +397,8 @@ std::vector<Dependency> TraceStore::dependencies(std::int64_t start_us, std::int
   for (const auto& [key, trace] : traces_) {
     if ((end_us && trace.start_us > end_us) || (start_us && trace.end_us < start_us)) continue;
     by_id.clear();
-    for (const StoredSpan* s : trace.spans) by_id[s->span_id] = s;
-    for (const StoredSpan* s : trace.spans) {
+    for (const StoredSpan* s : trace.spans()) by_id[s->span_id] = s;
+    for (const StoredSpan* s : trace.spans()) {
       if (!s->parent_id) continue;
       const auto parent = by_id.find(s->parent_id);
       if (parent == by_id.end() || parent->second->process->service == s->process->service) continue;

@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <list>
 #include <memory>
 #include <optional>
 #include <shared_mutex>
@@ -50,13 +51,44 @@ struct StoredSpan {
   std::string_view scope;  // its InstrumentationScope message (may be empty)
   const StoredProcess* process = nullptr;
   const void* owner = nullptr;  // the held request these views point into
+  StoredSpan* next = nullptr;     // its trace's next span, in arrival order
   std::uint8_t kind = 0;
 };
 
+// A trace: its spans in arrival order, linked through the arrays of the requests they came
+// from (no array of its own, so joining a trace allocates nothing).
 struct StoredTrace {
   TraceKey key;
-  std::vector<const StoredSpan*> spans;  // in arrival order, in the arrays of the requests they came from
+  StoredSpan* first = nullptr;
+  StoredSpan* last = nullptr;
+  std::size_t span_count = 0;
   std::int64_t start_us = 0, end_us = 0;  // of all its spans
+  const void* owner = nullptr;  // the held request of its spans, when they all came in one
+
+  // for (const StoredSpan* s : trace.spans())
+  class Spans {
+   public:
+    class iterator {
+     public:
+      explicit iterator(const StoredSpan* s) : s_(s) {}
+      const StoredSpan* operator*() const { return s_; }
+      iterator& operator++() {
+        s_ = s_->next;
+        return *this;
+      }
+      bool operator!=(const iterator& o) const { return s_ != o.s_; }
+
+     private:
+      const StoredSpan* s_;
+    };
+    explicit Spans(const StoredSpan* first) : first_(first) {}
+    iterator begin() const { return iterator(first_); }
+    iterator end() const { return iterator(nullptr); }
+
+   private:
+    const StoredSpan* first_;
+  };
+  Spans spans() const { return Spans(first); }
 };
 
 // A stored span in Jaeger's model (the OTel -> Jaeger mapping of the jaeger exporter).
@@ -150,7 +182,7 @@ class TraceStore {
   mutable std::shared_mutex mutex_;
   std::unordered_map<TraceKey, StoredTrace, TraceKeyHash> traces_;
   std::deque<TraceKey> order_;  // arrival order of the traces held
-  std::unordered_map<const void*, std::unique_ptr<Held>> held_;  // requests with spans stored
+  std::list<Held> held_;  // requests with spans stored (a span's owner; each knows its place here)
   // service -> operation -> span kind, for the search form (kept after eviction, as Jaeger)
   std::unordered_map<std::string, OperationKinds, StringHash, std::equal_to<>> operations_;
   std::vector<Indexed> scratch_;  // add()'s spans of one ScopeSpans (under the write lock)

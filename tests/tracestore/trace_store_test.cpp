@@ -58,8 +58,8 @@ StoredSpan store_one(TraceStore& store, const std::string& span) {
   store.add(request);
   StoredSpan found;
   EXPECT_TRUE(store.get(TraceKey{0, 1}, [&](const StoredTrace& trace) {
-    ASSERT_EQ(trace.spans.size(), 1u);
-    found = *trace.spans[0];
+    ASSERT_EQ(trace.span_count, 1u);
+    found = *trace.first;
   }));
   return found;
 }
@@ -136,7 +136,7 @@ RequestPtr traces_request(const std::string& resource_spans_body) {
 std::vector<std::string> names_of(const TraceStore& store, char trace, std::vector<std::string>* scopes = nullptr) {
   std::vector<std::string> names;
   store.get(TraceKey{0, trace}, [&](const StoredTrace& t) {
-    for (const StoredSpan* s : t.spans) {
+    for (const StoredSpan* s : t.spans()) {
       names.emplace_back(s->name);
       if (scopes) scopes->emplace_back(s->scope);
     }
@@ -205,6 +205,23 @@ TEST(TraceStoreIndex, EvictionReturnsTheCountedBytes) {
   lone.add(traces_request(len_field(2, len_field(2, small_span(2, "y", 1)))));
   EXPECT_EQ(lone.stats().bytes, one_trace);
   EXPECT_EQ(lone.stats().evicted_spans, 1u);
+}
+
+// A trace whose spans came in two requests gives both back when it is evicted (its spans are
+// counted per request then, not all as the first one's).
+TEST(TraceStoreIndex, ATraceFromTwoRequestsGivesBothBack) {
+  TraceStore store(1, 1 << 20);
+  store.add(traces_request(len_field(2, len_field(2, small_span(1, "a", 1)) + len_field(2, small_span(1, "b", 2)))));
+  store.add(traces_request(len_field(2, len_field(2, small_span(1, "c", 3)))));
+  EXPECT_EQ(names_of(store, 1), (std::vector<std::string>{"a", "b", "c"}));
+  const std::string next = len_field(2, len_field(2, small_span(2, "y", 1)));
+  store.add(traces_request(next));
+  TraceStore lone(1, 1 << 20);
+  lone.add(traces_request(next));
+  EXPECT_EQ(store.stats().traces, 1u);
+  EXPECT_EQ(store.stats().spans, 1u);
+  EXPECT_EQ(store.stats().evicted_spans, 3u);
+  EXPECT_EQ(store.stats().bytes, lone.stats().bytes);
 }
 
 }  // namespace
