@@ -8,6 +8,9 @@
 #   sat_http_json  the same with OTLP/JSON bodies
 #   sat_store    sat_nop into the trace_store exporter (the viewer's store, 256 MiB)
 #   store_100k   the trace_store at 100k spans/s, below its capacity: CPU per span
+#   sat_store_8k, sat_nop_8k  sat_store and its baseline with 8192 distinct requests (81,920
+#                traces, each one's spans in one request, as a store sees real traffic; sat_store
+#                re-sends 64 requests, whose 640 traces grow to hundreds of spans each)
 #   sat_file     sat_nop into the file exporter (OTLP/JSON, rotated): otlp -> batch -> file
 #   file_250k    the file exporter at 250k spans/s, below its capacity: CPU per span without
 #                the cost of refusing the excess
@@ -157,6 +160,10 @@ for s in $SCENARIOS; do
                --attributes 10 --span-bytes 560 --connections 2 --concurrency 4 ;;
     sat_store) run_scenario sat_store batch trace_store --rate 0 --spans-per-request 100 --attributes 10 --span-bytes 560 \
                --connections 4 --concurrency 4 ;;
+    sat_store_8k) run_scenario sat_store_8k batch trace_store --rate 0 --spans-per-request 100 --attributes 10 \
+               --span-bytes 560 --connections 4 --concurrency 4 --distinct-requests 8192 ;;
+    sat_nop_8k) run_scenario sat_nop_8k batch nop --rate 0 --spans-per-request 100 --attributes 10 \
+               --span-bytes 560 --connections 4 --concurrency 4 --distinct-requests 8192 ;;
     store_100k) run_scenario store_100k batch trace_store --rate 100000 --spans-per-request 100 --attributes 10 \
                --span-bytes 560 --connections 4 --concurrency 4 ;;
     sat_file) run_scenario sat_file batch file --rate 0 --spans-per-request 100 --attributes 10 --span-bytes 560 \

@@ -11,6 +11,8 @@
 #include <utility>
 #include <vector>
 
+#include <absl/container/flat_hash_map.h>
+
 #include "jaeger_types.h"
 #include "otlp/request.h"
 
@@ -180,7 +182,9 @@ class TraceStore {
 
   const std::size_t max_traces_, max_bytes_;
   mutable std::shared_mutex mutex_;
-  std::unordered_map<TraceKey, StoredTrace, TraceKeyHash> traces_;
+  // Open addressing: a trace joined or evicted costs a probe, not a node allocation and a walk
+  // along a bucket's chain (with tens of thousands of traces held, each a cache miss).
+  absl::flat_hash_map<TraceKey, StoredTrace, TraceKeyHash> traces_;
   std::deque<TraceKey> order_;  // arrival order of the traces held
   std::list<Held> held_;  // requests with spans stored (a span's owner; each knows its place here)
   // service -> operation -> span kind, for the search form (kept after eviction, as Jaeger)

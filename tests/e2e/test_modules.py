@@ -45,9 +45,11 @@ service:
 """
 
 # The libraries (and modules) that only some exporters need, by the start of the file name.
+# Of Abseil, otlpd itself maps only the trace store's flat hash map (libabsl_raw_hash_set and
+# the libabsl_raw_logging_internal it needs, 14 KB each); gRPC's library brings the rest.
 OPTIONAL_LIBRARY = re.compile(
-    r"/(libcurl|libthrift|libgnutls|libkrb5|libgrpc|libgrpc\+\+|libabsl_[a-z_]+|http_curl|jaeger_thrift_encoder|grpc_client)"
-    r"[-.][^/]*$")
+    r"/(libcurl|libthrift|libgnutls|libkrb5|libgrpc|libgrpc\+\+|libabsl_(?!raw_hash_set\.|raw_logging_internal\.)[a-z_]+"
+    r"|http_curl|jaeger_thrift_encoder|grpc_client)[-.][^/]*$")
 GRPC_LIBRARIES = {"libgrpc", "libgrpc++", "grpc_client"}
 
 
