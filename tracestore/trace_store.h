@@ -26,8 +26,17 @@ struct TraceKey {
   bool operator==(const TraceKey&) const = default;
 };
 struct TraceKeyHash {
+  // Every bit of both halves reaches every bit of the hash (the flat hash map takes its probe
+  // position from the high bits and a tag from the low ones, and ids need not be random):
+  // the halves combined, then MurmurHash3's 64-bit finalizer.
   std::size_t operator()(const TraceKey& k) const {
-    return std::hash<std::int64_t>()(k.low) ^ (std::hash<std::int64_t>()(k.high) * 0x9e3779b97f4a7c15ULL);
+    std::uint64_t h = static_cast<std::uint64_t>(k.low) ^ (static_cast<std::uint64_t>(k.high) * 0x9e3779b97f4a7c15ULL);
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdULL;
+    h ^= h >> 33;
+    h *= 0xc4ceb9fe1a85ec53ULL;
+    h ^= h >> 33;
+    return static_cast<std::size_t>(h);
   }
 };
 
