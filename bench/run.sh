@@ -21,6 +21,10 @@
 #                gzip by default, zstd, deflate or none; CHAIN_LEVEL: compression_params::level,
 #                0 for the codec's default) -> a second otlpd's HTTP receiver (-> nop); the
 #                results are named chain_http_<compression>[_<level>]
+#                CHAIN_RATE (both chains): spans/s offered, default 0 (as fast as possible, where
+#                what the exporter cannot take is refused, and refusing costs CPU too); a rate
+#                below the chain's capacity measures its cost per span alone (results
+#                chain_at_<rate>, chain_http_..._at_<rate>)
 #   overload     3x the measured sat_file throughput, memory_limiter at 64 MiB:
 #                otlp -> memory_limiter -> batch -> file
 # DURATION (seconds, default 20) sets the measured time of each run. OTLPD=path measures another
@@ -172,14 +176,17 @@ for s in $SCENARIOS; do
                --connections 4 --concurrency 4 ;;
     chain)
       start_sink grpc
-      CHAIN_TARGET="127.0.0.1:$sink_port" run_scenario chain batch otlp --rate 0 --spans-per-request 100 \
+      label=chain
+      [ "${CHAIN_RATE:-0}" = 0 ] || label="chain_at_${CHAIN_RATE}"
+      CHAIN_TARGET="127.0.0.1:$sink_port" run_scenario "$label" batch otlp --rate "${CHAIN_RATE:-0}" --spans-per-request 100 \
         --attributes 10 --span-bytes 560 --connections 4 --concurrency 4
       stop_sink ;;
     chain_http)
       start_sink http
       label="chain_http_${CHAIN_COMPRESSION:-gzip}"
       [ "${CHAIN_LEVEL:-0}" = 0 ] || label="${label}_${CHAIN_LEVEL}"
-      CHAIN_HTTP_TARGET="http://127.0.0.1:$sink_port" run_scenario "$label" batch otlphttp --rate 0 \
+      [ "${CHAIN_RATE:-0}" = 0 ] || label="${label}_at_${CHAIN_RATE}"
+      CHAIN_HTTP_TARGET="http://127.0.0.1:$sink_port" run_scenario "$label" batch otlphttp --rate "${CHAIN_RATE:-0}" \
         --spans-per-request 100 --attributes 10 --span-bytes 560 --connections 4 --concurrency 4
       stop_sink ;;
     overload)
