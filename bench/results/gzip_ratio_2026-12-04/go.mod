@@ -1,0 +1,2 @@
+module gzratio
+go 1.21
