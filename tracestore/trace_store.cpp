@@ -294,7 +294,11 @@ void TraceStore::store_scratch_locked(std::string_view scope, OperationKinds& op
         if (operations.find(span.name) == operations.end()) operations.emplace(std::string(span.name), span.kind);
         last_name = span.name;
       }
-      (trace.last ? trace.last->next : trace.first) = &span;
+      if (trace.last) {
+        trace.last->next = &span;
+      } else {
+        trace.first = &span;
+      }
       trace.last = &span;
     }
   }

@@ -62,7 +62,7 @@ struct StoredSpan {
   std::string_view scope;  // its InstrumentationScope message (may be empty)
   const StoredProcess* process = nullptr;
   const void* owner = nullptr;  // the held request these views point into
-  StoredSpan* next = nullptr;     // its trace's next span, in arrival order
+  const StoredSpan* next = nullptr;  // its trace's next span, in arrival order
   std::uint8_t kind = 0;
 };
 
@@ -70,8 +70,8 @@ struct StoredSpan {
 // from (no array of its own, so joining a trace allocates nothing).
 struct StoredTrace {
   TraceKey key;
-  StoredSpan* first = nullptr;
-  StoredSpan* last = nullptr;
+  const StoredSpan* first = nullptr;
+  StoredSpan* last = nullptr;  // (the store links the next span that arrives to it)
   std::size_t span_count = 0;
   std::int64_t start_us = 0, end_us = 0;  // of all its spans
   const void* owner = nullptr;  // the held request of its spans, when they all came in one
