@@ -66,6 +66,7 @@ std::shared_ptr<const Request> Request::receive(Signal signal, WireBytes bytes, 
     request.reset(new Request(signal, bytes.size));
     request->account_ = std::move(account);
     request->item_count_ = scan.items;
+    request->fields_in_order_ = scan.fields_in_order;
   } else {  // unsure (protobuf groups): protobuf decides
     request = decode_owned(signal, bytes.data, bytes.size, error, std::move(account));
     if (!request) return nullptr;

@@ -68,6 +68,10 @@ class Request {
   const otlp::MetricsRequest& metrics() const;
   const otlp::LogsRequest& logs() const;
 
+  // Whether the fields of every message in wire() come in ascending order of their numbers
+  // (WireScan::fields_in_order), so that a reader may stop once past the fields it needs.
+  bool fields_in_order() const { return fields_in_order_; }
+
   // Spans, data points or log records in this request.
   std::size_t item_count() const { return item_count_; }
   // Size of the protobuf encoding this request was decoded from (or would encode to).
@@ -93,6 +97,7 @@ class Request {
   Signal signal_;
   std::size_t wire_size_;
   std::size_t item_count_ = 0;
+  bool fields_in_order_ = false;
   WireBytes wire_;
   mutable std::once_flag decoded_;
   mutable std::atomic<std::int64_t> tracked_bytes_{0};  // charged to account_ until destruction

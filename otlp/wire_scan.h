@@ -17,6 +17,10 @@ struct WireScan {
   };
   Verdict verdict = Verdict::invalid;
   std::size_t items = 0;  // spans / data points / log records, when valid
+  // When valid: the fields of every message come in ascending order of their numbers (as
+  // protobuf and the OTLP SDKs write them; the format allows any order), so a reader looking
+  // for a few fields may stop once it is past them.
+  bool fields_in_order = false;
   std::string error;      // explain_request only: why it is invalid, and where
 };
 

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <atomic>
 #include <charconv>
 #include <cstring>
 #include <map>
@@ -19,29 +20,57 @@ namespace otlpd {
 namespace {
 // A trace's slot in the map (about 1.5 per trace at its load factors: 7/16 to 7/8) and its order entry.
 constexpr std::size_t kTraceOverhead = (sizeof(TraceKey) + sizeof(StoredTrace) + 1) * 3 / 2 + sizeof(TraceKey);
-constexpr std::size_t kChunk = 1024;  // spans add() reads before storing them
-constexpr std::ptrdiff_t kPrefetchAhead = 4096;  // bytes of spans add() asks the memory for ahead of use
+constexpr std::size_t kChunk = 1024;  // spans in an array added when a request has more than it counted
+constexpr std::ptrdiff_t kPrefetchAhead = 4096;  // bytes of spans prepare() asks the memory for ahead of use
 }  // namespace
 
-// A request some stored spans point into, and the processes of its resources.
-struct TraceStore::Held {
-  RequestPtr request;
+// A request read for the store (see prepare()).
+class TraceStore::Prepared {
+ public:
   std::string own_bytes;  // the protobuf bytes of a request built in memory (it has no wire)
-  std::vector<std::unique_ptr<StoredProcess>> processes;
+  std::vector<StoredProcess> processes;  // reserved for all its resources: pointers hold
   // Its spans as indexed, written once, in order, where they stay: traces link through these
   // arrays. The first one is sized by the request's item count; another is added only if it
   // held more spans than it counted. (Each is reserved and never grows, so pointers hold.)
   std::vector<std::vector<StoredSpan>> spans;
-  StoredSpan& next_span() {
+  StoredSpan& next_span(const StoredSpan& span) {
     if (spans.empty() || spans.back().size() == spans.back().capacity()) {
-      const std::size_t size = spans.empty() ? std::max<std::size_t>(request->item_count(), 1) : kChunk;
+      const std::size_t size = spans.empty() ? std::max<std::size_t>(item_count, 1) : kChunk;
       spans.emplace_back().reserve(size);
     }
-    return spans.back().emplace_back();
+    return spans.back().emplace_back(span);
   }
+  // Runs of spans of one trace, in order (a trace's spans usually arrive together): each joins
+  // its trace with one lookup. The spans of a run are linked already.
+  struct Run {
+    TraceKey key;
+    StoredSpan* first = nullptr;
+    StoredSpan* last = nullptr;
+    std::size_t count = 0;
+    std::int64_t start_us = 0, end_us = 0;
+  };
+  std::vector<Run> runs;
+  // The (operation, kind) of each span, but for repeats of the one before (for the search form).
+  struct Operation {
+    const StoredProcess* process;
+    std::string_view name;
+    std::uint8_t kind;
+  };
+  std::vector<Operation> operations;
+  std::size_t item_count = 0;
+  std::size_t span_count = 0;
+
+  // The store's, under its lock, once added.
+  std::atomic<bool> added{false};  // to one store: its spans link into that store's traces
   std::size_t live_spans = 0;
   std::size_t bytes = 0;
   std::list<Held>::iterator place;  // in held_, to be erased when its last span is evicted
+};
+
+// A stored request: it keeps the bytes its prepared spans point into.
+struct TraceStore::Held {
+  RequestPtr request;
+  std::shared_ptr<Prepared> prepared;
 };
 
 namespace {
@@ -120,21 +149,23 @@ std::shared_ptr<const jt::Process> jaeger_process(const StoredProcess& p) {
 }
 
 // What the store indexes of one Span message (its fields 1-8), into `span`; returns its trace.
-TraceKey index_span(std::string_view wire, const StoredProcess* process, const void* owner, StoredSpan& span) {
+// `in_order`: the span's fields are in ascending order (Request::fields_in_order).
+TraceKey index_span(std::string_view wire, bool in_order, const StoredProcess* process, const void* owner,
+                    StoredSpan& span) {
   span.wire = wire;
   span.process = process;
   span.owner = owner;
   std::string_view trace_id;
   std::uint64_t start = 0, end = 0;
-  // Encoders write fields in number order, so once all of fields 1-8 were seen the rest of the
-  // span (attributes, events, links: most of its bytes) need not be touched; otherwise (a field
-  // may be absent, or come later) it is read on.
+  // Past fields 1-8 the rest of the span (attributes, events, links: most of its bytes) need
+  // not be read when its fields are known to be in order, or once all of 1-8 were seen (an
+  // empty field, such as a root span's parent, is not written: it may still come later).
   constexpr std::uint32_t kIndexed = 1u << 1 | 1u << 2 | 1u << 4 | 1u << 5 | 1u << 6 | 1u << 7 | 1u << 8;
   std::uint32_t seen = 0;
   WireReader f(wire);
   while (f.next()) {
     if (f.number < 32) seen |= 1u << f.number;
-    if (f.number > 8 && (seen & kIndexed) == kIndexed) break;
+    if (f.number > 8 && (in_order || (seen & kIndexed) == kIndexed)) break;
     switch (f.number) {
       case 1: trace_id = f.bytes; break;
       case 2: span.span_id = jaeger::big_endian_i64(f.bytes); break;
@@ -192,17 +223,22 @@ std::vector<JaegerSpan> to_jaeger(const StoredTrace& trace) {
 TraceStore::TraceStore(std::size_t max_traces, std::size_t max_bytes) : max_traces_(max_traces), max_bytes_(max_bytes) {}
 TraceStore::~TraceStore() = default;
 
-void TraceStore::add(const RequestPtr& request) {
-  std::list<Held> node(1);  // joins held_ (under the lock, without copying) if a span is kept
-  Held* const held = &node.front();
-  held->request = request;
-  std::string_view bytes = request->wire();
-  if (bytes.empty() && request->item_count() > 0) {  // built in memory: serialize it once
-    held->own_bytes = request->message().SerializeAsString();
-    bytes = held->own_bytes;
+std::shared_ptr<TraceStore::Prepared> TraceStore::prepare(const Request& request) {
+  auto prepared = std::make_shared<Prepared>();
+  Prepared& p = *prepared;
+  p.item_count = request.item_count();
+  std::string_view bytes = request.wire();
+  bool in_order = request.fields_in_order();
+  if (bytes.empty() && request.item_count() > 0) {  // built in memory: serialize it once
+    p.own_bytes = request.message().SerializeAsString();
+    bytes = p.own_bytes;
+    in_order = true;  // (protobuf writes fields in order)
   }
-  const void* owner = held;
-  std::unique_lock lock(mutex_);
+  const void* const owner = prepared.get();
+  std::size_t resources = 0;
+  for (WireReader top(bytes); top.next();) resources += top.number == 1 && top.type == WireType::len;
+  p.processes.reserve(resources);
+  p.runs.reserve(std::max<std::size_t>(p.item_count, 1));  // (released once added)
   WireReader top(bytes);
   while (top.next()) {
     if (top.number != 1 || top.type != WireType::len) continue;  // resource_spans
@@ -213,98 +249,121 @@ void TraceStore::add(const RequestPtr& request) {
     while (rs.next()) {
       if (rs.number == 1 && rs.type == WireType::len) resource = rs.bytes;
     }
-    held->processes.push_back(std::make_unique<StoredProcess>(StoredProcess{service_of(resource), resource}));
-    const StoredProcess* process = held->processes.back().get();
-    auto service_ops = operations_.find(std::string_view(process->service));
-    if (service_ops == operations_.end()) service_ops = operations_.emplace(process->service, OperationKinds{}).first;
+    const StoredProcess* process = &p.processes.emplace_back(StoredProcess{service_of(resource), resource});
 
     WireReader rs2(top.bytes);
     while (rs2.next()) {
       if (rs2.number != 2 || rs2.type != WireType::len) continue;  // scope_spans
-      // One pass over the spans: their bytes are cold here (the receiver read them on another
-      // thread, a batch ago), and a first pass that only hopped from span to span to find the
-      // scope cost a cache miss per span. Each span is read into its request's array (scratch_
-      // notes its trace and place), the bytes ahead prefetched, and joins its trace a chunk at
-      // a time with the scope (field 1, which encoders write once, before the spans) as read so
-      // far; a scope written after the spans holds the chunks back until the end.
-      scratch_.clear();
+      // One pass over the spans (the scope, field 1, comes before them as encoders write it,
+      // but may come after): each span is read into the request's array, and joins the run of
+      // the span before it if they share a trace. The bytes ahead are prefetched (where they
+      // are cold: when the store reads a request long after it was received).
       std::string_view scope;
-      bool scope_read = false;
+      bool late_scope = false;  // a scope after spans: it is theirs too
       WireReader ss(rs2.bytes);
       const char* const scope_spans_end = rs2.bytes.data() + rs2.bytes.size();
       const char* prefetched = rs2.bytes.data();
+      const std::size_t first_span = p.span_count;
       while (ss.next()) {
-        if (ss.number == 1 && ss.type == WireType::len) {
+        if (ss.tag == field_tag(1, WireType::len)) {
           scope = ss.bytes;
-          scope_read = true;
+          late_scope = p.span_count > first_span;
         }
-        if (ss.number != 2 || ss.type != WireType::len) continue;  // spans
+        if (ss.tag != field_tag(2, WireType::len)) continue;  // spans
         // Where the next spans start is known only once a span's length is read, so
         // prefetching span by span leaves one cache miss after another; instead every line
         // up to kPrefetchAhead bytes past this span is asked for, a stream the memory system
         // serves in parallel.
         const char* const ahead = std::min(ss.bytes.data() + ss.bytes.size() + kPrefetchAhead, scope_spans_end);
         for (; prefetched < ahead; prefetched += 64) __builtin_prefetch(prefetched);
-        StoredSpan& span = held->next_span();
-        scratch_.push_back({index_span(ss.bytes, process, owner, span), &span});
-        if (scratch_.size() == kChunk && scope_read) store_scratch_locked(scope, service_ops->second, *held);
+        StoredSpan read;  // (built here, and copied once into the array)
+        read.scope = scope;
+        const TraceKey key = index_span(ss.bytes, in_order, process, owner, read);
+        StoredSpan& span = p.next_span(read);
+        const std::int64_t end_us = span.start_us + span.duration_us;
+        if (!p.runs.empty() && p.runs.back().key == key) {
+          Prepared::Run& run = p.runs.back();
+          run.last->next = &span;
+          run.last = &span;
+          ++run.count;
+          run.start_us = std::min(run.start_us, span.start_us);
+          run.end_us = std::max(run.end_us, end_us);
+        } else {
+          p.runs.push_back({key, &span, &span, 1, span.start_us, end_us});
+        }
+        const Prepared::Operation* last_op = p.operations.empty() ? nullptr : &p.operations.back();
+        if (!last_op || last_op->process != process || last_op->kind != span.kind || last_op->name != span.name) {
+          p.operations.push_back({process, span.name, span.kind});
+        }
+        ++p.span_count;
       }
-      store_scratch_locked(scope, service_ops->second, *held);
+      if (late_scope) {
+        std::size_t at = 0;  // index of the array's first span
+        for (auto& array : p.spans) {
+          for (std::size_t i = first_span > at ? first_span - at : 0; i < array.size(); ++i) array[i].scope = scope;
+          at += array.size();
+        }
+      }
     }
   }
-  if (scratch_.capacity() > kChunk) scratch_ = {};  // (spans before a late scope)
-  if (held->live_spans > 0) {
-    held->bytes = std::max(bytes.size(), request->memory_bytes()) + held->own_bytes.capacity() +
-                  held->processes.size() * (sizeof(StoredProcess) + 32);
-    for (const auto& spans : held->spans) held->bytes += spans.capacity() * sizeof(StoredSpan);
-    for (const auto& p : held->processes) held->bytes += p->service.capacity();
-    bytes_ += held->bytes;
-    held->place = node.begin();
-    held_.splice(held_.end(), node);
-  }
-  evict_locked();
+  return prepared;
 }
 
-// Appends scratch_'s spans to their traces. Runs of spans of one trace (a trace's spans
-// usually arrive together) take one lookup, and a new trace one allocation for its spans.
-void TraceStore::store_scratch_locked(std::string_view scope, OperationKinds& operations, Held& held) {
-  std::string_view last_name;  // the operation last recorded
-  for (std::size_t i = 0; i < scratch_.size();) {
-    const TraceKey key = scratch_[i].trace;
-    std::size_t j = i + 1;
-    while (j < scratch_.size() && scratch_[j].trace == key) ++j;
-    auto [it, inserted] = traces_.try_emplace(key);
+void TraceStore::add(const RequestPtr& request) { add(request, prepare(*request)); }
+
+void TraceStore::add(const RequestPtr& request, std::shared_ptr<Prepared> prepared) {
+  if (!prepared || prepared->added.exchange(true)) {
+    prepared = prepare(*request);
+    prepared->added = true;
+  }
+  Prepared& p = *prepared;
+  std::unique_lock lock(mutex_);
+  // The search form's services and operations (kept after eviction, as Jaeger does).
+  const StoredProcess* service_of_ops = nullptr;
+  OperationKinds* operations = nullptr;
+  for (const Prepared::Operation& op : p.operations) {
+    if (op.process != service_of_ops) {
+      auto it = operations_.find(std::string_view(op.process->service));
+      if (it == operations_.end()) it = operations_.emplace(op.process->service, OperationKinds{}).first;
+      operations = &it->second;
+      service_of_ops = op.process;
+    }
+    if (operations->find(op.name) == operations->end()) operations->emplace(std::string(op.name), op.kind);
+  }
+  for (const Prepared::Run& run : p.runs) {
+    auto [it, inserted] = traces_.try_emplace(run.key);
     StoredTrace& trace = it->second;
     if (inserted) {
-      trace.key = key;
-      trace.start_us = scratch_[i].span->start_us;
-      trace.end_us = trace.start_us;
-      trace.owner = &held;
-      order_.push_back(key);
+      trace.key = run.key;
+      trace.first = run.first;
+      trace.start_us = run.start_us;
+      trace.end_us = run.end_us;
+      trace.owner = &p;
+      order_.push_back(run.key);
       bytes_ += kTraceOverhead;
+    } else {
+      if (trace.owner != &p) trace.owner = nullptr;  // spans from more than one request
+      trace.last->next = run.first;
+      trace.start_us = std::min(trace.start_us, run.start_us);
+      trace.end_us = std::max(trace.end_us, run.end_us);
     }
-    if (trace.owner != &held) trace.owner = nullptr;  // spans from more than one request
-    trace.span_count += j - i;
-    for (; i < j; ++i) {
-      StoredSpan& span = *scratch_[i].span;
-      span.scope = scope;
-      trace.start_us = std::min(trace.start_us, span.start_us);
-      trace.end_us = std::max(trace.end_us, span.start_us + span.duration_us);
-      if (span.name != last_name) {
-        if (operations.find(span.name) == operations.end()) operations.emplace(std::string(span.name), span.kind);
-        last_name = span.name;
-      }
-      if (trace.last) {
-        trace.last->next = &span;
-      } else {
-        trace.first = &span;
-      }
-      trace.last = &span;
-    }
+    trace.last = run.last;
+    trace.span_count += run.count;
   }
-  spans_ += scratch_.size();
-  held.live_spans += scratch_.size();
-  scratch_.clear();
+  spans_ += p.span_count;
+  p.live_spans = p.span_count;
+  std::vector<Prepared::Run>().swap(p.runs);  // read: no longer needed
+  std::vector<Prepared::Operation>().swap(p.operations);
+  if (p.live_spans > 0) {
+    p.bytes = std::max(request->wire().size(), request->memory_bytes()) + p.own_bytes.capacity() +
+              p.processes.capacity() * (sizeof(StoredProcess) + 32) + sizeof(Prepared) + 32;
+    for (const auto& spans : p.spans) p.bytes += spans.capacity() * sizeof(StoredSpan);
+    for (const auto& process : p.processes) p.bytes += process.service.capacity();
+    bytes_ += p.bytes;
+    held_.push_back({request, std::move(prepared)});
+    p.place = std::prev(held_.end());
+  }
+  evict_locked();
 }
 
 void TraceStore::evict_locked() {
@@ -314,10 +373,10 @@ void TraceStore::evict_locked() {
     if (it == traces_.end()) continue;
     // A trace's spans mostly came in one request; otherwise they are counted per run of owner.
     const auto release = [&](const void* owner, std::size_t spans) {
-      Held& held = *static_cast<Held*>(const_cast<void*>(owner));
+      Prepared& held = *static_cast<Prepared*>(const_cast<void*>(owner));
       if ((held.live_spans -= spans) == 0) {
         bytes_ -= held.bytes;
-        held_.erase(held.place);
+        held_.erase(held.place);  // (the last line: it may destroy `held`)
       }
     };
     if (it->second.owner) {

@@ -46,6 +46,49 @@ TEST(WireScan, IsNeverLaxerThanProtobufOnMutatedInput) {
   EXPECT_GT(invalid, 1000);
 }
 
+// Whether every message's fields come in ascending order (the trace store stops reading a span
+// past the fields it indexes only then): as protobuf writes them, yes; one message anywhere
+// with a field before a lower one (a span's kind before its name), no.
+TEST(WireScan, TellsWhetherEveryMessagesFieldsAreInOrder) {
+  std::mt19937 rng(5);
+  for (Signal s : kAllSignals) {
+    const std::string bytes = rich_request(s, rng);
+    const WireScan scan = scan_request(s, reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size());
+    ASSERT_EQ(scan.verdict, WireScan::Verdict::valid);
+    EXPECT_TRUE(scan.fields_in_order) << to_string(s);
+  }
+  const auto len = [](std::uint32_t number, const std::string& payload) {
+    EXPECT_LT(payload.size(), 128u);
+    return std::string(1, static_cast<char>(number << 3 | 2)) + static_cast<char>(payload.size()) + payload;
+  };
+  const std::string name = len(5, "GET /"), kind = std::string("\x30\x02", 2);  // field 6, varint 2
+  const std::string trace_id = len(1, std::string(16, '\x01')), span_id = len(2, std::string(8, '\x02'));
+  const auto request = [&](const std::string& span) {
+    return len(1, len(2, len(1, len(1, "scope")) + len(2, span)));
+  };
+  const std::string in_order = request(trace_id + span_id + name + kind);
+  const std::string kind_first = request(trace_id + span_id + kind + name);
+  const std::string scope_after_spans = len(1, len(2, len(2, trace_id + span_id + name) + len(1, len(1, "scope"))));
+  const auto scan = [](const std::string& bytes) {
+    return scan_request(Signal::traces, reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size());
+  };
+  EXPECT_EQ(scan(in_order).verdict, WireScan::Verdict::valid);
+  EXPECT_TRUE(scan(in_order).fields_in_order);
+  EXPECT_EQ(scan(kind_first).verdict, WireScan::Verdict::valid);
+  EXPECT_FALSE(scan(kind_first).fields_in_order);
+  EXPECT_EQ(scan(scope_after_spans).verdict, WireScan::Verdict::valid);
+  EXPECT_FALSE(scan(scope_after_spans).fields_in_order);
+  // The request says what its scan found.
+  for (const std::string* bytes : {&in_order, &kind_first}) {
+    auto owner = std::make_shared<std::string>(*bytes);
+    std::string error;
+    auto received = Request::receive(
+        Signal::traces, WireBytes{reinterpret_cast<const std::uint8_t*>(owner->data()), owner->size(), owner}, &error);
+    ASSERT_TRUE(received) << error;
+    EXPECT_EQ(received->fields_in_order(), bytes == &in_order);
+  }
+}
+
 TEST(WireScan, LazyRequestDecodesOnFirstUseOnly) {
   std::mt19937 rng(3);
   const std::string bytes = rich_request(Signal::traces, rng);

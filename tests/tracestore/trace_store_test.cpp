@@ -97,8 +97,9 @@ TEST(TraceStoreIndex, ARootWithoutKindIsIndexedAsARoot) {
 }
 
 // Fields out of order (OTLP/JSON keeps the client's order, and protobuf allows any): a
-// parent or a kind written after the attributes is still found. (Stopping at the first field
-// above 8 when the fields so far were ascending was tried for speed: it lost these.)
+// parent or a kind written after the attributes is still found. (The store stops reading a span
+// at its first field above 8 only when the receiver's scan found every field of the request in
+// order: stopping when the span's fields so far were ascending was tried, and lost these.)
 TEST(TraceStoreIndex, FieldsOutOfOrderAreFoundAfterTheAttributes) {
   const SpanFields f;
   TraceStore store(10, 1 << 20);
@@ -171,8 +172,8 @@ TEST(TraceStoreIndex, InterleavedTracesKeepTheirSpansInOrderWithTheirScopes) {
   EXPECT_EQ(stats.spans, 8u);
 }
 
-// A scope written after its spans (protobuf allows any order) still belongs to every span,
-// also past the chunk of spans the store reads before storing them.
+// A scope written after its spans (protobuf allows any order) still belongs to every span of
+// its ScopeSpans, in every trace they belong to.
 TEST(TraceStoreIndex, AScopeAfterItsSpansBelongsToAllOfThem) {
   TraceStore store(100, 64 << 20);
   std::string spans;
@@ -207,6 +208,19 @@ TEST(TraceStoreIndex, EvictionReturnsTheCountedBytes) {
   EXPECT_EQ(lone.stats().evicted_spans, 1u);
 }
 
+// What a request costs the store is counted, and is about its bytes and an index entry per
+// span (its spans' array sized by the request's span count, not more).
+TEST(TraceStoreIndex, CountsAboutWhatARequestHolds) {
+  std::string body;
+  for (int i = 0; i < 10; ++i) body += len_field(2, small_span(static_cast<char>(1 + i % 2), "s", 1));
+  const RequestPtr request = traces_request(len_field(2, body));
+  TraceStore store(10, 1 << 20);
+  store.add(request);
+  const std::size_t bytes = store.stats().bytes;
+  EXPECT_GE(bytes, request->wire().size() + 10 * sizeof(StoredSpan));
+  EXPECT_LE(bytes, request->wire().size() + 10 * sizeof(StoredSpan) + 1024);
+}
+
 // A trace whose spans came in two requests gives both back when it is evicted (its spans are
 // counted per request then, not all as the first one's).
 TEST(TraceStoreIndex, ATraceFromTwoRequestsGivesBothBack) {
@@ -222,6 +236,21 @@ TEST(TraceStoreIndex, ATraceFromTwoRequestsGivesBothBack) {
   EXPECT_EQ(store.stats().spans, 1u);
   EXPECT_EQ(store.stats().evicted_spans, 3u);
   EXPECT_EQ(store.stats().bytes, lone.stats().bytes);
+}
+
+// A request read once (prepare) and added to a store; the same read added to a second store
+// is read again there (its spans link into the first store's traces), and both hold the trace.
+TEST(TraceStoreIndex, APreparedRequestJoinsOneStoreOnly) {
+  const RequestPtr request =
+      traces_request(len_field(2, len_field(2, small_span(1, "a", 1)) + len_field(2, small_span(1, "b", 2))));
+  auto prepared = TraceStore::prepare(*request);
+  TraceStore first(10, 1 << 20), second(10, 1 << 20);
+  first.add(request, prepared);
+  second.add(request, prepared);
+  second.add(traces_request(len_field(2, len_field(2, small_span(1, "c", 3)))));
+  EXPECT_EQ(names_of(first, 1), (std::vector<std::string>{"a", "b"}));
+  EXPECT_EQ(names_of(second, 1), (std::vector<std::string>{"a", "b", "c"}));
+  EXPECT_EQ(first.stats().spans, 2u);
 }
 
 }  // namespace
