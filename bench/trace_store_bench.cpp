@@ -10,6 +10,7 @@
 #include <random>
 
 #include "extensions/jaeger_query/query_api.h"
+#include "loadgen/requests.h"
 #include "tracestore/trace_store.h"
 
 namespace otlpd {
@@ -84,42 +85,6 @@ void BM_TraceStoreIngest(benchmark::State& state) {
 }
 BENCHMARK(BM_TraceStoreIngest);
 
-// The load generator's requests (bench/loadgen): one resource and scope, 100 spans of ~560
-// bytes (10 attributes and a pad), ten spans per trace.
-std::string loadgen_like_request(std::mt19937_64& rng) {
-  otlp::TracesRequest req;
-  auto* rs = req.add_resource_spans();
-  auto* kv = rs->mutable_resource()->add_attributes();
-  kv->set_key("service.name");
-  kv->mutable_value()->set_string_value("loadgen");
-  auto* ss = rs->add_scope_spans();
-  ss->mutable_scope()->set_name("otlpd-loadgen");
-  std::string trace_id(16, '\0');
-  for (int i = 0; i < 100; ++i) {
-    if (i % 10 == 0) for (auto& c : trace_id) c = static_cast<char>(rng());
-    auto* span = ss->add_spans();
-    std::string span_id(8, '\0');
-    for (auto& c : span_id) c = static_cast<char>(rng());
-    span->set_trace_id(trace_id);
-    span->set_span_id(span_id);
-    span->set_name("GET /api/tasks");
-    span->set_kind(opentelemetry::proto::trace::v1::Span::SPAN_KIND_SERVER);
-    const auto start = 1'700'000'000'000'000'000ULL + rng() % 1'000'000'000ULL;
-    span->set_start_time_unix_nano(start);
-    span->set_end_time_unix_nano(start + 1'000'000);
-    for (int a = 0; a < 10; ++a) {
-      auto* attr = span->add_attributes();
-      attr->set_key("attr." + std::to_string(a));
-      if (a % 3 == 1) attr->mutable_value()->set_int_value(static_cast<std::int64_t>(rng() % 100000));
-      else attr->mutable_value()->set_string_value("value-" + std::to_string(rng() % 1000));
-    }
-    auto* pad = span->add_attributes();
-    pad->set_key("pad");
-    pad->mutable_value()->set_string_value(std::string(400, 'p'));
-  }
-  return req.SerializeAsString();
-}
-
 // Ingestion as at saturation with distinct traces (bench/run.sh sat_store_8k), timed apart
 // from the receiver's part: batches of 82 requests (the batch processor's 8192 spans) are
 // copied into fresh buffers, as received, and then added to a 256 MiB store, so their bytes
@@ -129,7 +94,8 @@ void BM_TraceStoreIngestDistinct(benchmark::State& state) {
   TraceStore store(100'000, std::size_t{256} << 20);
   std::mt19937_64 rng(7);
   std::vector<std::string> templates;
-  for (int i = 0; i < 64; ++i) templates.push_back(loadgen_like_request(rng));
+  // What bench/run.sh's saturation scenarios send: 100 spans of 560 bytes, 10 attributes.
+  for (int i = 0; i < 64; ++i) templates.push_back(loadgen::trace_request(rng, {100, 10, 560}));
   // Where each template's spans' trace ids are in its bytes.
   std::vector<std::vector<std::size_t>> id_offsets(templates.size());
   for (std::size_t t = 0; t < templates.size(); ++t) {

@@ -28,14 +28,11 @@
 #include <thread>
 
 #include "otlp/json_transcoder.h"
-#include "opentelemetry/proto/collector/logs/v1/logs_service.pb.h"
-#include "opentelemetry/proto/collector/trace/v1/trace_service.pb.h"
+#include "loadgen/requests.h"
 
 namespace {
 
 using Clock = std::chrono::steady_clock;
-namespace trace_service = opentelemetry::proto::collector::trace::v1;
-namespace logs_service = opentelemetry::proto::collector::logs::v1;
 
 struct Options {
   std::string endpoint = "127.0.0.1:4317";
@@ -55,110 +52,15 @@ struct Options {
   std::string label;
 };
 
-// Builds `count` distinct trace requests (different trace and span ids), serialized once.
-std::vector<std::string> build_trace_requests(const Options& o, double* bytes_per_span) {
+// `distinct_requests` distinct requests (different trace and span ids), serialized once.
+std::vector<std::string> build_requests(const Options& o, bool logs, double* bytes_per_span) {
   std::mt19937_64 rng(42);
+  const otlpd::loadgen::RequestShape shape{o.spans_per_request, o.attributes, o.span_bytes};
   std::vector<std::string> out;
   for (int r = 0; r < o.distinct_requests; ++r) {
-    trace_service::ExportTraceServiceRequest req;
-    auto* rs = req.add_resource_spans();
-    auto* kv = rs->mutable_resource()->add_attributes();
-    kv->set_key("service.name");
-    kv->mutable_value()->set_string_value("loadgen");
-    auto* ss = rs->add_scope_spans();
-    ss->mutable_scope()->set_name("otlpd-loadgen");
-    std::string trace_id(16, '\0');
-    for (int i = 0; i < o.spans_per_request; ++i) {
-      if (i % 10 == 0) for (auto& c : trace_id) c = static_cast<char>(rng());
-      auto* span = ss->add_spans();
-      std::string span_id(8, '\0');
-      for (auto& c : span_id) c = static_cast<char>(rng());
-      span->set_trace_id(trace_id);
-      span->set_span_id(span_id);
-      span->set_name("GET /api/tasks");
-      span->set_kind(opentelemetry::proto::trace::v1::Span::SPAN_KIND_SERVER);
-      const auto start = 1'700'000'000'000'000'000ULL + rng() % 1'000'000'000ULL;
-      span->set_start_time_unix_nano(start);
-      span->set_end_time_unix_nano(start + 1'000'000);
-      for (int a = 0; a < o.attributes; ++a) {
-        auto* attr = span->add_attributes();
-        attr->set_key(fmt::format("attr.{}", a));
-        if (a % 3 == 1) attr->mutable_value()->set_int_value(static_cast<std::int64_t>(rng() % 100000));
-        else attr->mutable_value()->set_string_value(fmt::format("value-{}", rng() % 1000));
-      }
-      if (o.span_bytes > 0) {
-        const int missing = o.span_bytes - static_cast<int>(span->ByteSizeLong()) - 2 - 12;
-        if (missing > 0) {
-          auto* pad = span->add_attributes();
-          pad->set_key("pad");
-          pad->mutable_value()->set_string_value(std::string(static_cast<std::size_t>(missing), 'p'));
-        }
-      }
-    }
-    out.push_back(req.SerializeAsString());
+    out.push_back(logs ? otlpd::loadgen::log_request(rng, shape) : otlpd::loadgen::trace_request(rng, shape));
   }
   *bytes_per_span = static_cast<double>(out[0].size()) / o.spans_per_request;
-  return out;
-}
-
-// The same for logs: each record has a timestamp and an observed timestamp, a severity (number
-// and text), a string body, `attributes` attributes as spans have, and the trace and span ids
-// of the span it was logged in (ten records per trace, as spans). --span-bytes pads the body.
-std::vector<std::string> build_log_requests(const Options& o, double* bytes_per_record) {
-  using opentelemetry::proto::logs::v1::SeverityNumber;
-  static constexpr std::pair<SeverityNumber, const char*> kSeverities[] = {
-      {SeverityNumber::SEVERITY_NUMBER_INFO, "INFO"},
-      {SeverityNumber::SEVERITY_NUMBER_INFO, "INFO"},
-      {SeverityNumber::SEVERITY_NUMBER_DEBUG, "DEBUG"},
-      {SeverityNumber::SEVERITY_NUMBER_WARN, "WARN"},
-      {SeverityNumber::SEVERITY_NUMBER_ERROR, "ERROR"},
-  };
-  std::mt19937_64 rng(42);
-  std::vector<std::string> out;
-  for (int r = 0; r < o.distinct_requests; ++r) {
-    logs_service::ExportLogsServiceRequest req;
-    auto* rl = req.add_resource_logs();
-    auto* kv = rl->mutable_resource()->add_attributes();
-    kv->set_key("service.name");
-    kv->mutable_value()->set_string_value("loadgen");
-    auto* sl = rl->add_scope_logs();
-    sl->mutable_scope()->set_name("otlpd-loadgen");
-    std::string trace_id(16, '\0');
-    for (int i = 0; i < o.spans_per_request; ++i) {
-      if (i % 10 == 0) for (auto& c : trace_id) c = static_cast<char>(rng());
-      auto* record = sl->add_log_records();
-      std::string span_id(8, '\0');
-      for (auto& c : span_id) c = static_cast<char>(rng());
-      record->set_trace_id(trace_id);
-      record->set_span_id(span_id);
-      record->set_flags(1);  // sampled
-      const auto time = 1'700'000'000'000'000'000ULL + rng() % 1'000'000'000ULL;
-      record->set_time_unix_nano(time);
-      record->set_observed_time_unix_nano(time + 1'000'000);
-      const auto& [number, text] = kSeverities[rng() % std::size(kSeverities)];
-      record->set_severity_number(number);
-      record->set_severity_text(text);
-      std::string body = fmt::format("GET /api/tasks/{} answered 200 in {} ms", rng() % 100000, rng() % 1000);
-      record->mutable_body()->set_string_value(body);
-      for (int a = 0; a < o.attributes; ++a) {
-        auto* attr = record->add_attributes();
-        attr->set_key(fmt::format("attr.{}", a));
-        if (a % 3 == 1) attr->mutable_value()->set_int_value(static_cast<std::int64_t>(rng() % 100000));
-        else attr->mutable_value()->set_string_value(fmt::format("value-{}", rng() % 1000));
-      }
-      if (o.span_bytes > 0) {
-        // The record's length prefix in ScopeLogs takes 2 bytes at these sizes.
-        const int missing = o.span_bytes - static_cast<int>(record->ByteSizeLong()) - 2;
-        if (missing > 0) {
-          body += ' ';
-          body.append(static_cast<std::size_t>(missing - 1), 'p');
-          record->mutable_body()->set_string_value(body);
-        }
-      }
-    }
-    out.push_back(req.SerializeAsString());
-  }
-  *bytes_per_record = static_cast<double>(out[0].size()) / o.spans_per_request;
   return out;
 }
 
@@ -438,8 +340,7 @@ int main(int argc, char** argv) {
 
   double bytes_per_span = 0;
   const bool logs = o.signal == "logs";
-  const std::vector<std::string> serialized =
-      logs ? build_log_requests(o, &bytes_per_span) : build_trace_requests(o, &bytes_per_span);
+  const std::vector<std::string> serialized = build_requests(o, logs, &bytes_per_span);
   if (!write_batch.empty()) {
     // Concatenated requests are one request holding all their resources (a repeated field).
     std::ofstream file(write_batch, std::ios::binary | std::ios::trunc);
