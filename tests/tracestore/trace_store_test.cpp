@@ -1,10 +1,12 @@
 #include <gtest/gtest.h>
 
+#include <limits>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "tracestore/trace_store.h"
+#include "translator/jaeger/jaeger_mapping.h"
 
 namespace otlpd {
 namespace {
@@ -251,6 +253,46 @@ TEST(TraceStoreIndex, APreparedRequestJoinsOneStoreOnly) {
   EXPECT_EQ(names_of(first, 1), (std::vector<std::string>{"a", "b"}));
   EXPECT_EQ(names_of(second, 1), (std::vector<std::string>{"a", "b", "c"}));
   EXPECT_EQ(first.stats().spans, 2u);
+}
+
+// The search form's operations: each (name, kind) once, however the spans repeat them. Spans
+// in a row that differ only in one byte of their names (below 8 bytes, in the word of the last
+// 8, in a middle word) each count.
+TEST(TraceStoreIndex, EveryOperationIsListedOnce) {
+  TraceStore store(100, 1 << 20);
+  const std::vector<std::pair<std::string, int>> spans = {
+      {"short1", 2}, {"short2", 2}, {"short2", 2},
+      {"GET /api/tasks/1", 2}, {"GET /api/tasks/2", 2}, {"GET /api/tasks/2", 2},
+      {"abcdefgh1", 2}, {"abcdefgh2", 2}, {"0123456789a0123456789", 2}, {"0123456789b0123456789", 2},
+      {"short1", 2}};
+  std::string scope_spans = len_field(1, len_field(1, "lib"));
+  char trace = 1;
+  for (const auto& [name, kind] : spans) {
+    scope_spans += len_field(2, len_field(1, id(16, trace++)) + len_field(2, id(8, 9)) + len_field(5, name) +
+                                    varint_field(6, static_cast<std::uint64_t>(kind)) + fixed64_field(7, 1'000'000'000) +
+                                    fixed64_field(8, 2'000'000'000));
+  }
+  const std::string resource = len_field(1, len_field(1, "service.name") + len_field(2, len_field(1, "todo")));
+  store.add(traces_request(len_field(1, resource) + len_field(2, scope_spans)));
+  const std::vector<std::pair<std::string, std::string>> expected = {
+      {"0123456789a0123456789", "server"}, {"0123456789b0123456789", "server"},
+      {"GET /api/tasks/1", "server"},      {"GET /api/tasks/2", "server"},
+      {"abcdefgh1", "server"},             {"abcdefgh2", "server"},
+      {"short1", "server"},                {"short2", "server"}};
+  EXPECT_EQ(store.operations("todo"), expected);
+  EXPECT_EQ(store.services(), std::vector<std::string>{"todo"});
+}
+
+// Jaeger's ids: 8 bytes big-endian, signed; another length gives its last 8 bytes,
+// zero-extended (one load and a swap for 8 bytes, the byte loop for the rest).
+TEST(JaegerIds, ReadBigEndianWhateverTheLength) {
+  using jaeger::big_endian_i64;
+  EXPECT_EQ(big_endian_i64(std::string("\x01\x02\x03\x04\x05\x06\x07\x08", 8)), 0x0102030405060708);
+  EXPECT_EQ(big_endian_i64(std::string(8, '\xff')), -1);
+  EXPECT_EQ(big_endian_i64(std::string("\x80\0\0\0\0\0\0\x01", 8)), std::numeric_limits<std::int64_t>::min() + 1);
+  EXPECT_EQ(big_endian_i64(std::string("\x01\x02\x03", 3)), 0x010203);
+  EXPECT_EQ(big_endian_i64(std::string("\xaa\xbb\x01\x02\x03\x04\x05\x06\x07\x08", 10)), 0x0102030405060708);
+  EXPECT_EQ(big_endian_i64(std::string()), 0);
 }
 
 }  // namespace

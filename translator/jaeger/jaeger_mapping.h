@@ -1,6 +1,8 @@
 #pragma once
 
+#include <bit>
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -25,8 +27,15 @@ jaegertracing::thrift::Process to_process(const opentelemetry::proto::resource::
 
 // Jaeger's signed 64-bit id from big-endian bytes (8 of a span id, or either half of a trace id).
 // Inline: the trace store calls it for every span it indexes.
+// Any other length: its last 8 bytes, zero-extended when shorter (the loop below).
 inline std::int64_t big_endian_i64(std::string_view bytes) {
   std::uint64_t v = 0;
+  if constexpr (std::endian::native == std::endian::little) {
+    if (bytes.size() == 8) {  // every valid id: one load and a byte swap (the loop was a fifth of the store's read)
+      std::memcpy(&v, bytes.data(), 8);
+      return static_cast<std::int64_t>(__builtin_bswap64(v));
+    }
+  }
   for (char c : bytes) v = (v << 8) | static_cast<unsigned char>(c);
   return static_cast<std::int64_t>(v);
 }
