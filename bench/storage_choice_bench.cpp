@@ -23,6 +23,7 @@
 #include <spdlog/sinks/null_sink.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdlib>
 #include <filesystem>
@@ -32,6 +33,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "loadgen/requests.h"
 #include "otlp/request.h"
 #include "storage/durable_queue.h"
 
@@ -62,42 +64,12 @@ std::string fresh_dir(const std::string& name) {
   return dir;
 }
 
-// A trace request of about `bytes` bytes of protobuf, made of spans shaped as the load
-// generator's saturation spans (10 attributes, padded to about 560 bytes each).
+// A trace request of about `bytes` bytes of protobuf: the load generator's saturation spans
+// (bench/loadgen/requests.h: 10 attributes, padded to 560 bytes, about 564 with their framing).
 std::string make_payload(std::size_t bytes) {
-  otlp::TracesRequest req;
-  auto* rs = req.add_resource_spans();
-  auto* kv = rs->mutable_resource()->add_attributes();
-  kv->set_key("service.name");
-  kv->mutable_value()->set_string_value("loadgen");
-  auto* ss = rs->add_scope_spans();
-  ss->mutable_scope()->set_name("otlpd-loadgen");
   std::mt19937_64 rng(42);
-  while (req.ByteSizeLong() + 560 <= bytes || ss->spans_size() == 0) {
-    auto* span = ss->add_spans();
-    std::string trace_id(16, '\0'), span_id(8, '\0');
-    for (auto& c : trace_id) c = static_cast<char>(rng());
-    for (auto& c : span_id) c = static_cast<char>(rng());
-    span->set_trace_id(trace_id);
-    span->set_span_id(span_id);
-    span->set_name("GET /api/tasks");
-    span->set_kind(opentelemetry::proto::trace::v1::Span::SPAN_KIND_SERVER);
-    span->set_start_time_unix_nano(1'700'000'000'000'000'000ULL + rng() % 1'000'000'000ULL);
-    span->set_end_time_unix_nano(span->start_time_unix_nano() + 1'000'000);
-    for (int a = 0; a < 10; ++a) {
-      auto* attr = span->add_attributes();
-      attr->set_key("attr." + std::to_string(a));
-      if (a % 3 == 1) attr->mutable_value()->set_int_value(static_cast<std::int64_t>(rng() % 100000));
-      else attr->mutable_value()->set_string_value("value-" + std::to_string(rng() % 1000));
-    }
-    const int missing = 560 - static_cast<int>(span->ByteSizeLong()) - 2 - 12;
-    if (missing > 0) {
-      auto* pad = span->add_attributes();
-      pad->set_key("pad");
-      pad->mutable_value()->set_string_value(std::string(static_cast<std::size_t>(missing), 'p'));
-    }
-  }
-  return req.SerializeAsString();
+  const int spans = static_cast<int>(std::max<std::size_t>(1, bytes / 564));
+  return loadgen::trace_request(rng, {spans, 10, 560});
 }
 
 // The payload of each size, built once: protobuf bytes, and a Batch that holds them as the
