@@ -30,6 +30,7 @@ class TraceStore::Prepared {
  public:
   std::string own_bytes;  // the protobuf bytes of a request built in memory (it has no wire)
   std::vector<StoredProcess> processes;  // reserved for all its resources: pointers hold
+  std::vector<StoredScope> scopes;  // reserved for all its ScopeSpans: pointers hold
   // Its spans as indexed, written once, in order, where they stay: traces link through these
   // arrays. The first one is sized by the request's item count; another is added only if it
   // held more spans than it counted. (Each is reserved and never grows, so pointers hold.)
@@ -137,9 +138,9 @@ bool literal_value(std::string_view value) {
 
 jt::Span jaeger_span(const StoredSpan& s) {
   opentelemetry::proto::trace::v1::Span span;
-  span.ParseFromArray(s.wire.data(), static_cast<int>(s.wire.size()));
+  span.ParseFromArray(s.bytes, static_cast<int>(s.size));
   opentelemetry::proto::common::v1::InstrumentationScope scope;
-  scope.ParseFromArray(s.scope.data(), static_cast<int>(s.scope.size()));
+  scope.ParseFromArray(s.scope().data(), static_cast<int>(s.scope().size()));
   return jaeger::to_span(span, scope);
 }
 
@@ -176,11 +177,10 @@ bool same_bytes(std::string_view a, std::string_view b) {
 
 // What the store indexes of one Span message (its fields 1-8), into `span`; returns its trace.
 // `in_order`: the span's fields are in ascending order (Request::fields_in_order).
-TraceKey index_span(std::string_view wire, bool in_order, const StoredProcess* process, const void* owner,
-                    StoredSpan& span) {
-  span.wire = wire;
-  span.process = process;
-  span.owner = owner;
+TraceKey index_span(std::string_view wire, bool in_order, const StoredScope* scope_spans, StoredSpan& span) {
+  span.bytes = wire.data();
+  span.size = static_cast<std::uint32_t>(wire.size());  // (a request is far below 4 GiB)
+  span.scope_spans = scope_spans;
   std::string_view trace_id;
   std::uint64_t start = 0, end = 0;
   // Past fields 1-8 the rest of the span (attributes, events, links: most of its bytes) need
@@ -194,9 +194,10 @@ TraceKey index_span(std::string_view wire, bool in_order, const StoredProcess* p
     if (f.number > 8 && (in_order || (seen & kIndexed) == kIndexed)) break;
     switch (f.number) {
       case 1: trace_id = f.bytes; break;
-      case 2: span.span_id = jaeger::big_endian_i64(f.bytes); break;
-      case 4: span.parent_id = f.bytes.empty() ? 0 : jaeger::big_endian_i64(f.bytes); break;
-      case 5: span.name = f.bytes; break;
+      case 5:
+        span.name_at = static_cast<std::uint32_t>(f.bytes.data() - wire.data());
+        span.name_size = static_cast<std::uint32_t>(f.bytes.size());
+        break;
       case 6: span.kind = static_cast<std::uint8_t>(f.value); break;
       case 7: start = f.value; break;
       case 8: end = f.value; break;
@@ -210,6 +211,16 @@ TraceKey index_span(std::string_view wire, bool in_order, const StoredProcess* p
 }
 
 }  // namespace
+
+StoredSpan::Ids StoredSpan::ids() const {
+  Ids ids;
+  for (WireReader f(wire()); f.next();) {
+    if ((f.number == 2 || f.number == 4) && f.type == WireType::len) {
+      (f.number == 2 ? ids.span_id : ids.parent_id) = f.bytes.empty() ? 0 : jaeger::big_endian_i64(f.bytes);
+    }
+  }
+  return ids;
+}
 
 std::string to_hex(const TraceKey& key) {
   if (key.high == 0) return fmt::format("{:016x}", static_cast<std::uint64_t>(key.low));
@@ -239,8 +250,9 @@ std::vector<JaegerSpan> to_jaeger(const StoredTrace& trace) {
   std::vector<std::pair<const StoredProcess*, std::shared_ptr<const jt::Process>>> processes;
   out.reserve(trace.span_count);
   for (const StoredSpan* s : trace.spans()) {
-    auto it = std::find_if(processes.begin(), processes.end(), [&](const auto& p) { return p.first == s->process; });
-    if (it == processes.end()) it = processes.insert(processes.end(), {s->process, jaeger_process(*s->process)});
+    const StoredProcess* const process = s->process();
+    auto it = std::find_if(processes.begin(), processes.end(), [&](const auto& p) { return p.first == process; });
+    if (it == processes.end()) it = processes.insert(processes.end(), {process, jaeger_process(*process)});
     out.push_back({jaeger_span(*s), it->second});
   }
   return out;
@@ -260,10 +272,14 @@ std::shared_ptr<TraceStore::Prepared> TraceStore::prepare(const Request& request
     bytes = p.own_bytes;
     in_order = true;  // (protobuf writes fields in order)
   }
-  const void* const owner = prepared.get();
-  std::size_t resources = 0;
-  for (WireReader top(bytes); top.next();) resources += top.number == 1 && top.type == WireType::len;
+  std::size_t resources = 0, scopes = 0;
+  for (WireReader top(bytes); top.next();) {
+    if (top.number != 1 || top.type != WireType::len) continue;
+    ++resources;
+    for (WireReader rs(top.bytes); rs.next();) scopes += rs.number == 2 && rs.type == WireType::len;
+  }
   p.processes.reserve(resources);
+  p.scopes.reserve(scopes);
   p.runs.reserve(std::max<std::size_t>(p.item_count, 1));  // (released once added)
   WireReader top(bytes);
   while (top.next()) {
@@ -284,17 +300,13 @@ std::shared_ptr<TraceStore::Prepared> TraceStore::prepare(const Request& request
       // but may come after): each span is read into the request's array, and joins the run of
       // the span before it if they share a trace. The bytes ahead are prefetched (where they
       // are cold: when the store reads a request long after it was received).
-      std::string_view scope;
-      bool late_scope = false;  // a scope after spans: it is theirs too
+      StoredScope& scope_spans = p.scopes.emplace_back(StoredScope{process, {}, prepared.get()});
       WireReader ss(rs2.bytes);
       const char* const scope_spans_end = rs2.bytes.data() + rs2.bytes.size();
       const char* prefetched = rs2.bytes.data();
-      const std::size_t first_span = p.span_count;
       while (ss.next()) {
-        if (ss.tag == field_tag(1, WireType::len)) {
-          scope = ss.bytes;
-          late_scope = p.span_count > first_span;
-        }
+        // (The scope, written before the spans by encoders, may come after them: it is theirs too.)
+        if (ss.tag == field_tag(1, WireType::len)) scope_spans.scope = ss.bytes;
         if (ss.tag != field_tag(2, WireType::len)) continue;  // spans
         // Where the next spans start is known only once a span's length is read, so
         // prefetching span by span leaves one cache miss after another; instead every line
@@ -303,8 +315,7 @@ std::shared_ptr<TraceStore::Prepared> TraceStore::prepare(const Request& request
         const char* const ahead = std::min(ss.bytes.data() + ss.bytes.size() + kPrefetchAhead, scope_spans_end);
         for (; prefetched < ahead; prefetched += 64) __builtin_prefetch(prefetched);
         StoredSpan read;  // (built here, and copied once into the array)
-        read.scope = scope;
-        const TraceKey key = index_span(ss.bytes, in_order, process, owner, read);
+        const TraceKey key = index_span(ss.bytes, in_order, &scope_spans, read);
         StoredSpan& span = p.next_span(read);
         // (What follows reads `read`, in registers, not the copy just stored.)
         const std::int64_t end_us = read.start_us + read.duration_us;
@@ -319,17 +330,11 @@ std::shared_ptr<TraceStore::Prepared> TraceStore::prepare(const Request& request
           p.runs.push_back({key, &span, &span, 1, read.start_us, end_us});
         }
         const Prepared::Operation* last_op = p.operations.empty() ? nullptr : &p.operations.back();
-        if (!last_op || last_op->process != process || last_op->kind != read.kind || !same_bytes(last_op->name, read.name)) {
-          p.operations.push_back({process, read.name, read.kind});
+        const std::string_view name = read.name();
+        if (!last_op || last_op->process != process || last_op->kind != read.kind || !same_bytes(last_op->name, name)) {
+          p.operations.push_back({process, name, read.kind});
         }
         ++p.span_count;
-      }
-      if (late_scope) {
-        std::size_t at = 0;  // index of the array's first span
-        for (auto& array : p.spans) {
-          for (std::size_t i = first_span > at ? first_span - at : 0; i < array.size(); ++i) array[i].scope = scope;
-          at += array.size();
-        }
       }
     }
   }
@@ -358,7 +363,12 @@ void TraceStore::add(const RequestPtr& request, std::shared_ptr<Prepared> prepar
       operations = &it->second;
       service_of_ops = op.process;
     }
-    if (operations->find(op.name) == operations->end()) operations->emplace(std::string(op.name), op.kind);
+    const std::uint8_t kind = std::uint8_t{1} << (op.kind <= 5 ? op.kind : 0);  // (an unknown kind: unspecified)
+    if (const auto it = operations->find(op.name); it != operations->end()) {
+      it->second |= kind;
+    } else {
+      operations->emplace(std::string(op.name), kind);
+    }
   }
   for (const Prepared::Run& run : p.runs) {
     auto [it, inserted] = traces_.try_emplace(run.key);
@@ -386,7 +396,8 @@ void TraceStore::add(const RequestPtr& request, std::shared_ptr<Prepared> prepar
   std::vector<Prepared::Operation>().swap(p.operations);
   if (p.live_spans > 0) {
     p.bytes = std::max(request->wire().size(), request->memory_bytes()) + p.own_bytes.capacity() +
-              p.processes.capacity() * (sizeof(StoredProcess) + 32) + sizeof(Prepared) + 32;
+              p.processes.capacity() * (sizeof(StoredProcess) + 32) + p.scopes.capacity() * sizeof(StoredScope) +
+              sizeof(Prepared) + 32;
     for (const auto& spans : p.spans) p.bytes += spans.capacity() * sizeof(StoredSpan);
     for (const auto& process : p.processes) p.bytes += process.service.capacity();
     bytes_ += p.bytes;
@@ -415,9 +426,9 @@ void TraceStore::evict_locked() {
       release(it->second.owner, it->second.span_count);
     } else {
       for (const StoredSpan* s = it->second.first; s;) {
-        const void* const owner = s->owner;
+        const void* const owner = s->owner();
         std::size_t run = 0;
-        for (; s && s->owner == owner; s = s->next) ++run;
+        for (; s && s->owner() == owner; s = s->next) ++run;
         release(owner, run);
       }
     }
@@ -441,7 +452,11 @@ std::vector<std::pair<std::string, std::string>> TraceStore::operations(const st
   std::shared_lock lock(mutex_);
   std::vector<std::pair<std::string, std::string>> out;
   if (const auto it = operations_.find(std::string_view(service)); it != operations_.end()) {
-    for (const auto& [name, kind] : it->second) out.emplace_back(name, span_kind_names(kind).lower);
+    for (const auto& [name, kinds] : it->second) {
+      for (int kind = 0; kind <= 5; ++kind) {
+        if (kinds & (1 << kind)) out.emplace_back(name, span_kind_names(kind).lower);
+      }
+    }
   }
   std::sort(out.begin(), out.end());
   return out;
@@ -454,8 +469,9 @@ bool TraceStore::matches(const StoredTrace& trace, const TraceQuery& q) {
   std::shared_ptr<const jt::Process> process;
   for (const StoredSpan* stored : trace.spans()) {
     const StoredSpan& s = *stored;
-    if (!q.service.empty() && s.process->service != q.service) continue;
-    if (!q.operation.empty() && s.name != q.operation) continue;
+    const StoredProcess& p = *s.process();
+    if (!q.service.empty() && p.service != q.service) continue;
+    if (!q.operation.empty() && s.name() != q.operation) continue;
     if (q.start_us && s.start_us < q.start_us) continue;
     if (q.end_us && s.start_us > q.end_us) continue;
     if (q.min_duration_us && s.duration_us < q.min_duration_us) continue;
@@ -465,15 +481,14 @@ bool TraceStore::matches(const StoredTrace& trace, const TraceQuery& q) {
     // resource's bytes. Only then is the span mapped to Jaeger's model and compared exactly.
     const bool possible = std::all_of(q.tags.begin(), q.tags.end(), [&](const auto& kv) {
       if (derived_tag(kv.first)) return true;
-      const bool key = contains(s.wire, kv.first) || contains(s.process->resource, kv.first);
-      return key && (!literal_value(kv.second) || contains(s.wire, kv.second) ||
-                     contains(s.process->resource, kv.second));
+      const bool key = contains(s.wire(), kv.first) || contains(p.resource, kv.first);
+      return key && (!literal_value(kv.second) || contains(s.wire(), kv.second) || contains(p.resource, kv.second));
     });
     if (!possible) continue;
     const jt::Span span = jaeger_span(s);
-    if (mapped != s.process) {  // a trace's spans mostly share one process: map it once
-      process = jaeger_process(*s.process);
-      mapped = s.process;
+    if (mapped != &p) {  // a trace's spans mostly share one process: map it once
+      process = jaeger_process(p);
+      mapped = &p;
     }
     const bool all_tags = std::all_of(q.tags.begin(), q.tags.end(), [&](const auto& kv) {
       if (has_tag(span.tags, kv.first, kv.second) || has_tag(process->tags, kv.first, kv.second)) return true;
@@ -490,15 +505,22 @@ std::vector<Dependency> TraceStore::dependencies(std::int64_t start_us, std::int
   std::shared_lock lock(mutex_);
   std::map<std::pair<std::string, std::string>, std::uint64_t> edges;
   std::unordered_map<std::int64_t, const StoredSpan*> by_id;
+  std::vector<std::pair<const StoredSpan*, std::int64_t>> parents;  // (span, its parent's id)
   for (const auto& [key, trace] : traces_) {
     if ((end_us && trace.start_us > end_us) || (start_us && trace.end_us < start_us)) continue;
     by_id.clear();
-    for (const StoredSpan* s : trace.spans()) by_id[s->span_id] = s;
+    parents.clear();
     for (const StoredSpan* s : trace.spans()) {
-      if (!s->parent_id) continue;
-      const auto parent = by_id.find(s->parent_id);
-      if (parent == by_id.end() || parent->second->process->service == s->process->service) continue;
-      ++edges[{parent->second->process->service, s->process->service}];
+      const StoredSpan::Ids ids = s->ids();
+      by_id[ids.span_id] = s;
+      if (ids.parent_id) parents.emplace_back(s, ids.parent_id);
+    }
+    for (const auto& [s, parent_id] : parents) {
+      const auto parent = by_id.find(parent_id);
+      if (parent == by_id.end()) continue;
+      const std::string& from = parent->second->process()->service;
+      const std::string& to = s->process()->service;
+      if (from != to) ++edges[{from, to}];
     }
   }
   std::vector<Dependency> out;

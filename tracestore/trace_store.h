@@ -51,19 +51,40 @@ struct StoredProcess {
   std::string_view resource;  // a Resource message, in the request's bytes
 };
 
+// What the spans of one ScopeSpans share: their resource, their scope, and the prepared
+// request they are kept in.
+struct StoredScope {
+  const StoredProcess* process = nullptr;
+  std::string_view scope;  // its InstrumentationScope message (may be empty)
+  const void* owner = nullptr;  // the prepared request these views point into
+};
+
 // One span as the store keeps it: what searches filter on, and where its bytes are. The
 // received request's bytes are kept (shared, not copied) as long as one of its spans is;
-// attributes, events and links are read from them only when a query needs them.
+// attributes, events and links are read from them only when a query needs them. 56 bytes,
+// written for every span stored: what its ids are and what it shares with its neighbours are
+// read again from the bytes and the StoredScope when a query asks (at 112 bytes, writing the
+// record was a tenth of the store's read of a request).
 struct StoredSpan {
-  std::int64_t span_id = 0, parent_id = 0;  // Jaeger's signed 64-bit form
   std::int64_t start_us = 0, duration_us = 0;
-  std::string_view name;   // in the request's bytes
-  std::string_view wire;   // the Span message
-  std::string_view scope;  // its InstrumentationScope message (may be empty)
-  const StoredProcess* process = nullptr;
-  const void* owner = nullptr;  // the prepared request these views point into
   const StoredSpan* next = nullptr;  // its trace's next span, in arrival order
+  const StoredScope* scope_spans = nullptr;
+  const char* bytes = nullptr;  // the Span message, in the request's bytes
+  std::uint32_t size = 0;
+  std::uint32_t name_at = 0, name_size = 0;  // its name, within those bytes
   std::uint8_t kind = 0;
+
+  std::string_view wire() const { return {bytes, size}; }
+  std::string_view name() const { return {bytes + name_at, name_size}; }
+  std::string_view scope() const { return scope_spans->scope; }
+  const StoredProcess* process() const { return scope_spans->process; }
+  const void* owner() const { return scope_spans->owner; }
+  // Its span_id and parent_span_id in Jaeger's signed 64-bit form (0: none), read from its
+  // bytes as protobuf reads them (the last one given counts).
+  struct Ids {
+    std::int64_t span_id = 0, parent_id = 0;
+  };
+  Ids ids() const;
 };
 
 // A trace: its spans in arrival order, linked through the arrays of the requests they came
@@ -149,7 +170,8 @@ class TraceStore {
   void add(const RequestPtr& request, std::shared_ptr<Prepared> prepared);
 
   std::vector<std::string> services() const;
-  // (operation, span kind) pairs of a service; kind "" when the span had none.
+  // (operation, span kind) pairs of a service, sorted; kind "" when the span had none. A name
+  // seen with several kinds is listed once with each, as Jaeger lists them.
   std::vector<std::pair<std::string, std::string>> operations(const std::string& service) const;
   // Matching traces, the most recent first; `visit` is called under the store's read lock.
   template <typename Visit>
@@ -200,7 +222,8 @@ class TraceStore {
   absl::flat_hash_map<TraceKey, StoredTrace, TraceKeyHash> traces_;
   std::deque<TraceKey> order_;  // arrival order of the traces held
   std::list<Held> held_;  // requests with spans stored (each one's Prepared knows its place here)
-  // service -> operation -> span kind, for the search form (kept after eviction, as Jaeger)
+  // service -> operation -> the span kinds it was seen with (bit k: kind k), for the search
+  // form (kept after eviction, as Jaeger keeps them)
   std::unordered_map<std::string, OperationKinds, StringHash, std::equal_to<>> operations_;
   std::size_t bytes_ = 0, spans_ = 0;
   std::uint64_t evicted_traces_ = 0, evicted_spans_ = 0;

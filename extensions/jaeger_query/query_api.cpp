@@ -257,12 +257,15 @@ void QueryApi::handle(HttpRequest& request, std::string* out) const {
   }
   if (path.rfind("/api/services/", 0) == 0 && path.size() > 25 && path.ends_with("/operations")) {
     const std::string service = path.substr(14, path.size() - 14 - 11);
-    const auto ops = store_.operations(service);
+    std::vector<std::string> names;  // each name once, whatever its kinds
+    for (auto& [name, kind] : store_.operations(service)) {
+      if (names.empty() || names.back() != name) names.push_back(std::move(name));
+    }
     envelope_begin(w);
     w.begin_array();
-    for (const auto& [name, kind] : ops) w.string(name);
+    for (const auto& name : names) w.string(name);
     w.end_array();
-    envelope_end(w, ops.size());
+    envelope_end(w, names.size());
     return respond_json(out, request, 200, body);
   }
   if (path == "/api/operations") {

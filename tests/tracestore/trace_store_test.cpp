@@ -67,9 +67,9 @@ StoredSpan store_one(TraceStore& store, const std::string& span) {
 }
 
 void expect_indexed(const StoredSpan& s, std::int64_t parent) {
-  EXPECT_EQ(s.span_id, 2);
-  EXPECT_EQ(s.parent_id, parent);
-  EXPECT_EQ(s.name, "GET /items");
+  EXPECT_EQ(s.ids().span_id, 2);
+  EXPECT_EQ(s.ids().parent_id, parent);
+  EXPECT_EQ(s.name(), "GET /items");
   EXPECT_EQ(s.kind, 2);
   EXPECT_EQ(s.start_us, 1'000'000);
   EXPECT_EQ(s.duration_us, 250'000);
@@ -92,9 +92,9 @@ TEST(TraceStoreIndex, ARootWithoutKindIsIndexedAsARoot) {
   const SpanFields f;
   TraceStore store(10, 1 << 20);
   const StoredSpan s = store_one(store, f.trace_id + f.span_id + f.name + f.start + f.end + f.attributes + f.status);
-  EXPECT_EQ(s.parent_id, 0);
+  EXPECT_EQ(s.ids().parent_id, 0);
   EXPECT_EQ(s.kind, 0);
-  EXPECT_EQ(s.name, "GET /items");
+  EXPECT_EQ(s.name(), "GET /items");
   EXPECT_EQ(s.duration_us, 250'000);
 }
 
@@ -116,11 +116,11 @@ TEST(TraceStoreIndex, AFieldGivenTwiceKeepsTheLastValue) {
   TraceStore store(10, 1 << 20);
   const StoredSpan s = store_one(store, f.trace_id + f.span_id + f.parent + len_field(5, "first") + f.name + f.kind +
                                             f.start + f.end + f.attributes + len_field(5, "GET /items"));
-  EXPECT_EQ(s.name, "GET /items");
+  EXPECT_EQ(s.name(), "GET /items");
   TraceStore other(10, 1 << 20);
   const StoredSpan renamed = store_one(other, f.trace_id + f.span_id + f.parent + f.name + len_field(5, "second") +
                                                   f.kind + f.start + f.end + f.attributes);
-  EXPECT_EQ(renamed.name, "second");
+  EXPECT_EQ(renamed.name(), "second");
 }
 
 // A span of trace `trace` (its id's last byte) named `name`, starting at `start_s` seconds.
@@ -140,8 +140,8 @@ std::vector<std::string> names_of(const TraceStore& store, char trace, std::vect
   std::vector<std::string> names;
   store.get(TraceKey{0, trace}, [&](const StoredTrace& t) {
     for (const StoredSpan* s : t.spans()) {
-      names.emplace_back(s->name);
-      if (scopes) scopes->emplace_back(s->scope);
+      names.emplace_back(s->name());
+      if (scopes) scopes->emplace_back(s->scope());
     }
   });
   return names;
@@ -281,6 +281,41 @@ TEST(TraceStoreIndex, EveryOperationIsListedOnce) {
       {"short1", "server"},                {"short2", "server"}};
   EXPECT_EQ(store.operations("todo"), expected);
   EXPECT_EQ(store.services(), std::vector<std::string>{"todo"});
+}
+
+// One name seen with several kinds (a span named the same on both sides of a call, or across
+// requests) is listed once with each kind, as Jaeger's /api/operations lists them; a kind OTLP
+// does not define counts as unspecified ("").
+TEST(TraceStoreIndex, ANameWithSeveralKindsIsListedWithEach) {
+  TraceStore store(100, 1 << 20);
+  const std::string resource = len_field(1, len_field(1, "service.name") + len_field(2, len_field(1, "todo")));
+  char trace = 1;
+  const auto request = [&](const std::vector<std::pair<std::string, int>>& spans) {
+    std::string scope_spans;
+    for (const auto& [name, kind] : spans) {
+      scope_spans += len_field(2, len_field(1, id(16, trace++)) + len_field(2, id(8, 9)) + len_field(5, name) +
+                                      varint_field(6, static_cast<std::uint64_t>(kind)) +
+                                      fixed64_field(7, 1'000'000'000) + fixed64_field(8, 2'000'000'000));
+    }
+    return traces_request(len_field(1, resource) + len_field(2, scope_spans));
+  };
+  store.add(request({{"GET /items", 2}, {"GET /items", 3}, {"GET /items", 2}, {"odd", 9}}));
+  store.add(request({{"GET /items", 1}, {"odd", 0}, {"GET /items", 3}}));
+  const std::vector<std::pair<std::string, std::string>> expected = {
+      {"GET /items", "client"}, {"GET /items", "internal"}, {"GET /items", "server"}, {"odd", ""}};
+  EXPECT_EQ(store.operations("todo"), expected);
+}
+
+// A span's ids are read from its bytes when asked (the store does not keep them): the last one
+// given counts, as protobuf decodes it, and an empty parent is none.
+TEST(TraceStoreIndex, IdsAreReadFromTheSpansBytes) {
+  const SpanFields f;
+  TraceStore store(10, 1 << 20);
+  const StoredSpan twice = store_one(store, f.trace_id + len_field(2, id(8, 5)) + f.parent + f.name + f.start + f.end +
+                                                f.attributes + f.span_id + len_field(4, ""));
+  EXPECT_EQ(twice.ids().span_id, 2);
+  EXPECT_EQ(twice.ids().parent_id, 0);
+  EXPECT_EQ(twice.name(), "GET /items");
 }
 
 // Jaeger's ids: 8 bytes big-endian, signed; another length gives its last 8 bytes,
