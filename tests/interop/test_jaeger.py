@@ -213,3 +213,47 @@ service: {{pipelines: {{traces: {{receivers: [otlp], exporters: [jaeger, trace_s
     root = comparable(ours)[format(root_ctx.span_id, "016x")]
     assert root["tags"]["http.target"] == ("string", "/add") and root["process_tags"]["host.name"][1] == "otlpd-test"
     assert comparable(ours) == comparable(theirs)
+
+
+def test_trace_store_lists_operations_like_jaeger(jaeger, start_otlpd):
+    """The same spans to the real Jaeger and to otlpd's trace_store: the search form's lists
+    agree. One name is used with three kinds (each span is a request of its own): Jaeger lists
+    the name once in /api/services/{s}/operations and once per kind in /api/operations."""
+    api, endpoints = jaeger
+    service = "ops-crosscheck"
+    query_port = free_ports(1)[0]
+    otlpd = start_otlpd(f"""
+receivers: {{otlp: {{protocols: {{grpc: {{endpoint: "127.0.0.1:0"}}}}}}}}
+exporters:
+  jaeger: {{protocol: otlp_grpc, endpoint: "{endpoints['otlp_grpc']}"}}
+  trace_store: {{endpoint: "127.0.0.1:{query_port}"}}
+service: {{pipelines: {{traces: {{receivers: [otlp], exporters: [jaeger, trace_store]}}}}}}
+""")
+    provider = TracerProvider(resource=Resource.create({"service.name": service}))
+    provider.add_span_processor(SimpleSpanProcessor(OTLPSpanExporter(endpoint=otlpd.endpoint, insecure=True)))
+    tracer = provider.get_tracer("ops.app")
+    with tracer.start_as_current_span("GET /items", kind=SpanKind.SERVER):
+        with tracer.start_as_current_span("GET /items", kind=SpanKind.CLIENT):
+            pass
+        with tracer.start_as_current_span("save"):
+            pass
+    with tracer.start_as_current_span("GET /items", kind=SpanKind.PRODUCER):
+        pass
+    provider.shutdown()
+    ours_api = f"http://127.0.0.1:{query_port}"
+
+    def kinds(base, query=""):
+        data = get(base, f"/api/operations?service={service}{query}")["data"] or []  # (Jaeger: null when none)
+        return sorted((o["name"], o["spanKind"]) for o in data)
+
+    deadline = time.monotonic() + 30
+    while len(kinds(api)) < 4 or len(kinds(ours_api)) < 4:  # Jaeger stores asynchronously (bounded wait)
+        assert time.monotonic() < deadline, (kinds(api), kinds(ours_api))
+        time.sleep(0.2)
+    assert kinds(ours_api) == kinds(api) == [
+        ("GET /items", "client"), ("GET /items", "producer"), ("GET /items", "server"), ("save", "internal")]
+    for kind in ("server", "client", "internal", "consumer"):
+        assert kinds(ours_api, f"&spanKind={kind}") == kinds(api, f"&spanKind={kind}")
+    names = f"/api/services/{service}/operations"
+    assert sorted(get(ours_api, names)["data"]) == sorted(get(api, names)["data"]) == ["GET /items", "save"]
+    assert otlpd.stop() == 0
