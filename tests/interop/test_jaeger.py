@@ -165,12 +165,9 @@ service: {{pipelines: {{traces: {{receivers: [otlp], processors: [batch], export
     assert child["duration"] >= 0 and root["startTime"] <= child["startTime"]
 
 
-def test_trace_store_answers_like_jaeger(jaeger, start_otlpd):
-    """The same spans to the real Jaeger (through the jaeger exporter) and to otlpd's own
-    trace_store: /api/traces/{id} must agree on operation names, references, times, tags, logs
-    and processes."""
-    api, endpoints = jaeger
-    service = "todo-crosscheck"
+def start_otlpd_into_jaeger_and_store(start_otlpd, endpoints):
+    """otlpd exporting to the real Jaeger (jaeger exporter) and to its own trace_store:
+    (otlpd, the store's query API base URL)."""
     query_port = free_ports(1)[0]
     otlpd = start_otlpd(f"""
 receivers: {{otlp: {{protocols: {{grpc: {{endpoint: "127.0.0.1:0"}}}}}}}}
@@ -179,9 +176,18 @@ exporters:
   trace_store: {{endpoint: "127.0.0.1:{query_port}"}}
 service: {{pipelines: {{traces: {{receivers: [otlp], exporters: [jaeger, trace_store]}}}}}}
 """)
+    return otlpd, f"http://127.0.0.1:{query_port}"
+
+
+def test_trace_store_answers_like_jaeger(jaeger, start_otlpd):
+    """The same spans to the real Jaeger (through the jaeger exporter) and to otlpd's own
+    trace_store: /api/traces/{id} must agree on operation names, references, times, tags, logs
+    and processes."""
+    api, endpoints = jaeger
+    service = "todo-crosscheck"
+    otlpd, ours_api = start_otlpd_into_jaeger_and_store(start_otlpd, endpoints)
     root_ctx, _, _ = send_todo_trace(otlpd.endpoint, service)
     trace_id = format(root_ctx.trace_id, "032x")
-    ours_api = f"http://127.0.0.1:{query_port}"
     deadline = time.monotonic() + 30
     while True:
         try:
@@ -221,14 +227,7 @@ def test_trace_store_lists_operations_like_jaeger(jaeger, start_otlpd):
     the name once in /api/services/{s}/operations and once per kind in /api/operations."""
     api, endpoints = jaeger
     service = "ops-crosscheck"
-    query_port = free_ports(1)[0]
-    otlpd = start_otlpd(f"""
-receivers: {{otlp: {{protocols: {{grpc: {{endpoint: "127.0.0.1:0"}}}}}}}}
-exporters:
-  jaeger: {{protocol: otlp_grpc, endpoint: "{endpoints['otlp_grpc']}"}}
-  trace_store: {{endpoint: "127.0.0.1:{query_port}"}}
-service: {{pipelines: {{traces: {{receivers: [otlp], exporters: [jaeger, trace_store]}}}}}}
-""")
+    otlpd, ours_api = start_otlpd_into_jaeger_and_store(start_otlpd, endpoints)
     provider = TracerProvider(resource=Resource.create({"service.name": service}))
     provider.add_span_processor(SimpleSpanProcessor(OTLPSpanExporter(endpoint=otlpd.endpoint, insecure=True)))
     tracer = provider.get_tracer("ops.app")
@@ -240,7 +239,6 @@ service: {{pipelines: {{traces: {{receivers: [otlp], exporters: [jaeger, trace_s
     with tracer.start_as_current_span("GET /items", kind=SpanKind.PRODUCER):
         pass
     provider.shutdown()
-    ours_api = f"http://127.0.0.1:{query_port}"
 
     def kinds(base, query=""):
         data = get(base, f"/api/operations?service={service}{query}")["data"] or []  # (Jaeger: null when none)
