@@ -216,7 +216,7 @@ StoredSpan::Ids StoredSpan::ids() const {
   Ids ids;
   for (WireReader f(wire()); f.next();) {
     if ((f.number == 2 || f.number == 4) && f.type == WireType::len) {
-      (f.number == 2 ? ids.span_id : ids.parent_id) = f.bytes.empty() ? 0 : jaeger::big_endian_i64(f.bytes);
+      (f.number == 2 ? ids.span_id : ids.parent_id) = jaeger::big_endian_i64(f.bytes);  // (empty: 0)
     }
   }
   return ids;
