@@ -6,11 +6,8 @@ import threading
 
 import grpc
 from conftest import read_json_lines
+from otlp_requests import raw_export, request_with_spans
 from otlpd_process import file_pipeline_config
-from opentelemetry.proto.collector.trace.v1 import trace_service_pb2
-from opentelemetry.proto.trace.v1 import trace_pb2
-
-from otlp_requests import TRACE_EXPORT, raw_export, request_with_spans  # noqa: F401 (used by other tests too)
 
 
 def test_malformed_truncated_and_oversized_requests_are_refused_clearly(start_otlpd, tmp_path):

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from conftest import read_json_lines
 from otlpd_process import file_pipeline_config, otlpd_binary
-from test_bad_input import raw_export, request_with_spans
+from otlp_requests import raw_export, request_with_spans
 
 import grpc
 

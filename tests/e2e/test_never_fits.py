@@ -4,7 +4,7 @@ the memory limit) gets a permanent answer naming the budget: gRPC RESOURCE_EXHAU
 import grpc
 
 from selfmetrics import http_status
-from test_bad_input import raw_export, request_with_spans
+from otlp_requests import raw_export, request_with_spans
 
 CONFIG = """
 receivers:

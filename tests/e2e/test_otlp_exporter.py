@@ -10,7 +10,7 @@ import pytest
 from conftest import read_json_lines
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2
 from otlpd_process import file_pipeline_config
-from test_bad_input import raw_export, request_with_spans
+from otlp_requests import raw_export, request_with_spans
 
 
 def free_port():

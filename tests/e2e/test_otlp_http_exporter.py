@@ -6,7 +6,7 @@ import pytest
 from google.rpc import status_pb2
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2
 from peers import HttpBackend
-from test_bad_input import raw_export, request_with_spans
+from otlp_requests import raw_export, request_with_spans
 
 
 def ok(*_):

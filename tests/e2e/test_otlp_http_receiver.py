@@ -8,7 +8,7 @@ import time
 from conftest import read_json_lines
 from google.rpc import status_pb2
 from otlpd_process import file_pipeline_config
-from test_bad_input import request_with_spans
+from otlp_requests import request_with_spans
 
 HTTP = "      http:\n        endpoint: 127.0.0.1:0\n        max_request_body_size: 100000"
 

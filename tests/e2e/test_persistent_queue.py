@@ -2,11 +2,9 @@
 (grpcio): what otlpd acknowledged survives restarts, a full disk, damaged files and a
 removed exporter; two processes cannot share a queue."""
 import os
-import signal
 from pathlib import Path
 
 import grpc
-import pytest
 from otlp_requests import raw_export, request_with_spans
 from otlp_sink import TraceSink
 from otlpd_process import free_port

@@ -15,7 +15,7 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from otlpd_process import Otlpd, otlpd_binary
-from test_bad_input import request_with_spans
+from otlp_requests import request_with_spans
 
 
 def make_cert(directory, name, issuer=None):

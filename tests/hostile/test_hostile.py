@@ -8,7 +8,6 @@ Descriptor exhaustion with recovery is tests/e2e/test_descriptor_exhaustion.py; 
 request that can never fit is tests/e2e/test_never_fits.py."""
 import http.client
 import socket
-import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
