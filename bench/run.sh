@@ -11,6 +11,10 @@
 #   sat_store_8k, sat_nop_8k  sat_store and its baseline with 8192 distinct requests (81,920
 #                traces, each one's spans in one request, as a store sees real traffic; sat_store
 #                re-sends 64 requests, whose 640 traces grow to hundreds of spans each)
+#                SAT_CONCURRENCY (default 4): requests in flight per connection (4 connections).
+#                On this 2-core VM neither that (16) nor more connections (8, 16) moved the rate
+#                (~1.5M spans/s nop), and the cores stayed 15-20 % idle: otlpd's CPU does not
+#                set the rate there (bench/results/store_ratio_2026-12-05b/README.txt)
 #   store_8k_1m, nop_8k_1m  the same two at 1M spans/s, below both capacities: the store's CPU
 #                per span against nop's at the same throughput (at saturation the two run at
 #                different rates, and nop's CPU per span moves with its rate)
@@ -168,9 +172,9 @@ for s in $SCENARIOS; do
     sat_store) run_scenario sat_store batch trace_store --rate 0 --spans-per-request 100 --attributes 10 --span-bytes 560 \
                --connections 4 --concurrency 4 ;;
     sat_store_8k) run_scenario sat_store_8k batch trace_store --rate 0 --spans-per-request 100 --attributes 10 \
-               --span-bytes 560 --connections 4 --concurrency 4 --distinct-requests 8192 ;;
+               --span-bytes 560 --connections 4 --concurrency "${SAT_CONCURRENCY:-4}" --distinct-requests 8192 ;;
     sat_nop_8k) run_scenario sat_nop_8k batch nop --rate 0 --spans-per-request 100 --attributes 10 \
-               --span-bytes 560 --connections 4 --concurrency 4 --distinct-requests 8192 ;;
+               --span-bytes 560 --connections 4 --concurrency "${SAT_CONCURRENCY:-4}" --distinct-requests 8192 ;;
     store_8k_1m) run_scenario store_8k_1m batch trace_store --rate 1000000 --spans-per-request 100 --attributes 10 \
                --span-bytes 560 --connections 4 --concurrency 4 --distinct-requests 8192 ;;
     nop_8k_1m) run_scenario nop_8k_1m batch nop --rate 1000000 --spans-per-request 100 --attributes 10 \

@@ -92,6 +92,26 @@ ProcessSample sample_process(int pid) {
   return s;
 }
 
+// The machine's CPU time (/proc/stat's first line, in ticks): all of it, what was idle, and
+// what the hypervisor gave to others (steal).
+struct MachineSample {
+  double total = 0, idle = 0, steal = 0;
+};
+
+MachineSample sample_machine() {
+  MachineSample m;
+  std::ifstream stat("/proc/stat");
+  std::string cpu;
+  stat >> cpu;  // "cpu": user nice system idle iowait irq softirq steal ...
+  double value = 0;
+  for (int i = 0; i < 8 && stat >> value; ++i) {
+    m.total += value;
+    if (i == 3 || i == 4) m.idle += value;
+    if (i == 7) m.steal += value;
+  }
+  return m;
+}
+
 struct Totals {
   std::uint64_t requests = 0, accepted_spans = 0, refused_spans = 0, failed_spans = 0;
   std::map<std::string, std::uint64_t> codes;
@@ -376,16 +396,21 @@ int main(int argc, char** argv) {
       workers.push_back(std::make_unique<HttpWorker>(o, bodies, &issued, start, measure_from, end));
     }
   }
-  ProcessSample before;
+  ProcessSample before, self_before;
+  MachineSample machine_before;
   std::thread sampler([&] {
     std::this_thread::sleep_until(measure_from);
     before = sample_process(o.pid);
+    self_before = sample_process(getpid());
+    machine_before = sample_machine();
   });
   std::vector<std::thread> threads;
   for (auto& w : workers) threads.emplace_back([&w] { w->run(); });
   for (auto& t : threads) t.join();
   sampler.join();
   const ProcessSample after = sample_process(o.pid);
+  const ProcessSample self_after = sample_process(getpid());
+  const MachineSample machine_after = sample_machine();
 
   Totals all;
   for (auto& w : workers) {
@@ -428,6 +453,20 @@ int main(int argc, char** argv) {
                "anonymous {:.1f} MiB)\n",
                core_percent, cpu_per_million, items, after.rss_kib / 1024.0, after.peak_rss_kib / 1024.0,
                after.anon_rss_kib / 1024.0);
+  }
+  // Where the collector shares the machine with this load generator, its CPU per span at
+  // saturation depends on how the two split the cores: the load generator's own CPU and the
+  // machine's idle and stolen time tell whether they were all in use.
+  const double ticks = machine_after.total - machine_before.total;
+  if (self_before.ok && self_after.ok && ticks > 0) {
+    const double self_percent = 100.0 * (self_after.cpu_seconds - self_before.cpu_seconds) / o.duration;
+    const double idle = 100.0 * (machine_after.idle - machine_before.idle) / ticks;
+    const double steal = 100.0 * (machine_after.steal - machine_before.steal) / ticks;
+    json += fmt::format(R"(,"loadgen_cpu_percent_of_core":{:.2f},"machine_idle_percent":{:.2f},)"
+                        R"("machine_steal_percent":{:.2f})",
+                        self_percent, idle, steal);
+    fmt::print("load generator: {:.2f}% of a core; the machine's cores {:.1f}% idle, {:.1f}% stolen\n", self_percent,
+               idle, steal);
   }
   json += "}\n";
   if (!o.json_path.empty()) std::ofstream(o.json_path) << json;
