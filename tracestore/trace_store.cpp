@@ -363,7 +363,8 @@ void TraceStore::add(const RequestPtr& request, std::shared_ptr<Prepared> prepar
       operations = &it->second;
       service_of_ops = op.process;
     }
-    const std::uint8_t kind = std::uint8_t{1} << (op.kind <= 5 ? op.kind : 0);  // (an unknown kind: unspecified)
+    // (An unknown kind is listed as unspecified, as Jaeger lists it: tests/interop/test_jaeger.py.)
+    const std::uint8_t kind = std::uint8_t{1} << (op.kind <= 5 ? op.kind : 0);
     if (const auto it = operations->find(op.name); it != operations->end()) {
       it->second |= kind;
     } else {

@@ -7,8 +7,11 @@ import subprocess
 import time
 import urllib.request
 
+import grpc
 import pytest
 from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
+from opentelemetry.proto.collector.trace.v1 import trace_service_pb2, trace_service_pb2_grpc
+from opentelemetry.proto.common.v1 import common_pb2
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
@@ -254,4 +257,45 @@ def test_trace_store_lists_operations_like_jaeger(jaeger, start_otlpd):
         assert kinds(ours_api, f"&spanKind={kind}") == kinds(api, f"&spanKind={kind}")
     names = f"/api/services/{service}/operations"
     assert sorted(get(ours_api, names)["data"]) == sorted(get(api, names)["data"]) == ["GET /items", "save"]
+    assert otlpd.stop() == 0
+
+
+def test_trace_store_lists_unspecified_and_unknown_kinds_like_jaeger(jaeger, start_otlpd):
+    """Span kinds the SDK never sends: unspecified (0) and a number OTLP does not define (9, an
+    open enum's unknown value). Sent as raw OTLP to otlpd, forwarded to the real Jaeger and
+    kept in the trace_store: the operation lists and the spans' span.kind tags agree."""
+    api, endpoints = jaeger
+    service = "kinds-crosscheck"
+    otlpd, ours_api = start_otlpd_into_jaeger_and_store(start_otlpd, endpoints)
+    request = trace_service_pb2.ExportTraceServiceRequest()
+    resource_spans = request.resource_spans.add()
+    resource_spans.resource.attributes.append(
+        common_pb2.KeyValue(key="service.name", value=common_pb2.AnyValue(string_value=service)))
+    scope_spans = resource_spans.scope_spans.add()
+    trace_id = bytes(range(1, 17))
+    for i, (name, kind) in enumerate([("unspecified", 0), ("unknown", 9), ("served", 2)]):
+        span = scope_spans.spans.add(trace_id=trace_id, span_id=bytes([0, 0, 0, 0, 0, 0, 0, i + 1]), name=name,
+                                     kind=kind, start_time_unix_nano=1_700_000_000_000_000_000 + i * 1000,
+                                     end_time_unix_nano=1_700_000_000_000_000_000 + i * 1000 + 500)
+        assert span.kind == kind
+    with grpc.insecure_channel(otlpd.endpoint) as channel:
+        trace_service_pb2_grpc.TraceServiceStub(channel).Export(request, timeout=10)
+
+    def kinds(base):
+        data = get(base, f"/api/operations?service={service}")["data"] or []  # (Jaeger: null when none)
+        return sorted((o["name"], o["spanKind"]) for o in data)
+
+    def span_kinds(base):
+        try:
+            spans = get(base, f"/api/traces/{trace_id.hex()}")["data"][0]["spans"]
+        except (OSError, KeyError, TypeError, IndexError):
+            return {}
+        return {s["operationName"]: [t["value"] for t in s["tags"] if t["key"] == "span.kind"] for s in spans}
+
+    deadline = time.monotonic() + 30
+    while len(kinds(api)) < 3 or len(kinds(ours_api)) < 3 or len(span_kinds(api)) < 3:
+        assert time.monotonic() < deadline, (kinds(api), kinds(ours_api))  # Jaeger stores asynchronously
+        time.sleep(0.2)
+    assert kinds(ours_api) == kinds(api) == [("served", "server"), ("unknown", ""), ("unspecified", "")]
+    assert span_kinds(ours_api) == span_kinds(api) == {"unspecified": [], "unknown": [], "served": ["server"]}
     assert otlpd.stop() == 0
