@@ -16,6 +16,7 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.trace import SpanKind, Status, StatusCode
+from selftel import wait_until
 
 JAEGER_BIN = os.environ.get("JAEGER_BIN")
 pytestmark = pytest.mark.skipif(not JAEGER_BIN, reason="JAEGER_BIN is not set: run scripts/interop.sh")
@@ -224,6 +225,12 @@ def test_trace_store_answers_like_jaeger(jaeger, start_otlpd):
     assert comparable(ours) == comparable(theirs)
 
 
+def operation_kinds(base, service, query=""):
+    """/api/operations of a service as sorted (name, spanKind) pairs."""
+    data = get(base, f"/api/operations?service={service}{query}")["data"] or []  # (Jaeger: null when none)
+    return sorted((o["name"], o["spanKind"]) for o in data)
+
+
 def test_trace_store_lists_operations_like_jaeger(jaeger, start_otlpd):
     """The same spans to the real Jaeger and to otlpd's trace_store: the search form's lists
     agree. One name is used with three kinds (each span is a request of its own): Jaeger lists
@@ -244,13 +251,10 @@ def test_trace_store_lists_operations_like_jaeger(jaeger, start_otlpd):
     provider.shutdown()
 
     def kinds(base, query=""):
-        data = get(base, f"/api/operations?service={service}{query}")["data"] or []  # (Jaeger: null when none)
-        return sorted((o["name"], o["spanKind"]) for o in data)
+        return operation_kinds(base, service, query)
 
-    deadline = time.monotonic() + 30
-    while len(kinds(api)) < 4 or len(kinds(ours_api)) < 4:  # Jaeger stores asynchronously (bounded wait)
-        assert time.monotonic() < deadline, (kinds(api), kinds(ours_api))
-        time.sleep(0.2)
+    # Jaeger stores asynchronously.
+    wait_until(lambda: len(kinds(api)) >= 4 and len(kinds(ours_api)) >= 4, 30, "four (name, kind) pairs in both")
     assert kinds(ours_api) == kinds(api) == [
         ("GET /items", "client"), ("GET /items", "producer"), ("GET /items", "server"), ("save", "internal")]
     for kind in ("server", "client", "internal", "consumer"):
@@ -282,8 +286,7 @@ def test_trace_store_lists_unspecified_and_unknown_kinds_like_jaeger(jaeger, sta
         trace_service_pb2_grpc.TraceServiceStub(channel).Export(request, timeout=10)
 
     def kinds(base):
-        data = get(base, f"/api/operations?service={service}")["data"] or []  # (Jaeger: null when none)
-        return sorted((o["name"], o["spanKind"]) for o in data)
+        return operation_kinds(base, service)
 
     def span_kinds(base):
         try:
@@ -292,10 +295,9 @@ def test_trace_store_lists_unspecified_and_unknown_kinds_like_jaeger(jaeger, sta
             return {}
         return {s["operationName"]: [t["value"] for t in s["tags"] if t["key"] == "span.kind"] for s in spans}
 
-    deadline = time.monotonic() + 30
-    while len(kinds(api)) < 3 or len(kinds(ours_api)) < 3 or len(span_kinds(api)) < 3:
-        assert time.monotonic() < deadline, (kinds(api), kinds(ours_api))  # Jaeger stores asynchronously
-        time.sleep(0.2)
+    # Jaeger stores asynchronously.
+    wait_until(lambda: len(kinds(api)) >= 3 and len(kinds(ours_api)) >= 3 and len(span_kinds(api)) >= 3, 30,
+               "three operations in both, and Jaeger's trace")
     assert kinds(ours_api) == kinds(api) == [("served", "server"), ("unknown", ""), ("unspecified", "")]
     assert span_kinds(ours_api) == span_kinds(api) == {"unspecified": [], "unknown": [], "served": ["server"]}
     assert otlpd.stop() == 0
