@@ -32,7 +32,7 @@ for r in range(1, rounds + 1):
     rate = {name: j["accepted_spans_per_s"] / 1e6 for name, j in run.items()}
     at_rate.append(cpu["store_8k_1m"] / cpu["nop_8k_1m"] - 1)
     saturation.append(cpu["sat_store_8k"] / cpu["sat_nop_8k"] - 1)
-    used = {name: cpu[name] * rate[name] for name in ("sat_nop_8k", "sat_store_8k")}  # CPU-s per s
+    used = {name: run[name]["collector_cpu_percent_of_core"] / 100 for name in ("sat_nop_8k", "sat_store_8k")}
     cores.append(used["sat_store_8k"] / used["sat_nop_8k"] - 1)
     print(f"{r:>5}   {cpu['nop_8k_1m']:.3f}   {cpu['store_8k_1m']:.3f}   {at_rate[-1]:+.0%} |"
           f" {cpu['sat_nop_8k']:.3f} ({rate['sat_nop_8k']:.2f}M, {used['sat_nop_8k']:.2f})"
